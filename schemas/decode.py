@@ -1,0 +1,76 @@
+"""Decode untrusted bytes into a migrated ``Environment``, failing with a JSON path.
+
+This is the one boundary where environments are validated; code past it trusts the types.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from .environment import HIGHEST_MIGRATION, Environment
+from .errors import SchemaError
+from .migrations import MigrationReport, migrate
+
+MAX_ENVIRONMENT_BYTES = 20 * 1024 * 1024
+
+_MSGSPEC_ERROR = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+
+
+def schema_error_from_msgspec(error: msgspec.ValidationError | msgspec.DecodeError) -> SchemaError:
+    """Turn msgspec's "Expected `int`, got `str` - at `$.x`" into ``$.x: expected int, got str``."""
+    match = _MSGSPEC_ERROR.match(str(error))
+    assert match is not None
+    reason = match.group("reason").replace("`", "")
+    reason = reason[:1].lower() + reason[1:]
+    return SchemaError(match.group("path") or "$", reason)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "str", int: "int", float: "float", bool: "bool"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def load_json(data: bytes | str, limit: int = MAX_ENVIRONMENT_BYTES) -> Any:
+    """Parse JSON with a size ceiling so a hostile upload fails fast."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if len(data) > limit:
+        raise SchemaError("$", f"environment is {len(data)} bytes, larger than the {limit} bytes allowed")
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError as error:
+        raise SchemaError("$", f"not valid JSON ({error})") from None
+
+
+def environment_from_obj(
+    obj: Any, highest: int = HIGHEST_MIGRATION
+) -> tuple[Environment, MigrationReport]:
+    """Validate a parsed JSON value, migrate it to ``highest`` and convert it to Structs."""
+    if not isinstance(obj, dict):
+        raise SchemaError("$", f"expected a Mockoon environment object, got {_type_name(obj)}")
+    if "openapi" in obj or "swagger" in obj:
+        raise SchemaError("$", "this is an OpenAPI document, not a Mockoon environment (import it in Mockoon first)")
+    if "routes" not in obj and "lastMigration" not in obj:
+        raise SchemaError("$", "not a Mockoon environment: no routes and no lastMigration")
+    report = migrate(obj, highest)
+    try:
+        env = msgspec.convert(obj, Environment)
+    except msgspec.ValidationError as error:
+        raise schema_error_from_msgspec(error) from None
+    return env, report
+
+
+def decode_environment(
+    data: bytes | str, highest: int = HIGHEST_MIGRATION
+) -> tuple[Environment, MigrationReport]:
+    """Bytes in, a current-schema ``Environment`` out, or one ``SchemaError``."""
+    return environment_from_obj(load_json(data), highest)
+
+
+def encode_environment(env: Environment) -> bytes:
+    """JSON the Mockoon app opens (pretty, two-space indent like Mockoon's own files)."""
+    return msgspec.json.format(msgspec.json.encode(env), indent=2)

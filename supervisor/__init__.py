@@ -1,0 +1,1 @@
+"""Owns platform state and worker processes; also hosts the ``mockfleet`` command line."""

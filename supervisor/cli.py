@@ -1,0 +1,41 @@
+"""The ``mockfleet`` command: one parser, each subcommand in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def _version() -> str:
+    try:
+        return version("mockfleet")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockfleet", description="Run Mockoon environments as hosted mock APIs."
+    )
+    parser.add_argument("--version", action="version", version=f"mockfleet {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from supervisor import validate_command
+    from worker import serve_command
+
+    validate_command.add_parser(sub)
+    serve_command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

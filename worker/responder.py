@@ -1,0 +1,375 @@
+"""Serve one environment: match the route, pick the response, render headers and body.
+
+``MockServer.handle`` takes a ``RequestView`` and returns a ``MockResponse`` (status,
+header list, body bytes, latency); the Quart shell in ``app.py`` only converts HTTP to and
+from these. Behaviour follows Mockoon CLI on Express 4, including Express' header rules
+(charset on text bodies, no body on 204/304) and its 404 page.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from schemas import Environment
+from schemas.environment import Header, Route, RouteResponse
+
+from .crud import crud_matchers, run_crud
+from .request_model import RequestView
+from .routing import InvalidRoutePath, PathMatcher, compile_route_path
+from .rules import choose_response
+from .state import EnvironmentState, initial_buckets, make_bucket
+from .templating import Budget, Engine, TemplateError
+from .templating.helpers.fakes import FakerContext
+from .templating.jsvalues import UNDEFINED, json_stringify
+
+CORS_HEADERS = [
+    Header(key="Access-Control-Allow-Origin", value="*"),
+    Header(key="Access-Control-Allow-Methods", value="GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"),
+    Header(key="Access-Control-Allow-Headers",
+           value="Content-Type, Origin, Accept, Authorization, Content-Length, X-Requested-With"),
+]
+HEADER_PARSING_ERROR = "-- Header parsing error, see logs for more details --"
+
+
+@dataclass
+class WorkerOptions:
+    faker_locale: str = "en"
+    faker_seed: int | None = None
+    env_vars_prefix: str = "MOCKOON_"
+    env_vars: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    disabled_routes: frozenset[str] = frozenset()
+    public_base_url: str = ""
+    render_seconds: float = 2.0
+    max_output: int = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class MockResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    latency_ms: int = 0
+    route_uuid: str = ""
+
+
+class Scope:
+    """What helpers see during one render: the request, state, faker, limits."""
+
+    __slots__ = ("request", "state", "status", "faker", "random", "budget", "env_vars", "env_vars_prefix", "_now")
+
+    def __init__(self, request: RequestView | None, server: MockServer) -> None:
+        self.request = request
+        self.state = server.state
+        self.status: int | None = None
+        self.faker = server.faker
+        self.random = server.faker.random
+        self.budget = Budget(server.options.render_seconds, server.options.max_output)
+        self.env_vars = server.options.env_vars
+        self.env_vars_prefix = server.options.env_vars_prefix
+        self._now: datetime | None = None
+
+    @property
+    def global_vars(self) -> dict[str, Any]:
+        return self.state.global_vars
+
+    def find_bucket(self, name: str) -> Any:
+        return self.state.find_bucket(name)
+
+    def now(self) -> datetime:
+        if self._now is None:
+            self._now = datetime.now().astimezone()
+        return self._now
+
+
+@dataclass(slots=True)
+class _CompiledRoute:
+    route: Route
+    matcher: PathMatcher | None
+    crud: list[tuple[str, str, PathMatcher]] | None
+
+
+# --- Express header rules -------------------------------------------------------------------
+
+_CHARSET_TYPES = re.compile(r"^(text/|application/(javascript|json))", re.I)
+
+
+def _parse_content_type(value: str) -> tuple[str, dict[str, str]] | None:
+    parts = [p.strip() for p in value.split(";")]
+    media = parts[0].lower()
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9a-z-]+/[!#$%&'*+.^_`|~0-9a-z-]+", media):
+        return None
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        if not part:
+            continue
+        key, sep, val = part.partition("=")
+        if not sep:
+            return None
+        params[key.strip().lower()] = val.strip().strip('"')
+    return media, params
+
+
+def express_set_content_type(value: str) -> str:
+    """``res.set('Content-Type', v)``: add ``charset=utf-8`` to text and JSON types without one."""
+    if "charset" not in value.lower() and _CHARSET_TYPES.match(value.split(";")[0].strip()):
+        return f"{value}; charset=utf-8"
+    return value
+
+
+def with_utf8_charset(value: str) -> str:
+    """``res.send(string)``: force charset=utf-8, formatting like the content-type package."""
+    parsed = _parse_content_type(value)
+    if parsed is None:
+        return value
+    media, params = parsed
+    params["charset"] = "utf-8"
+    rendered = "".join(f"; {k}={v if re.fullmatch(r'[!#$%&*+.^_`|~0-9A-Za-z-]+', v) else json_stringify(v)}"
+                       for k, v in sorted(params.items()))
+    return media + rendered
+
+
+class HeaderBag:
+    """Response headers with Express' set (replace) and append (Set-Cookie) semantics."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def set(self, key: str, value: str) -> None:
+        lowered = key.lower()
+        if lowered == "content-type":
+            value = express_set_content_type(value)
+        self.items = [(k, v) for k, v in self.items if k.lower() != lowered]
+        self.items.append((key, value))
+
+    def append(self, key: str, value: str) -> None:
+        self.items.append((key, value))
+
+    def get(self, key: str) -> str | None:
+        lowered = key.lower()
+        for k, v in self.items:
+            if k.lower() == lowered:
+                return v
+        return None
+
+    def remove(self, key: str) -> None:
+        lowered = key.lower()
+        self.items = [(k, v) for k, v in self.items if k.lower() != lowered]
+
+
+def not_found_page(method: str, original_url: str) -> str:
+    """Express' finalhandler 404 document."""
+    path = original_url.split("?", 1)[0]
+    message = f"Cannot {method} {quote(path, safe=chr(33) + '#$&()*+,-./:;=?@[]_~%')}"
+    escaped = html.escape(message, quote=True).replace("&#x27;", "&#39;")
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n"
+            f"</head>\n<body>\n<pre>{escaped}</pre>\n</body>\n</html>\n")
+
+
+class MockServer:
+    """One environment revision with its state; ``handle`` is called once per request."""
+
+    def __init__(self, env: Environment, options: WorkerOptions | None = None, state: EnvironmentState | None = None) -> None:
+        self.env = env
+        self.options = options or WorkerOptions()
+        self.engine = Engine()
+        self.faker = FakerContext(self.options.faker_locale, self.options.faker_seed)
+        self.routes: list[_CompiledRoute] = []
+        self.route_errors: list[str] = []
+        for route in env.routes:
+            if route.uuid in self.options.disabled_routes or route.type == "ws":
+                continue
+            try:
+                if route.type == "crud":
+                    self.routes.append(_CompiledRoute(route, None, crud_matchers(env.endpoint_prefix, route.endpoint)))
+                else:
+                    self.routes.append(_CompiledRoute(route, compile_route_path(env.endpoint_prefix, route.endpoint), None))
+            except InvalidRoutePath as error:
+                self.route_errors.append(f"Invalid route path: {error} ({route.endpoint})")
+        self.state = state or EnvironmentState()
+        self._deferred_buckets: set[str] = set()
+        if state is None:
+            self.regenerate_buckets()
+
+    # --- state --------------------------------------------------------------------------------
+    def regenerate_buckets(self) -> None:
+        scope = Scope(None, self)
+        self.state.buckets, deferred = initial_buckets(self.env, lambda text: self._render_or_raw(text, scope))
+        self._deferred_buckets = set(deferred)
+
+    def _render_or_raw(self, text: str, scope: Scope) -> str:
+        try:
+            return self.engine.render(text, scope)
+        except TemplateError:
+            return text
+
+    def _generate_request_buckets(self, scope: Scope) -> None:
+        if not self._deferred_buckets:
+            return
+        for index, bucket in enumerate(self.env.data):
+            if bucket.id in self._deferred_buckets:
+                self.state.buckets[index] = make_bucket(bucket.id, bucket.name, bucket.uuid,
+                                                        self._render_or_raw(bucket.value, scope))
+        self._deferred_buckets.clear()
+
+    # --- request handling ------------------------------------------------------------------------
+    def handle(self, request: RequestView) -> MockResponse:
+        scope = Scope(request, self)
+        headers = HeaderBag()
+        self._apply_headers(self.env.headers, headers, scope)
+        latency = self.env.latency
+        for compiled in self.routes:
+            found = self._match(compiled, request, scope)
+            if found is None:
+                continue
+            response, crud_op = found
+            return self._serve(compiled.route, response, crud_op, request, scope, headers, latency)
+        if request.method == "OPTIONS" and self.env.cors:
+            cors = HeaderBag()
+            self._apply_headers([*CORS_HEADERS, *self.env.headers], cors, scope)
+            return MockResponse(200, cors.items, b"", latency)
+        return self._not_found(request, headers, latency)
+
+    def _match(self, compiled: _CompiledRoute, request: RequestView, scope: Scope) -> tuple[RouteResponse, str | None] | None:
+        route = compiled.route
+        method = request.method.lower()
+        candidates: list[tuple[str | None, PathMatcher]]
+        if compiled.crud is not None:
+            candidates = [(op, m) for op, crud_method, m in compiled.crud if crud_method == method]
+        elif compiled.matcher is not None and (route.method == "all" or route.method == method):
+            candidates = [(None, compiled.matcher)]
+        else:
+            return None
+        for crud_op, matcher in candidates:
+            params = matcher.match(request.path)
+            if params is None:
+                continue
+            numbers = self.state.request_numbers
+            numbers.setdefault(route.uuid, 1)
+            request.params = params
+            response = choose_response(route, request, self.state, numbers[route.uuid],
+                                       lambda text: self._render_or_raw(text, scope),
+                                       lambda n: scope.random.randrange(n))
+            if response is not None:
+                return response, crud_op
+        return None
+
+    def _apply_headers(self, source: list[Header], target: HeaderBag, scope: Scope) -> None:
+        for header in source:
+            if not header.key or not header.value:
+                continue
+            try:
+                value = self.engine.render(header.value, scope)
+            except TemplateError:
+                value = HEADER_PARSING_ERROR
+            value = re.sub(r"[\r\n]", "", value)
+            if header.key.lower() == "set-cookie":
+                target.append(header.key, value)
+            else:
+                target.set(header.key, value)
+
+    def _serve(self, route: Route, response: RouteResponse, crud_op: str | None, request: RequestView,
+               scope: Scope, headers: HeaderBag, latency: int) -> MockResponse:
+        self._generate_request_buckets(scope)
+        self.state.request_numbers[route.uuid] += 1
+        latency += response.latency
+        status = response.status_code
+        route_ct = next((h.value for h in response.headers if h.key.lower() == "content-type"), None)
+        env_ct = next((h.value for h in self.env.headers if h.key.lower() == "content-type"), None)
+        content_type = route_ct or env_ct or ""
+        self._apply_headers(response.headers, headers, scope)
+
+        if response.body_type == "FILE" and response.file_path:
+            return self._file_not_served(route, response, request, scope, headers, latency)
+
+        if "application/json" in content_type:
+            headers.set("Content-Type", "application/json")
+        content: Any = response.body
+        template = True
+        if response.body_type == "DATABUCKET" and response.databucket_id:
+            template = False
+            bucket = next((b for b in self.state.buckets if b.id == response.databucket_id), None)
+            if bucket is not None:
+                content = bucket.value
+                if route.type == "crud" and crud_op:
+                    if bucket.parsed:
+                        headers.set("Content-Type", "application/json")
+                    result = run_crud(crud_op, bucket, request.params, request.query, request.body,
+                                      request.body_text, route.responses[0].crud_key)
+                    content = result.body
+                    for key, value in result.headers:
+                        headers.set(key, value)
+                    if result.status is not None:
+                        status = result.status
+                if isinstance(content, (list, dict, bool, int, float)) and content is not None:
+                    content = json_stringify(content)
+                elif content is UNDEFINED or content is None:
+                    content = ""
+        return self._send_body(content or "", route, response, scope, headers, status, latency, template)
+
+    def _send_body(self, content: str, route: Route, response: RouteResponse, scope: Scope, headers: HeaderBag,
+                   status: int, latency: int, template: bool) -> MockResponse:
+        if template and not response.disable_templating:
+            try:
+                content = self.engine.render(content, scope)
+            except TemplateError as error:
+                return self._error(headers, f"Error while serving the content: {error}", 500, latency, route.uuid)
+        if scope.status is not None:
+            status = scope.status
+        return self._finish(headers, status, content, latency, route.uuid)
+
+    def _file_not_served(self, route: Route, response: RouteResponse, request: RequestView, scope: Scope,
+                         headers: HeaderBag, latency: int) -> MockResponse:
+        """The cloud never reads files: answer as Mockoon does when the file cannot be read."""
+        if response.fallback_to404:
+            return self._send_body(response.body or "", route, response, scope, headers, 404, latency, True)
+        try:
+            path = self.engine.render(response.file_path, scope)
+        except TemplateError:
+            path = response.file_path
+        message = f"Error while serving the file content: ENOENT: no such file or directory, open '{path}'"
+        return self._error(headers, message, response.status_code, latency, route.uuid)
+
+    def _error(self, headers: HeaderBag, message: str, status: int, latency: int, route_uuid: str = "") -> MockResponse:
+        headers.set("Content-Type", "text/plain")
+        return self._finish(headers, status, message, latency, route_uuid)
+
+    def _finish(self, headers: HeaderBag, status: int, content: str, latency: int, route_uuid: str) -> MockResponse:
+        if not 100 <= status <= 999:
+            headers = HeaderBag()
+            headers.set("Content-Type", "text/plain")
+            status, content = 500, f"Invalid status code: {status}"
+        ctype = headers.get("Content-Type")
+        headers.set("Content-Type", with_utf8_charset(ctype) if ctype else "text/html; charset=utf-8")
+        if status in (204, 304):
+            headers.remove("Content-Type")
+            headers.remove("Content-Length")
+            headers.remove("Transfer-Encoding")
+            content = ""
+        return MockResponse(status, headers.items, content.encode("utf-8", "surrogatepass"), latency, route_uuid)
+
+    def _not_found(self, request: RequestView, headers: HeaderBag, latency: int) -> MockResponse:
+        for name in ("Content-Encoding", "Content-Language", "Content-Range"):
+            headers.remove(name)
+        headers.set("Content-Security-Policy", "default-src 'none'")
+        headers.set("X-Content-Type-Options", "nosniff")
+        headers.set("Content-Type", "text/html; charset=utf-8")
+        return MockResponse(404, headers.items, not_found_page(request.method, request.original_url).encode(), latency)
+
+
+def make_random_index(seed: int | None) -> Callable[[int], int]:
+    rnd = random.Random(seed)
+    return rnd.randrange
+
+
+_ = time

@@ -1,0 +1,94 @@
+"""``mockfleet serve``: run one environment like ``mockoon-cli start`` (TCP or Unix socket)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)?\s*$", re.I)
+
+
+def parse_size(text: str) -> int:
+    """``100mb``, ``512kb``, ``1048576`` → bytes (0 means no limit)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 10mb, 512kb, 1048576)")
+    unit = (match.group(2) or "").lower().rstrip("b").rstrip("i")
+    return int(float(match.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve one Mockoon environment (like mockoon-cli start)")
+    p.add_argument("environment", type=Path, help="environment JSON file")
+    p.add_argument("--port", type=int, help="TCP port (default: the environment's port)")
+    p.add_argument("--host", default="0.0.0.0", help="TCP address to listen on")
+    p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP")
+    p.add_argument("--faker-seed", type=int)
+    p.add_argument("--faker-locale", default="en")
+    p.add_argument("--env-vars-prefix", default="MOCKOON_")
+    p.add_argument("--admin-api-token", default=None)
+    p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
+    p.add_argument("--public-base-url", default="")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from schemas import SchemaError, decode_environment
+
+    from .app import create_app
+    from .responder import MockServer, WorkerOptions
+
+    try:
+        env, report = decode_environment(args.environment.read_bytes())
+    except OSError as error:
+        print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
+        return 2
+    except SchemaError as error:
+        print(f"error: invalid environment {args.environment}: {error}", file=sys.stderr)
+        return 1
+    options = WorkerOptions(
+        faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
+        disabled_routes=frozenset(report.disabled_routes), public_base_url=args.public_base_url,
+    )
+    server = MockServer(env, options)
+    for problem in server.route_errors:
+        print(f"warning: {problem}", file=sys.stderr)
+    app = create_app(server, args.max_request_body_size)
+    config = Config()
+    config.accesslog = None
+    config.errorlog = "-"
+    config.loglevel = "WARNING"
+    config.keep_alive_timeout = 5
+    if args.uds:
+        config.bind = [f"unix:{args.uds}"]
+        where = f"unix:{args.uds}"
+    else:
+        port = args.port if args.port is not None else env.port
+        config.bind = [f"{args.host}:{port}"]
+        where = f"http://{args.host}:{port}"
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
+        await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+    if args.uds and os.path.exists(args.uds):
+        os.unlink(args.uds)
+    return 0

@@ -1,0 +1,628 @@
+"""Mockoon's general helpers: numbers, strings, arrays, objects, comparison and flow.
+
+Each follows the JavaScript helper's argument coercion (helpers receive only their
+positional arguments here; Handlebars' trailing ``options`` argument is ``opts``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cmp_to_key
+from typing import Any
+
+from ..compiler import Options
+from ..errors import TemplateError
+from ..jsvalues import (
+    UNDEFINED,
+    SafeString,
+    is_nan,
+    is_nullish,
+    json_stringify,
+    normalise_number,
+    parse_float,
+    parse_int,
+    to_number,
+    to_string,
+    unsafe,
+)
+from . import paths
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def _reduce(args: tuple[Any, ...], op: Any, skip_zero: bool = False) -> Any:
+    if not args:
+        return ""
+    result: Any = args[0]
+    for item in args[1:]:
+        number = to_number(item)
+        if not is_nan(number) and not (skip_zero and number == 0):
+            result = op(to_number(result), number)
+        else:
+            result = to_number(result)
+    return normalise_number(to_number(result))
+
+
+def _js_div(a: float, b: float) -> float:
+    if b == 0:
+        return math.nan if a == 0 or is_nan(a) else math.copysign(math.inf, a)
+    return a / b
+
+
+def add(opts: Options, *args: Any) -> Any:
+    return _reduce(args, lambda a, b: a + b)
+
+
+def subtract(opts: Options, *args: Any) -> Any:
+    return _reduce(args, lambda a, b: a - b)
+
+
+def multiply(opts: Options, *args: Any) -> Any:
+    return _reduce(args, lambda a, b: a * b)
+
+
+def divide(opts: Options, *args: Any) -> Any:
+    return _reduce(args, _js_div, skip_zero=True)
+
+
+def modulo(opts: Options, *args: Any) -> Any:
+    if len(args) <= 1 or to_number(args[1]) == 0:
+        return ""
+    a, b = to_number(args[0]), to_number(args[1])
+    if is_nan(a) or is_nan(b):
+        return math.nan
+    return normalise_number(math.fmod(a, b))
+
+
+def _math1(fn: Any) -> Any:
+    def helper(opts: Options, *args: Any) -> Any:
+        if not args:
+            return ""
+        number = to_number(args[0])
+        if is_nan(number) or math.isinf(number):
+            return number
+        return normalise_number(fn(number))
+
+    return helper
+
+
+def _js_round(number: float) -> int:
+    return math.floor(number + 0.5)
+
+
+def to_fixed(opts: Options, number: Any = UNDEFINED, digits: Any = UNDEFINED, *rest: Any) -> str:
+    value = to_number(number)
+    if is_nan(value):
+        value = 0
+    places = to_number(digits)
+    if is_nan(places):
+        places = 0
+    places = int(places)
+    quantum = Decimal(1).scaleb(-places)
+    return str(Decimal(float(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def parse_int_helper(opts: Options, *args: Any) -> Any:
+    if not args:
+        return ""
+    return parse_int(args[0])
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+def eq(opts: Options, *args: Any) -> bool:
+    if len(args) < 2:
+        return False
+    a, b = unsafe(args[0]), unsafe(args[1])
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (dict, list)):
+        return a is b
+    return bool(a == b)
+
+
+def _compare(op: Any) -> Any:
+    def helper(opts: Options, a: Any = UNDEFINED, b: Any = UNDEFINED, *rest: Any) -> bool:
+        x, y = to_number(a), to_number(b)
+        if is_nan(x) or is_nan(y):
+            return False
+        return bool(op(x, y))
+
+    return helper
+
+
+# --- strings -----------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return to_string(unsafe(value))
+
+
+def _string_or_empty(value: Any) -> str:
+    """Mockoon's pattern: objects (and options) become '', anything else ``toString()``."""
+    if isinstance(value, (dict, list)) or is_nullish(value):
+        return ""
+    return _text(value)
+
+
+def lowercase(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
+    return _text(text).lower() if not is_nullish(text) and not isinstance(text, dict) else ""
+
+
+def uppercase(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
+    return _text(text).upper() if not is_nullish(text) and not isinstance(text, dict) else ""
+
+
+def concat(opts: Options, *args: Any) -> Any:
+    if args and isinstance(args[0], list):
+        result: list[Any] = []
+        for arg in args:
+            result.extend(arg if isinstance(arg, list) else [arg])
+        return result
+    return "".join(to_string(unsafe(a)) for a in args)
+
+
+def split(opts: Options, *args: Any) -> Any:
+    if not args:
+        return ""
+    data = unsafe(args[0])
+    separator = args[1] if len(args) >= 2 else None
+    if not separator or not isinstance(separator, str):
+        separator = " "
+    if not data or not isinstance(data, str):
+        return ""
+    return data.split(unsafe(separator))
+
+
+def join(opts: Options, arr: Any = UNDEFINED, sep: Any = UNDEFINED, *rest: Any) -> Any:
+    if not isinstance(arr, list):
+        return arr
+    separator = str.__str__(sep) if isinstance(sep, str) else ", "
+    return separator.join("" if is_nullish(v) else to_string(v) for v in arr)
+
+
+def replace(opts: Options, text: Any = UNDEFINED, old: Any = UNDEFINED, new: Any = UNDEFINED, *rest: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    return _text(text).replace(_text(old), _text(new), 1)
+
+
+def replace_all(opts: Options, text: Any = UNDEFINED, old: Any = UNDEFINED, new: Any = UNDEFINED, *rest: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    return _text(text).replace(_text(old), _text(new))
+
+
+def _pad(left: bool) -> Any:
+    def helper(opts: Options, *args: Any) -> Any:
+        if not args:
+            return ""
+        text = _text(args[0])
+        length = to_number(args[1]) if len(args) > 1 else 0
+        fill = _text(args[2]) if len(args) > 2 else " "
+        length = 0 if is_nan(length) else int(length)
+        if length <= len(text) or fill == "":
+            return text
+        needed = length - len(text)
+        padding = (fill * (needed // len(fill) + 1))[:needed]
+        return padding + text if left else text + padding
+
+    return helper
+
+
+def substr(opts: Options, text: Any = UNDEFINED, start: Any = UNDEFINED, length: Any = UNDEFINED, *rest: Any) -> Any:
+    value = _text(text) if not is_nullish(text) else ""
+    begin = parse_int(start) if not is_nullish(start) else 0
+    begin = 0 if is_nan(begin) else int(begin)
+    if begin < 0:
+        begin = max(0, len(value) + begin)
+    if is_nullish(length) or isinstance(length, dict):
+        return value[begin:]
+    count = parse_int(length)
+    count = 0 if is_nan(count) else int(count)
+    return value[begin:begin + max(0, count)]
+
+
+def includes(opts: Options, data: Any = UNDEFINED, search: Any = UNDEFINED, *rest: Any) -> bool:
+    return _string_or_empty(search) in _string_or_empty(data)
+
+
+def index_of(opts: Options, data: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED, *rest: Any) -> int:
+    text = _string_or_empty(data)
+    needle = _string_or_empty(search)
+    if not is_nullish(position) and not isinstance(position, (dict, list)):
+        start = to_number(position)
+        start = 0 if is_nan(start) else max(0, int(start))
+        return text.find(needle, min(start, len(text)))
+    return text.find(needle)
+
+
+def newline(opts: Options, *args: Any) -> str:
+    return "\n"
+
+
+def base64_encode(opts: Options, *args: Any) -> str:
+    value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
+    return base64.b64encode(value.encode()).decode()
+
+
+def base64_decode(opts: Options, *args: Any) -> str:
+    value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def base64url_encode(opts: Options, *args: Any) -> str:
+    value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def base64url_decode(opts: Options, *args: Any) -> str:
+    value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _jwt_part(index: int) -> Any:
+    def helper(opts: Options, token: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
+        text = _text(token) if isinstance(token, str) else ""
+        text = re.sub(r"^bearer\s+", "", text, flags=re.I)
+        parts = text.split(".")
+        if len(parts) < 2:
+            return ""
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4)))
+        except (ValueError, binascii.Error):
+            return ""
+        if isinstance(path, str) and path:
+            found = paths.get_value_from_path(decoded, unsafe(path), UNDEFINED)
+            return found
+        return decoded
+
+    return helper
+
+
+def stringify(opts: Options, data: Any = UNDEFINED, *rest: Any) -> Any:
+    if isinstance(data, (dict, list)):
+        return json_stringify(data, 2)
+    return data
+
+
+def json_parse(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
+    try:
+        return json.loads(_text(text))
+    except (ValueError, TypeError):
+        return UNDEFINED
+
+
+# --- arrays --------------------------------------------------------------------------------------
+
+
+def array(opts: Options, *args: Any) -> list[Any]:
+    return list(args)
+
+
+def slice_(opts: Options, arr: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED, *rest: Any) -> Any:
+    if not isinstance(arr, list):
+        return ""
+    begin = to_number(start)
+    begin = 0 if is_nan(begin) else int(begin)
+    if isinstance(end, (int, float)) and not isinstance(end, bool):
+        return arr[begin:int(end)]
+    return arr[begin:]
+
+
+def length(opts: Options, value: Any = UNDEFINED, *rest: Any) -> int:
+    return len(value) if isinstance(value, (str, list)) else 0
+
+
+def one_of(opts: Options, *args: Any) -> Any:
+    if not args:
+        return ""
+    stringify_result = False
+    if isinstance(args[0], list):
+        items = args[0]
+        if len(args) >= 2:
+            stringify_result = args[1] is True
+    else:
+        items = list(args)
+    if not items:
+        return UNDEFINED
+    result = opts.scope.random.choice(items)
+    return SafeString(json_stringify(result)) if stringify_result else result
+
+
+def some_of(opts: Options, items: Any = UNDEFINED, low: Any = 1, high: Any = 1, as_string: Any = False, *rest: Any) -> Any:
+    if not isinstance(items, list):
+        raise TemplateError("itemList.sort is not a function")
+    rnd = opts.scope.random
+    shuffled = list(items)
+    rnd.shuffle(shuffled)
+    count = random_int(rnd, low, high)
+    chosen = shuffled[:count]
+    return json_stringify(chosen) if as_string is True else chosen
+
+
+def random_int(rnd: Any, low: Any, high: Any) -> int:
+    lo, hi = to_number(low), to_number(high)
+    lo = 0 if is_nan(lo) else math.ceil(lo)
+    hi = 0 if is_nan(hi) else math.floor(hi)
+    if hi < lo:
+        lo, hi = hi, lo
+    return int(rnd.randint(int(lo), int(hi)))
+
+
+def _js_compare(a: Any, b: Any) -> int:
+    if isinstance(a, str) and isinstance(b, str):
+        return (a > b) - (a < b)
+    x, y = to_number(a), to_number(b)
+    if is_nan(x) or is_nan(y):
+        return 0
+    return (x > y) - (x < y)
+
+
+def sort(opts: Options, *args: Any) -> Any:
+    if not args or not isinstance(args[0], list):
+        return ""
+    arr = args[0]
+    if not arr or isinstance(arr[0], (dict, list)):
+        return arr
+    order = _text(args[1]).lower() if len(args) >= 2 else "asc"
+    result = sorted(arr, key=cmp_to_key(_js_compare))
+    return result[::-1] if order == "desc" else result
+
+
+def sort_by(opts: Options, *args: Any) -> Any:
+    if not args or not isinstance(args[0], list):
+        return ""
+    arr = args[0]
+    if not arr or not isinstance(arr[0], dict):
+        return arr
+    key = unsafe(args[1]) if len(args) >= 2 else ""
+    if not key or not arr[0].get(key):
+        return arr
+    order = _text(args[2]).lower() if len(args) >= 3 else "asc"
+    result = sorted(arr, key=cmp_to_key(lambda a, b: _js_compare(
+        a.get(key) if isinstance(a, dict) else UNDEFINED, b.get(key) if isinstance(b, dict) else UNDEFINED)))
+    return result[::-1] if order == "desc" else result
+
+
+def _matches(payload: Any, condition: Any) -> bool:
+    if isinstance(condition, dict):
+        if isinstance(payload, (dict, list)) or payload is None:
+            if not isinstance(payload, dict):
+                return False
+            return all(_matches(payload.get(k, UNDEFINED), unsafe(v)) for k, v in condition.items())
+        return False
+    return eq(None, payload, condition)  # type: ignore[arg-type]
+
+
+def _and(item: Any, conditions: list[Any]) -> bool:
+    return all(_or(item, c) if isinstance(c, list) else _matches(item, c) for c in conditions)
+
+
+def _or(item: Any, conditions: list[Any]) -> bool:
+    return any(_and(item, c) if isinstance(c, list) else _matches(item, c) for c in conditions)
+
+
+def filter_(opts: Options, *args: Any) -> Any:
+    if not args or not isinstance(args[0], list):
+        return ""
+    arr, conditions = args[0], list(args[1:])
+    if not arr or not conditions:
+        return arr
+    return [item for item in arr if _or(item, conditions)]
+
+
+def find(opts: Options, *args: Any) -> Any:
+    if not args or not isinstance(args[0], list):
+        return ""
+    arr, conditions = args[0], list(args[1:])
+    if not arr or not conditions:
+        return UNDEFINED
+    return next((item for item in arr if _or(item, conditions)), UNDEFINED)
+
+
+def reverse(opts: Options, value: Any = UNDEFINED, *rest: Any) -> Any:
+    if isinstance(value, list):
+        return value[::-1]
+    if isinstance(value, str):
+        return _text(value)[::-1]
+    return value
+
+
+# --- objects ------------------------------------------------------------------------------------
+
+
+def object_(opts: Options, *args: Any) -> dict[str, Any]:
+    return dict(opts.hash)
+
+
+def object_merge(opts: Options, *args: Any) -> Any:
+    result: dict[str, Any] = {}
+    for arg in args:
+        if isinstance(arg, dict):
+            result.update(arg)
+    return result
+
+
+def object_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return UNDEFINED
+    if not isinstance(data, (dict, list)) or not isinstance(path, str):
+        return UNDEFINED if not isinstance(data, (dict, list)) else data
+    found = paths.object_path_get(data, unsafe(path))
+    return SafeString(json_stringify(found)) if isinstance(found, (dict, list)) else found
+
+
+def json_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return UNDEFINED
+    if not isinstance(data, (dict, list)) or not isinstance(path, str):
+        return data
+    found = paths.json_path(data, unsafe(path))
+    return SafeString(json_stringify(found)) if isinstance(found, (dict, list)) else found
+
+
+def jmes_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return UNDEFINED
+    if not isinstance(data, (dict, list)) or not isinstance(path, str):
+        return data
+    found = paths.jmes_path(data, unsafe(path))
+    if found is None:
+        return UNDEFINED
+    return SafeString(json_stringify(found)) if isinstance(found, (dict, list)) else found
+
+
+# --- flow: repeat, switch, variables ----------------------------------------------------------------
+
+
+def repeat(opts: Options, *args: Any) -> str:
+    scope = opts.scope
+    if len(args) == 2:
+        count: Any = random_int(scope.random, args[0], args[1])
+    elif len(args) == 1:
+        count = args[0]
+    else:
+        raise TemplateError("The repeat helper requires a numeric param")
+    number = to_number(count)
+    total = 0 if is_nan(number) else math.ceil(number)
+    scope.budget.check_repeat(total)
+    data = dict(opts.data)
+    content = ""
+    comma = opts.hash.get("comma") is not False
+    for i in range(total):
+        data.update(index=i, total=count, first=i == 0, last=i == total - 1)
+        content += opts.fn(opts.context, dict(data))
+        if comma:
+            content = content.rstrip()
+            if i < total - 1 and not content.endswith(","):
+                content += ","
+            elif i == total - 1 and content.endswith(","):
+                content = content[:-1]
+            content += "\n"
+        scope.budget.tick_text(content)
+    return content
+
+
+def switch(opts: Options, value: Any = UNDEFINED, *rest: Any) -> str:
+    opts.data["found"] = False
+    opts.data["switchValue"] = unsafe(value)
+    return opts.fn({"name": opts.name, "hash": opts.hash, "data": opts.data})
+
+
+def case(opts: Options, *args: Any) -> Any:
+    value: Any = args[0] if args else ""
+    if eq(opts, value, opts.data.get("switchValue", UNDEFINED)) and not opts.data.get("found"):
+        opts.data["found"] = True
+        return opts.fn({"name": opts.name, "hash": opts.hash, "data": opts.data})
+    return UNDEFINED
+
+
+def default(opts: Options, *args: Any) -> str:
+    if not opts.data.get("found"):
+        opts.data.pop("switchValue", None)
+        return opts.fn({"name": opts.name, "hash": opts.hash, "data": opts.data})
+    return ""
+
+
+def set_var(opts: Options, *args: Any) -> Any:
+    if len(args) < 2:
+        return UNDEFINED
+    opts.data[to_string(unsafe(args[0]))] = unsafe(args[1])
+    return UNDEFINED
+
+
+def get_var(opts: Options, *args: Any) -> Any:
+    if not args:
+        return UNDEFINED
+    return opts.data.get(to_string(unsafe(args[0])), UNDEFINED)
+
+
+def float_parse(opts: Options, value: Any = UNDEFINED, *rest: Any) -> Any:
+    return parse_float(value)
+
+
+HELPERS = {
+    "add": add,
+    "subtract": subtract,
+    "multiply": multiply,
+    "divide": divide,
+    "modulo": modulo,
+    "ceil": _math1(math.ceil),
+    "floor": _math1(math.floor),
+    "round": _math1(_js_round),
+    "toFixed": to_fixed,
+    "parseInt": parse_int_helper,
+    "eq": eq,
+    "gt": _compare(lambda a, b: a > b),
+    "gte": _compare(lambda a, b: a >= b),
+    "lt": _compare(lambda a, b: a < b),
+    "lte": _compare(lambda a, b: a <= b),
+    "lowercase": lowercase,
+    "uppercase": uppercase,
+    "concat": concat,
+    "split": split,
+    "join": join,
+    "replace": replace,
+    "replaceAll": replace_all,
+    "padStart": _pad(True),
+    "padEnd": _pad(False),
+    "substr": substr,
+    "includes": includes,
+    "indexOf": index_of,
+    "newline": newline,
+    "base64": base64_encode,
+    "base64Decode": base64_decode,
+    "base64url": base64url_encode,
+    "base64urlDecode": base64url_decode,
+    "jwtHeader": _jwt_part(0),
+    "jwtPayload": _jwt_part(1),
+    "stringify": stringify,
+    "jsonParse": json_parse,
+    "array": array,
+    "slice": slice_,
+    "len": length,
+    "oneOf": one_of,
+    "someOf": some_of,
+    "sort": sort,
+    "sortBy": sort_by,
+    "filter": filter_,
+    "find": find,
+    "reverse": reverse,
+    "object": object_,
+    "objectMerge": object_merge,
+    "objectPath": object_path,
+    "jsonPath": json_path,
+    "jmesPath": jmes_path,
+    "repeat": repeat,
+    "switch": switch,
+    "case": case,
+    "default": default,
+    "setVar": set_var,
+    "getVar": get_var,
+}
