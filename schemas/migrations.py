@@ -364,10 +364,10 @@ def migrate(env: Env, highest: int = HIGHEST_MIGRATION) -> MigrationReport:
     report = MigrationReport(from_version=found, to_version=max(found, highest))
     if not isinstance(env.get("routes", []), list):
         raise SchemaError("$.routes", "expected array")
-    for migration_id in range(found + 1, highest + 1):
+    for migration_id in range(max(found, 0) + 1, highest + 1):
         try:
             MIGRATIONS[migration_id](env, report)
-        except (AttributeError, TypeError) as error:
+        except (AttributeError, TypeError, KeyError, IndexError) as error:
             raise SchemaError("$", f"migration {migration_id} failed on malformed data: {error}") from error
         env["lastMigration"] = migration_id
     return report

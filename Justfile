@@ -1,0 +1,23 @@
+# mockfleet tasks. Install first: python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
+py := ".venv/bin/python"
+
+# Run the platform. Until `mockfleet up` lands, this serves the bundled demo environment.
+up:
+    {{py}} -m supervisor.cli serve worker/demo_environment.json --port 3000
+
+# Serve one environment file like `mockoon-cli start` (just serve ENV.json 3001)
+serve env port="3000":
+    {{py}} -m supervisor.cli serve {{env}} --port {{port}}
+
+# Run the whole test suite (the same command CI runs)
+test:
+    {{py}} -m pytest
+
+# Benchmarks: just bench schemas | worker | templating (prints figures, appends to BENCHMARKS.md)
+bench target:
+    {{py}} -m tests.bench.{{target}}
+
+# Lint and type-check our packages
+lint:
+    {{py}} -m ruff check edge worker supervisor schemas tests
+    {{py}} -m mypy edge worker supervisor schemas

@@ -1,0 +1,123 @@
+"""Shared fixtures: start a real ``mockfleet serve`` process and wait until it answers."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Worker:
+    """A running worker process with a tiny HTTP client for TCP or its Unix socket."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int | None, uds: Path | None) -> None:
+        self.proc = proc
+        self.port = port
+        self.uds = uds
+
+    def connection(self) -> http.client.HTTPConnection:
+        if self.uds is not None:
+            uds = str(self.uds)
+
+            class UnixConnection(http.client.HTTPConnection):
+                def connect(self) -> None:
+                    self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    self.sock.settimeout(10)
+                    self.sock.connect(uds)
+
+            return UnixConnection("localhost", timeout=10)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def request(self, method: str, path: str, body: bytes | str | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            data = response.read()
+            merged: dict[str, str] = {}
+            for key, value in response.getheaders():
+                key = key.lower()
+                merged[key] = merged[key] + ", " + value if key in merged else value
+            return response.status, merged, data
+        finally:
+            conn.close()
+
+
+def _wait_ready(worker: Worker, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited: {worker.proc.stderr.read().decode() if worker.proc.stderr else ''}")
+        try:
+            worker.request("GET", "/__mockfleet_readiness_probe__")
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("worker did not become ready")
+
+
+def start_worker(env: dict[str, Any], tmp_path: Path, *extra: str, uds: bool = False) -> Worker:
+    env_file = tmp_path / f"env-{time.monotonic_ns()}.json"
+    env_file.write_text(json.dumps(env))
+    port = None if uds else free_port()
+    sock = tmp_path / "worker.sock" if uds else None
+    where = ["--uds", str(sock)] if sock else ["--port", str(port), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worker", str(env_file), *where, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True,
+        env={**os.environ, "MOCKOON_GREETING": "hello-env"},
+    )
+    worker = Worker(proc, port, sock)
+    _wait_ready(worker, time.monotonic() + 20)
+    return worker
+
+
+def stop_worker(worker: Worker) -> None:
+    try:
+        os.killpg(worker.proc.pid, signal.SIGTERM)
+        worker.proc.wait(5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(worker.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def worker_factory(tmp_path: Path) -> Iterator[Any]:
+    started: list[Worker] = []
+
+    def factory(env: dict[str, Any], *extra: str, uds: bool = False) -> Worker:
+        worker = start_worker(env, tmp_path, *extra, uds=uds)
+        started.append(worker)
+        return worker
+
+    yield factory
+    for worker in started:
+        stop_worker(worker)
+
+
+def make_env(routes: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """A current-schema environment; routes and responses take Mockoon's defaults for what is omitted."""
+    env = {"uuid": "11111111-1111-1111-1111-111111111111", "lastMigration": 33, "name": "test", "port": 3000,
+           "endpointPrefix": "", "routes": routes, "headers": [{"key": "Content-Type", "value": "application/json"}],
+           "data": [], "cors": True}
+    env["rootChildren"] = [{"type": "route", "uuid": r["uuid"]} for r in routes if "uuid" in r]
+    env.update(fields)
+    return env
