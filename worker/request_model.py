@@ -205,7 +205,8 @@ def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
         if not name:
             continue
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         value: Any
         if filename is not None:
             value = {"filename": filename, "mimetype": part.get_content_type(), "size": len(payload)}

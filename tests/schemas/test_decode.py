@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import HIGHEST_MIGRATION, SchemaError, UnsupportedSchemaVersion, decode_environment, encode_environment
+from schemas import (
+    HIGHEST_MIGRATION,
+    SchemaError,
+    UnsupportedSchemaVersion,
+    decode_environment,
+    encode_environment,
+)
 from tests.conftest import CONFORMANCE
 
 

@@ -386,7 +386,8 @@ def _parse_call(text: str, line: int, allow_block_params: bool = False) -> tuple
 
 def _finish_block(frame: _Frame, close_strip: Strip) -> Block:
     assert frame.call is not None
-    program, inverse = frame.program, frame.inverse
+    program: Program | None = frame.program
+    inverse: Program | None = frame.inverse
     if frame.inverted:
         program, inverse = inverse, program
     return Block(frame.call, program, inverse, frame.open_strip, close_strip, frame.inverse_strip, frame.inverted)

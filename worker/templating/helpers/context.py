@@ -6,7 +6,17 @@ import math
 from typing import Any
 
 from ..compiler import Options
-from ..jsvalues import UNDEFINED, SafeString, is_nan, is_nullish, json_stringify, to_number, to_output, to_string, unsafe
+from ..jsvalues import (
+    UNDEFINED,
+    SafeString,
+    is_nan,
+    is_nullish,
+    json_stringify,
+    to_number,
+    to_output,
+    to_string,
+    unsafe,
+)
 from . import paths
 
 

@@ -54,6 +54,8 @@ def _num(value: Any, default: float) -> float:
 
 
 def _int(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> int:
+    low: float
+    high: float
     if args and not isinstance(args[0], dict) and "max" not in hash_:
         low, high = 0, _num(args[0], 0)
     else:
