@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import html
 import os
-import random
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -366,10 +363,3 @@ class MockServer:
         headers.set("Content-Type", "text/html; charset=utf-8")
         return MockResponse(404, headers.items, not_found_page(request.method, request.original_url).encode(), latency)
 
-
-def make_random_index(seed: int | None) -> Callable[[int], int]:
-    rnd = random.Random(seed)
-    return rnd.randrange
-
-
-_ = time

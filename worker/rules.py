@@ -7,7 +7,6 @@ tested without sockets.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -148,5 +147,3 @@ def choose_response(route: Route, request: RequestView, state: EnvironmentState,
         return None
     return default
 
-
-_ = re  # regex module is used by the guard import above

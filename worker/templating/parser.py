@@ -203,8 +203,7 @@ def parse_path(text: str, line: int = 1) -> Path:
     data = text.startswith("@")
     if data:
         text = text[1:]
-    segments = re.findall(r"\[[^\]]*\]|[^./]+|\.\.|\.", text)
-    # Re-tokenise: separators are '.' or '/', '..' is a parent step only at the start.
+    # separators are '.' or '/'; '..' is a parent step only at the start
     parts: list[str] = []
     depth = 0
     this = False

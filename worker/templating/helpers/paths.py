@@ -38,10 +38,6 @@ def object_path_get(data: Any, path: str | list[str]) -> Any:
     return value
 
 
-def _walk(value: Any, container: Any, key: Any, create: bool) -> tuple[Any, Any]:
-    return container, key
-
-
 def object_path_set(data: Any, path: str | list[str], new_value: Any) -> None:
     parts = split_object_path(path) if isinstance(path, str) else path
     target = data
