@@ -68,7 +68,7 @@ def _wait_ready(worker: Worker, deadline: float) -> None:
         if worker.proc.poll() is not None:
             raise RuntimeError(f"worker exited: {worker.proc.stderr.read().decode() if worker.proc.stderr else ''}")
         try:
-            worker.request("GET", "/__mockfleet_readiness_probe__")
+            worker.request("GET", "/mockoon-admin")
             return
         except OSError:
             time.sleep(0.05)

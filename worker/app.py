@@ -8,14 +8,19 @@ import logging
 from quart import Quart, Response, request
 from werkzeug.routing import BaseConverter
 
+from . import admin_api
+from .admin_api import AdminContext
 from .request_model import BadContentEncoding, BodyTooLarge, RequestView, decode_content, parse_body
-from .responder import MockServer
+from .responder import MockResponse, MockServer
 from .routing import dedup_slashes
+from .transactions import EventHub, build_transaction
 
 log = logging.getLogger("mockfleet.worker")
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND", "PROPPATCH",
-           "MOVE", "COPY", "MKCOL", "LOCK", "UNLOCK"]
+METHODS = ["ACL", "BIND", "CHECKOUT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "M-SEARCH", "MERGE",
+           "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "NOTIFY", "OPTIONS", "PATCH", "POST", "PROPFIND",
+           "PROPPATCH", "PURGE", "PUT", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND",
+           "UNLINK", "UNLOCK", "UNSUBSCRIBE"]  # every method Node's HTTP parser accepts
 
 
 class _AnyPath(BaseConverter):
@@ -27,7 +32,7 @@ def _text_response(status: int, message: str) -> Response:
     return Response(message, status=status, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
-def create_app(server: MockServer, max_body: int) -> Quart:
+def create_app(server: MockServer, max_body: int, admin_token: str | None = None) -> Quart:
     app = Quart(__name__)
     app.url_map.converters["anypath"] = _AnyPath
     app.url_map.merge_slashes = False
@@ -35,6 +40,10 @@ def create_app(server: MockServer, max_body: int) -> Quart:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     holder = {"server": server}
     app.config["MOCK_SERVER_HOLDER"] = holder
+    admin = AdminContext(holder, EventHub())
+    if admin_token:
+        admin.token = admin_token
+    app.config["ADMIN"] = admin
 
     async def handle(path: str = "") -> Response:
         scope = request.scope
@@ -60,6 +69,8 @@ def create_app(server: MockServer, max_body: int) -> Quart:
                 return _text_response(413, "Payload too large")
             except BadContentEncoding as error:
                 return _text_response(415, f"Unsupported or invalid content encoding: {error}")
+        if target.startswith(admin_api.PREFIX):
+            return await admin_api.handle(admin, request.method, target, query_string, request.headers.get, raw)
         text, parsed = parse_body(raw, request.headers.get("Content-Type", ""))
         client = scope.get("client")
         forwarded = request.headers.get("X-Forwarded-For")
@@ -90,8 +101,23 @@ def create_app(server: MockServer, max_body: int) -> Quart:
             response.headers.add(key, value)
         if request.method == "HEAD":
             response.headers["Content-Length"] = str(len(result.body))
+        _record(current, admin, view, result)
         return response
 
     app.add_url_rule("/", "root", handle, methods=METHODS, defaults={"path": ""}, strict_slashes=False)
     app.add_url_rule("/<anypath:path>", "any", handle, methods=METHODS, strict_slashes=False)
     return app
+
+
+def _record(server: MockServer, admin: AdminContext, view: RequestView, result: MockResponse) -> None:
+    """Keep the transaction for the admin API's logs and stream it to event subscribers."""
+    route = server.route_endpoint(result.route_uuid)
+    path, _, _ = view.original_url.partition("?")
+    transaction = build_transaction(
+        method=view.method, url_path=path, query=view.query_string, query_params=view.query,
+        params=view.params, route=route, request_headers=view.headers, request_body=view.body_text,
+        status=result.status, response_headers=result.headers, response_body=result.body,
+        route_uuid=result.route_uuid, response_uuid=result.response_uuid)
+    server.state.logs.append(transaction)
+    if admin.hub.listening:
+        admin.hub.publish({"event": "transaction-complete", "transaction": transaction})

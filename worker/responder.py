@@ -56,6 +56,7 @@ class MockResponse:
     body: bytes
     latency_ms: int = 0
     route_uuid: str = ""
+    response_uuid: str = ""
 
 
 class Scope:
@@ -198,6 +199,12 @@ class MockServer:
         if state is None:
             self.regenerate_buckets()
 
+    def route_endpoint(self, route_uuid: str) -> str | None:
+        for compiled in self.routes:
+            if compiled.route.uuid == route_uuid:
+                return compiled.route.endpoint
+        return None
+
     # --- state --------------------------------------------------------------------------------
     def regenerate_buckets(self) -> None:
         scope = Scope(None, self)
@@ -230,7 +237,9 @@ class MockServer:
             if found is None:
                 continue
             response, crud_op = found
-            return self._serve(compiled.route, response, crud_op, request, scope, headers, latency)
+            result = self._serve(compiled.route, response, crud_op, request, scope, headers, latency)
+            result.response_uuid = response.uuid
+            return result
         if request.method == "OPTIONS" and self.env.cors:
             cors = HeaderBag()
             self._apply_headers([*CORS_HEADERS, *self.env.headers], cors, scope)

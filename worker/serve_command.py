@@ -24,14 +24,16 @@ def parse_size(text: str) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve one Mockoon environment (like mockoon-cli start)")
-    p.add_argument("environment", type=Path, help="environment JSON file")
+    p.add_argument("environment", type=Path,
+                   help="environment JSON file, or - to read it from standard input (how the supervisor hands it over)")
     p.add_argument("--port", type=int, help="TCP port (default: the environment's port)")
     p.add_argument("--host", default="0.0.0.0", help="TCP address to listen on")
     p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP")
     p.add_argument("--faker-seed", type=int)
     p.add_argument("--faker-locale", default="en")
     p.add_argument("--env-vars-prefix", default="MOCKOON_")
-    p.add_argument("--admin-api-token", default=None)
+    p.add_argument("--admin-api-token", default=os.environ.get("MOCKFLEET_ADMIN_TOKEN"),
+                   help="Bearer token of /mockoon-admin (default: $MOCKFLEET_ADMIN_TOKEN, else a random one)")
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
     p.add_argument("--public-base-url", default="")
     p.set_defaults(func=run)
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from .responder import MockServer, WorkerOptions
 
     try:
-        env, report = decode_environment(args.environment.read_bytes())
+        data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
+        env, report = decode_environment(data)
     except OSError as error:
         print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
         return 2
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     server = MockServer(env, options)
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
-    app = create_app(server, args.max_request_body_size)
+    app = create_app(server, args.max_request_body_size, args.admin_api_token)
     config = Config()
     config.accesslog = None
     config.errorlog = "-"
