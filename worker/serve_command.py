@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="Bearer token of /mockoon-admin (default: $MOCKFLEET_ADMIN_TOKEN, else a random one)")
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
     p.add_argument("--public-base-url", default="")
+    p.add_argument("--handover", action="store_true",
+                   help="read a JSON line of options (adminToken, publicBaseUrl, maxRequestBodySize) from stdin "
+                        "before the environment: lets the supervisor start spare workers ahead of deploys")
     p.set_defaults(func=run)
 
 
@@ -48,6 +51,22 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .responder import MockServer, WorkerOptions
 
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        uvloop = None  # type: ignore[assignment]
+    if args.handover:
+        import json
+
+        from .templating.helpers.fakes import FakerContext
+
+        FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
+
+        # everything heavy is imported above, so a spare worker waits here already warm
+        header = json.loads(sys.stdin.buffer.readline() or b"{}")
+        args.admin_api_token = header.get("adminToken") or args.admin_api_token
+        args.public_base_url = header.get("publicBaseUrl") or args.public_base_url
+        args.max_request_body_size = int(header.get("maxRequestBodySize") or args.max_request_body_size)
     try:
         data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
         env, report = decode_environment(data)
@@ -86,11 +105,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
         await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
-    try:
-        import uvloop
-
+    if uvloop is not None:
         uvloop.run(main())
-    except ImportError:
+    else:
         asyncio.run(main())
     if args.uds and os.path.exists(args.uds):
         os.unlink(args.uds)

@@ -1,0 +1,105 @@
+"""The control protocol between edge and supervisor: msgpack frames on a local Unix socket.
+
+A frame is a 4-byte big-endian length then one msgpack-encoded tagged message. The edge
+asks (resolve, wake, usage) on one connection and receives pushes (invalidate) on another,
+so a slow push never delays an answer.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Literal
+
+import msgspec
+
+MAX_FRAME = 4 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+
+
+class Resolve(msgspec.Struct, tag="resolve"):
+    host: str
+
+
+class Target(msgspec.Struct, tag="target", kw_only=True):
+    """What the edge needs to serve one host; ``kind`` api means the deployments API."""
+
+    host: str
+    kind: Literal["deployment", "api", "none"]
+    socket: str = ""
+    deployment: str = ""  # environmentUuid
+    account: int = 0
+    visibility: Literal["PUBLIC", "PRIVATE"] = "PUBLIC"
+    key_digest: str = ""  # sha256 hex of the API key; the key itself never leaves the supervisor
+    admin_token: str = ""  # the worker's own admin token, sent in place of a verified API key
+    requests_per_second: int = 0
+    monthly_quota: int = 0
+    monthly_used: int = 0
+    quota_resets_at: float = 0.0  # unix seconds
+    max_body: int = 0
+    status: Literal["RUNNING", "STOPPED", "STARTING", "FAILED", ""] = ""
+
+
+class Wake(msgspec.Struct, tag="wake"):
+    deployment: str
+
+
+class Woken(msgspec.Struct, tag="woken", kw_only=True):
+    ok: bool
+    socket: str = ""
+    reason: str = ""
+
+
+class Usage(msgspec.Struct, tag="usage"):
+    """Requests counted at the edge since its last report: {environmentUuid: count}."""
+
+    counts: dict[str, int]
+
+
+class UsageAck(msgspec.Struct, tag="usage_ack"):
+    """Authoritative monthly totals per account after the report."""
+
+    used: dict[int, int]
+    resets_at: dict[int, float]
+
+
+class Subscribe(msgspec.Struct, tag="subscribe"):
+    pass
+
+
+class Invalidate(msgspec.Struct, tag="invalidate"):
+    """Drop cached targets; empty ``hosts`` means all of them."""
+
+    hosts: list[str]
+
+
+class Failure(msgspec.Struct, tag="failure"):
+    message: str
+
+
+Message = Resolve | Target | Wake | Woken | Usage | UsageAck | Subscribe | Invalidate | Failure
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Message)
+
+
+class FrameError(Exception):
+    """A peer sent a frame that is too large or does not decode."""
+
+
+def encode_frame(message: Message) -> bytes:
+    payload = _encoder.encode(message)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def frame_length(header: bytes) -> int:
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise FrameError(f"frame of {length} bytes exceeds {MAX_FRAME}")
+    return int(length)
+
+
+def decode_payload(payload: bytes) -> Message:
+    try:
+        return _decoder.decode(payload)
+    except msgspec.DecodeError as error:
+        raise FrameError(str(error)) from error

@@ -1,0 +1,76 @@
+"""The deployments API: the Mockoon desktop app's contract plus our own calls, over HTTP.
+
+Errors are ``{"message": …}`` with the right status; environment errors add ``path``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .http_server import HttpRequest, HttpResponse
+from .registry import Account
+from .service import ApiError, Supervisor
+
+_DEPLOYMENT = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})$")
+_API_KEY = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})/api-key$")
+
+
+def _error(error: ApiError) -> HttpResponse:
+    payload: dict[str, Any] = {"message": error.message, **error.extra}
+    response = HttpResponse.json(error.status, payload)
+    if error.status == 401:
+        response.headers.append(("WWW-Authenticate", 'Bearer realm="mockfleet"'))
+    return response
+
+
+class DeploymentsApi:
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    def _account(self, request: HttpRequest) -> Account:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing account token: send Authorization: Bearer <token>")
+        account = self.supervisor.registry.account_by_token(token.strip())
+        if account is None:
+            raise ApiError(401, "invalid account token")
+        return account
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return await self._dispatch(request)
+        except ApiError as error:
+            return _error(error)
+
+    async def _dispatch(self, request: HttpRequest) -> HttpResponse:
+        path = request.path.rstrip("/") or "/"
+        method = request.method
+        if path == "/health" and method == "GET":
+            return HttpResponse.json(200, {"status": "ok"})
+        account = self._account(request)
+        sup = self.supervisor
+        if path == "/deployments":
+            if method == "GET":
+                return HttpResponse.json(200, [sup.instance(d) for d in sup.registry.deployments(account.id)])
+            if method == "POST":
+                return HttpResponse.json(200, await sup.deploy(account, request.body))
+            raise ApiError(405, f"{method} is not allowed on /deployments")
+        if path == "/deployments/subdomain":
+            if method != "POST":
+                raise ApiError(405, f"{method} is not allowed on /deployments/subdomain")
+            sup.check_subdomain(account, request.body)
+            return HttpResponse.json(200, {"message": "subdomain available"})
+        if path == "/account" and method == "GET":
+            return HttpResponse.json(200, sup.account_info(account))
+        if match := _API_KEY.match(path):
+            if method != "POST":
+                raise ApiError(405, f"{method} is not allowed here")
+            return HttpResponse.json(200, sup.rotate_key(account, match.group(1)))
+        if match := _DEPLOYMENT.match(path):
+            if method == "GET":
+                return HttpResponse.json(200, sup.details(account, match.group(1)))
+            if method == "DELETE":
+                return HttpResponse.json(200, await sup.delete(account, match.group(1)))
+            raise ApiError(405, f"{method} is not allowed here")
+        raise ApiError(404, f"no such endpoint: {method} {path}")

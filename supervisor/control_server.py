@@ -1,0 +1,81 @@
+"""The control socket the edge talks to: framed msgpack requests and invalidation pushes."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from schemas.control import (
+    Failure,
+    FrameError,
+    Invalidate,
+    Message,
+    Resolve,
+    Subscribe,
+    Usage,
+    Wake,
+    decode_payload,
+    encode_frame,
+    frame_length,
+)
+
+from .service import Supervisor
+
+log = logging.getLogger("mockfleet.supervisor.control")
+
+
+async def read_frame(stream: trio.abc.ReceiveStream, buffer: bytearray) -> Message | None:
+    """One message, or None at a clean end of stream."""
+    while len(buffer) < 4:
+        data = await stream.receive_some(65536)
+        if not data:
+            return None
+        buffer += data
+    length = frame_length(bytes(buffer[:4]))
+    while len(buffer) < 4 + length:
+        data = await stream.receive_some(65536)
+        if not data:
+            raise FrameError("connection closed mid-frame")
+        buffer += data
+    payload = bytes(buffer[4:4 + length])
+    del buffer[:4 + length]
+    return decode_payload(payload)
+
+
+async def serve_control(stream: trio.SocketStream, supervisor: Supervisor) -> None:
+    buffer = bytearray()
+    try:
+        while True:
+            message = await read_frame(stream, buffer)
+            if message is None:
+                return
+            if isinstance(message, Subscribe):
+                await _push(stream, supervisor)
+                return
+            reply: Message
+            if isinstance(message, Resolve):
+                reply = supervisor.resolve(message.host)
+            elif isinstance(message, Wake):
+                reply = await supervisor.wake(message.deployment)
+            elif isinstance(message, Usage):
+                reply = supervisor.usage(message.counts)
+            else:
+                reply = Failure(f"unexpected message {type(message).__name__}")
+            await stream.send_all(encode_frame(reply))
+    except (FrameError, trio.BrokenResourceError, trio.ClosedResourceError) as error:
+        log.debug("control connection closed: %s", error)
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def _push(stream: trio.SocketStream, supervisor: Supervisor) -> None:
+    send, receive = trio.open_memory_channel[Invalidate](1024)
+    supervisor.subscribers.add(send)
+    try:
+        # a new subscriber may hold stale entries from before it (re)connected
+        await stream.send_all(encode_frame(Invalidate([])))
+        async for message in receive:
+            await stream.send_all(encode_frame(message))
+    finally:
+        supervisor.subscribers.discard(send)

@@ -1,0 +1,404 @@
+"""The registry: accounts, plans, deployments, runtimes, usage and audit in one SQLite file.
+
+WAL with synchronous=FULL: every committed transaction survives kill -9 and power loss, and
+each deploy is one transaction, so it is either fully recorded or not at all. Our own
+tables are versioned with ``PRAGMA user_version`` and migrated forward at open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from schemas.deployments import DEFAULT_PLANS, TRIAL_REQUESTS_PER_SECOND
+
+
+class RegistryError(Exception):
+    """A registry rule was broken (unknown plan, account, runtime …)."""
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "mft_" + secrets.token_urlsafe(32)
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+SCHEMA: list[str] = [
+    # version 1
+    """
+    CREATE TABLE plans (
+        name TEXT PRIMARY KEY,
+        deployments_quota INTEGER NOT NULL,
+        monthly_requests_quota INTEGER NOT NULL,
+        requests_per_second INTEGER NOT NULL,
+        trial INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_digest TEXT NOT NULL UNIQUE,
+        plan TEXT NOT NULL REFERENCES plans(name),
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE runtimes (
+        name TEXT PRIMARY KEY,
+        command TEXT NOT NULL,          -- JSON argv
+        max_schema INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE deployments (
+        environment_uuid TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        subdomain TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        visibility TEXT NOT NULL CHECK (visibility IN ('PUBLIC', 'PRIVATE')),
+        api_key TEXT NOT NULL,
+        region TEXT NOT NULL,
+        live_update INTEGER NOT NULL DEFAULT 0,
+        runtime TEXT NOT NULL REFERENCES runtimes(name),
+        environment_uploaded BLOB NOT NULL,
+        environment_migrated BLOB NOT NULL,
+        warnings TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1,
+        admin_token TEXT NOT NULL,
+        worker_pid INTEGER,
+        worker_started REAL,
+        worker_socket TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE usage (
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        month TEXT NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, month)
+    );
+    CREATE TABLE deployment_usage (
+        environment_uuid TEXT NOT NULL,
+        month TEXT NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (environment_uuid, month)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        account_id INTEGER,
+        action TEXT NOT NULL,
+        environment_uuid TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
+]
+
+
+class Account(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    plan: str
+
+
+class PlanRow(msgspec.Struct, kw_only=True):
+    name: str
+    deployments_quota: int
+    monthly_requests_quota: int
+    requests_per_second: int
+    trial: bool
+
+
+class Runtime(msgspec.Struct, kw_only=True):
+    name: str
+    command: list[str]
+    max_schema: int
+
+
+class Deployment(msgspec.Struct, kw_only=True):
+    environment_uuid: str
+    account_id: int
+    subdomain: str
+    name: str
+    visibility: str
+    api_key: str
+    region: str
+    live_update: bool
+    runtime: str
+    environment_migrated: bytes
+    warnings: list[dict[str, Any]]
+    status: str
+    revision: int
+    admin_token: str
+    worker_pid: int | None
+    worker_started: float | None
+    worker_socket: str | None
+    last_error: str
+    created_at: float
+    updated_at: float
+
+
+def month_key(now: float | None = None) -> str:
+    return dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.UTC).strftime("%Y-%m")
+
+
+def next_reset(now: float | None = None) -> dt.datetime:
+    """Quotas reset at 00:00 UTC on the first day of the next month."""
+    current = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.UTC)
+    year, month = (current.year + 1, 1) if current.month == 12 else (current.year, current.month + 1)
+    return dt.datetime(year, month, 1, tzinfo=dt.UTC)
+
+
+class Registry:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(SCHEMA[version:], start=version + 1):
+            with self.transaction() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+        with self.transaction() as db:
+            for plan in DEFAULT_PLANS.values():
+                db.execute("INSERT OR IGNORE INTO plans VALUES (?, ?, ?, ?, 0)",
+                           (plan.name, plan.deployments_quota, plan.monthly_requests_quota, plan.requests_per_second))
+            db.execute("INSERT OR IGNORE INTO plans VALUES ('TRIAL', 1, 50000, ?, 1)", (TRIAL_REQUESTS_PER_SECOND,))
+
+    # --- plans and accounts -----------------------------------------------------------------
+    def plan(self, name: str) -> PlanRow:
+        row = self.db.execute("SELECT * FROM plans WHERE name = ?", (name.upper(),)).fetchone()
+        if row is None:
+            raise RegistryError(f"unknown plan {name!r}")
+        return PlanRow(name=row["name"], deployments_quota=row["deployments_quota"],
+                       monthly_requests_quota=row["monthly_requests_quota"],
+                       requests_per_second=row["requests_per_second"], trial=bool(row["trial"]))
+
+    def plans(self) -> list[PlanRow]:
+        return [self.plan(r["name"]) for r in self.db.execute("SELECT name FROM plans ORDER BY name")]
+
+    def set_plan(self, plan: PlanRow) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?, ?)",
+                       (plan.name.upper(), plan.deployments_quota, plan.monthly_requests_quota,
+                        plan.requests_per_second, int(plan.trial)))
+
+    def create_account(self, name: str, plan: str, token: str | None = None) -> tuple[Account, str]:
+        """Returns the account and its token; only the token's digest is stored."""
+        plan_row = self.plan(plan)
+        token = token or new_token()
+        with self.transaction() as db:
+            cursor = db.execute("INSERT INTO accounts (name, token_digest, plan, created_at) VALUES (?, ?, ?, ?)",
+                                (name, digest(token), plan_row.name, time.time()))
+            db.execute("INSERT INTO audit (at, account_id, action, detail) VALUES (?, ?, 'account-create', ?)",
+                       (time.time(), cursor.lastrowid, plan_row.name))
+        return Account(id=int(cursor.lastrowid or 0), name=name, plan=plan_row.name), token
+
+    def account_by_token(self, token: str) -> Account | None:
+        row = self.db.execute("SELECT id, name, plan FROM accounts WHERE token_digest = ?", (digest(token),)).fetchone()
+        return Account(id=row["id"], name=row["name"], plan=row["plan"]) if row else None
+
+    def account(self, account_id: int) -> Account:
+        row = self.db.execute("SELECT id, name, plan FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if row is None:
+            raise RegistryError(f"unknown account {account_id}")
+        return Account(id=row["id"], name=row["name"], plan=row["plan"])
+
+    # --- runtimes ------------------------------------------------------------------------------
+    def add_runtime(self, runtime: Runtime) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO runtimes VALUES (?, ?, ?, ?)",
+                       (runtime.name, json.dumps(runtime.command), runtime.max_schema, time.time()))
+            db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'runtime-add', ?)",
+                       (time.time(), f"{runtime.name} schema {runtime.max_schema}"))
+
+    def runtimes(self) -> list[Runtime]:
+        rows = self.db.execute("SELECT * FROM runtimes ORDER BY max_schema DESC, created_at DESC").fetchall()
+        return [Runtime(name=r["name"], command=json.loads(r["command"]), max_schema=r["max_schema"]) for r in rows]
+
+    def runtime(self, name: str) -> Runtime | None:
+        return next((r for r in self.runtimes() if r.name == name), None)
+
+    # --- deployments -----------------------------------------------------------------------------
+    _COLUMNS = ("environment_uuid, account_id, subdomain, name, visibility, api_key, region, live_update, runtime, "
+                "environment_migrated, warnings, status, revision, admin_token, worker_pid, worker_started, "
+                "worker_socket, last_error, created_at, updated_at")
+
+    def _deployment(self, row: sqlite3.Row) -> Deployment:
+        data = dict(row)
+        data["live_update"] = bool(data["live_update"])
+        data["warnings"] = json.loads(data["warnings"])
+        return Deployment(**data)
+
+    def deployment(self, environment_uuid: str) -> Deployment | None:
+        row = self.db.execute(f"SELECT {self._COLUMNS} FROM deployments WHERE environment_uuid = ?",
+                              (environment_uuid,)).fetchone()
+        return self._deployment(row) if row else None
+
+    def deployment_by_subdomain(self, subdomain: str) -> Deployment | None:
+        row = self.db.execute(f"SELECT {self._COLUMNS} FROM deployments WHERE subdomain = ?", (subdomain,)).fetchone()
+        return self._deployment(row) if row else None
+
+    def deployments(self, account_id: int | None = None) -> list[Deployment]:
+        if account_id is None:
+            rows = self.db.execute(f"SELECT {self._COLUMNS} FROM deployments ORDER BY created_at").fetchall()
+        else:
+            rows = self.db.execute(f"SELECT {self._COLUMNS} FROM deployments WHERE account_id = ? ORDER BY created_at",
+                                   (account_id,)).fetchall()
+        return [self._deployment(r) for r in rows]
+
+    def count_deployments(self, account_id: int) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM deployments WHERE account_id = ?", (account_id,)).fetchone()[0])
+
+    def save_deployment(self, *, account_id: int, environment_uuid: str, subdomain: str, name: str, visibility: str,
+                        region: str, live_update: bool, runtime: str, uploaded: bytes, migrated: bytes,
+                        warnings: list[dict[str, Any]], quota: int, admin_token: str, worker_pid: int,
+                        worker_started: float, worker_socket: str) -> Deployment:
+        """Insert or re-deploy in one transaction; the quota is checked inside it so two racing deploys can't both pass."""
+        now = time.time()
+        with self.transaction() as db:
+            existing = db.execute("SELECT account_id, api_key, admin_token, revision, created_at FROM deployments "
+                                  "WHERE environment_uuid = ?", (environment_uuid,)).fetchone()
+            if existing is None:
+                used = db.execute("SELECT COUNT(*) FROM deployments WHERE account_id = ?", (account_id,)).fetchone()[0]
+                if used >= quota:
+                    raise QuotaExceeded(used, quota)
+                db.execute(
+                    "INSERT INTO deployments (environment_uuid, account_id, subdomain, name, visibility, api_key, region, "
+                    "live_update, runtime, environment_uploaded, environment_migrated, warnings, status, revision, "
+                    "admin_token, worker_pid, worker_started, worker_socket, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING', 1, ?, ?, ?, ?, ?, ?)",
+                    (environment_uuid, account_id, subdomain, name, visibility, new_api_key(), region, int(live_update),
+                     runtime, uploaded, migrated, json.dumps(warnings), admin_token, worker_pid, worker_started,
+                     worker_socket, now, now))
+                action = "deploy"
+            else:
+                if existing["account_id"] != account_id:
+                    raise OwnedElsewhere(environment_uuid)
+                db.execute(
+                    "UPDATE deployments SET subdomain = ?, name = ?, visibility = ?, region = ?, live_update = ?, "
+                    "runtime = ?, environment_uploaded = ?, environment_migrated = ?, warnings = ?, "
+                    "revision = revision + 1, status = 'RUNNING', last_error = '', worker_pid = ?, worker_started = ?, "
+                    "worker_socket = ?, updated_at = ? WHERE environment_uuid = ?",
+                    (subdomain, name, visibility, region, int(live_update), runtime, uploaded, migrated,
+                     json.dumps(warnings), worker_pid, worker_started, worker_socket, now, environment_uuid))
+                action = "redeploy"
+            db.execute("INSERT INTO audit (at, account_id, action, environment_uuid, detail) VALUES (?, ?, ?, ?, ?)",
+                       (now, account_id, action, environment_uuid, f"{subdomain} runtime={runtime}"))
+        found = self.deployment(environment_uuid)
+        assert found is not None
+        return found
+
+    def uploaded_environment(self, environment_uuid: str) -> bytes:
+        row = self.db.execute("SELECT environment_uploaded FROM deployments WHERE environment_uuid = ?",
+                              (environment_uuid,)).fetchone()
+        return bytes(row[0]) if row else b""
+
+    def set_worker(self, environment_uuid: str, *, status: str, pid: int | None = None, started: float | None = None,
+                   socket: str | None = None, last_error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE deployments SET status = ?, worker_pid = ?, worker_started = ?, worker_socket = ?, "
+                       "last_error = COALESCE(?, last_error), updated_at = ? WHERE environment_uuid = ?",
+                       (status, pid, started, socket, last_error, time.time(), environment_uuid))
+
+    def set_status(self, environment_uuid: str, status: str, last_error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE deployments SET status = ?, last_error = COALESCE(?, last_error), updated_at = ? "
+                       "WHERE environment_uuid = ?", (status, last_error, time.time(), environment_uuid))
+
+    def rotate_key(self, environment_uuid: str) -> str:
+        key = new_api_key()
+        with self.transaction() as db:
+            db.execute("UPDATE deployments SET api_key = ?, updated_at = ? WHERE environment_uuid = ?",
+                       (key, time.time(), environment_uuid))
+            db.execute("INSERT INTO audit (at, action, environment_uuid) VALUES (?, 'rotate-key', ?)",
+                       (time.time(), environment_uuid))
+        return key
+
+    def delete_deployment(self, environment_uuid: str, account_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM deployments WHERE environment_uuid = ?", (environment_uuid,))
+            db.execute("INSERT INTO audit (at, account_id, action, environment_uuid) VALUES (?, ?, 'delete', ?)",
+                       (time.time(), account_id, environment_uuid))
+
+    def audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))]
+
+    # --- usage -------------------------------------------------------------------------------------
+    def add_usage(self, counts: dict[str, int], now: float | None = None) -> dict[int, int]:
+        """Count edge-reported requests; returns the month's total for each account touched."""
+        month = month_key(now)
+        touched: dict[int, int] = {}
+        with self.transaction() as db:
+            for environment_uuid, count in counts.items():
+                row = db.execute("SELECT account_id FROM deployments WHERE environment_uuid = ?",
+                                 (environment_uuid,)).fetchone()
+                if row is None or count <= 0:
+                    continue
+                account_id = row[0]
+                db.execute("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT (account_id, month) "
+                           "DO UPDATE SET requests = requests + excluded.requests", (account_id, month, count))
+                db.execute("INSERT INTO deployment_usage VALUES (?, ?, ?) ON CONFLICT (environment_uuid, month) "
+                           "DO UPDATE SET requests = requests + excluded.requests", (environment_uuid, month, count))
+                touched[account_id] = 0
+            for account_id in touched:
+                touched[account_id] = self.monthly_usage(account_id, now)
+        return touched
+
+    def monthly_usage(self, account_id: int, now: float | None = None) -> int:
+        row = self.db.execute("SELECT requests FROM usage WHERE account_id = ? AND month = ?",
+                              (account_id, month_key(now))).fetchone()
+        return int(row[0]) if row else 0
+
+    def deployment_usage(self, environment_uuid: str, now: float | None = None) -> int:
+        row = self.db.execute("SELECT requests FROM deployment_usage WHERE environment_uuid = ? AND month = ?",
+                              (environment_uuid, month_key(now))).fetchone()
+        return int(row[0]) if row else 0
+
+
+class QuotaExceeded(RegistryError):
+    def __init__(self, used: int, quota: int) -> None:
+        super().__init__(f"deployments quota reached: {used} of {quota} used")
+        self.used = used
+        self.quota = quota
+
+
+class OwnedElsewhere(RegistryError):
+    def __init__(self, environment_uuid: str) -> None:
+        super().__init__(f"environment {environment_uuid} is deployed by another account")

@@ -1,0 +1,81 @@
+"""``mockfleet supervise``: the registry, deployments API and worker lifecycle, without the edge."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from .settings import Settings, default_data_dir
+
+
+def add_platform_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="registry, certificates, logs")
+    p.add_argument("--domain", default="mockfleet.localhost")
+    p.add_argument("--server-id", default="local")
+    p.add_argument("--region", default="local")
+    p.add_argument("--https-port", type=int, default=8443)
+    p.add_argument("--worker-rss-limit-mb", type=int, default=384)
+    p.add_argument("--idle-stop-seconds", type=float, default=0.0,
+                   help="stop workers that got no request for this long (0: never); requests wake them")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(data_dir=args.data_dir, domain=args.domain, server_id=args.server_id, region=args.region,
+                    https_port=args.https_port, worker_rss_limit=args.worker_rss_limit_mb * 2**20,
+                    idle_stop_seconds=args.idle_stop_seconds)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("supervise", help="run the supervisor alone (mockfleet up runs it with the edge)")
+    add_platform_arguments(p)
+    p.set_defaults(func=run)
+
+
+async def _listen_unix(path: Path) -> trio.SocketListener:
+    if path.exists():
+        path.unlink()
+    sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+    await sock.bind(str(path))
+    os.chmod(path, 0o600)
+    sock.listen(512)
+    return trio.SocketListener(sock)
+
+
+async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    from .api import DeploymentsApi
+    from .control_server import serve_control
+    from .http_server import serve_connection
+    from .service import MAX_ENVIRONMENT, Supervisor
+
+    supervisor = Supervisor(settings)
+    api = DeploymentsApi(supervisor)
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(supervisor.run)
+            api_listener = await _listen_unix(settings.api_socket)
+            control_listener = await _listen_unix(settings.control_socket)
+            nursery.start_soon(partial(trio.serve_listeners, partial(serve_connection, handler=api,
+                                                                      max_body=MAX_ENVIRONMENT + 2**20),
+                                       [api_listener]))
+            nursery.start_soon(trio.serve_listeners, partial(serve_control, supervisor=supervisor), [control_listener])
+            print(f"mockfleet supervisor ready: api unix:{settings.api_socket} control unix:{settings.control_socket}",
+                  flush=True)
+            task_status.started()
+            async for _ in signals:
+                break
+            with trio.move_on_after(15):
+                await supervisor.shutdown()
+            nursery.cancel_scope.cancel()
+    supervisor.registry.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
+    trio.run(main, settings_from(args))
+    return 0

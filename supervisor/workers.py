@@ -1,0 +1,270 @@
+"""Worker processes: spawn with limits, hand over the environment on stdin, probe readiness,
+watch (exit, RSS, CPU), restart with backoff, detect crash loops, stop with drain, adopt.
+
+Workers run in their own session so they outlive a supervisor crash; their output goes to
+a log file, never a pipe, so a dead supervisor cannot block or kill them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import secrets
+import signal
+import subprocess
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import trio
+
+from .settings import Settings
+
+log = logging.getLogger("mockfleet.supervisor.workers")
+
+CRASH_WINDOW = 60.0
+CRASH_LIMIT = 5
+BACKOFF_MAX = 30.0
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "SYSTEMROOT")
+
+
+class WorkerStartError(Exception):
+    """The worker exited or did not answer before its readiness deadline."""
+
+    def __init__(self, message: str, stderr_tail: str = "") -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
+@dataclass
+class WorkerProcess:
+    deployment: str
+    revision: int
+    socket: Path
+    pid: int
+    started: float  # psutil create_time, to tell our process from a recycled pid
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None  # None when adopted after a supervisor restart
+    stopping: bool = False
+    kill_reason: str = ""
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        try:
+            proc = psutil.Process(self.pid)
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE and abs(proc.create_time() - self.started) < 1
+        except psutil.Error:
+            return False
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 8192))
+            return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _limits(settings: Settings) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (settings.worker_address_space, settings.worker_address_space))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (settings.worker_open_files, settings.worker_open_files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.umask(0o077)
+    return apply
+
+
+async def probe(socket_path: Path, timeout: float = 1.0) -> bool:
+    """Ready means: the socket accepts and the worker answers an HTTP request (any status)."""
+    with trio.move_on_after(timeout):
+        try:
+            stream = await trio.open_unix_socket(str(socket_path))
+        except OSError:
+            return False
+        try:
+            await stream.send_all(b"GET /mockoon-admin HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
+            data = await stream.receive_some(64)
+            return data.startswith(b"HTTP/1.1 ")
+        except (trio.BrokenResourceError, OSError):
+            return False
+        finally:
+            await stream.aclose()
+    return False
+
+
+@dataclass
+class Spare:
+    """A started worker that has imported everything and waits for its environment on stdin."""
+
+    popen: subprocess.Popen[bytes]
+    socket: Path
+    log_path: Path
+    command: list[str]
+
+
+def start_spare(settings: Settings, command: list[str]) -> Spare:
+    name = f"w-{secrets.token_hex(6)}"
+    socket_path = settings.run_dir / f"{name}.sock"
+    log_path = settings.logs_dir / f"{name}.log"
+    env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+    with log_path.open("ab") as log_file:
+        popen = subprocess.Popen(
+            [*command, "-", "--uds", str(socket_path), "--handover"],
+            stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
+            start_new_session=True, preexec_fn=_limits(settings), close_fds=True,
+        )
+    return Spare(popen, socket_path, log_path, command)
+
+
+class SparePool:
+    """One warm spare per runtime command: a deploy pays the handover, not the interpreter start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.spares: dict[tuple[str, ...], Spare] = {}
+
+    def warm(self, command: list[str]) -> None:
+        key = tuple(command)
+        if key not in self.spares or self.spares[key].popen.poll() is not None:
+            self.spares[key] = start_spare(self.settings, command)
+
+    def take(self, command: list[str]) -> Spare:
+        key = tuple(command)
+        spare = self.spares.pop(key, None)
+        if spare is None or spare.popen.poll() is not None:
+            spare = start_spare(self.settings, command)
+        self.spares[key] = start_spare(self.settings, command)
+        return spare
+
+    def close(self) -> None:
+        for spare in self.spares.values():
+            spare.popen.kill()
+            spare.popen.wait()
+            for path in (spare.socket, spare.log_path):
+                path.unlink(missing_ok=True)
+        self.spares.clear()
+
+
+async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str], environment: bytes,
+                admin_token: str, extra_args: dict[str, object], pool: SparePool | None = None) -> WorkerProcess:
+    """Hand the environment to a (warm) worker and wait until it answers on its socket."""
+    spare = pool.take(command) if pool is not None else start_spare(settings, command)
+    popen = spare.popen
+    header = json.dumps({"adminToken": admin_token, **extra_args}).encode() + b"\n"
+    assert popen.stdin is not None
+    stdin = popen.stdin
+
+    def hand_over() -> None:
+        try:
+            stdin.write(header)
+            stdin.write(environment)
+            stdin.close()
+        except BrokenPipeError:
+            pass
+
+    with spare.log_path.open("ab") as log_file:
+        log_file.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {deployment} revision {revision}\n".encode())
+    await trio.to_thread.run_sync(hand_over)
+    try:
+        started = psutil.Process(popen.pid).create_time()
+    except psutil.Error:
+        started = time.time()
+    worker = WorkerProcess(deployment, revision, spare.socket, popen.pid, started, spare.log_path, popen)
+    deadline = trio.current_time() + settings.worker_ready_timeout
+    while trio.current_time() < deadline:
+        if popen.poll() is not None:
+            raise WorkerStartError(f"worker exited with status {popen.returncode} before it was ready",
+                                   tail(spare.log_path))
+        if spare.socket.exists() and await probe(spare.socket):
+            return worker
+        await trio.sleep(0.005)
+    worker.signal(signal.SIGKILL)
+    raise WorkerStartError(f"worker not ready after {settings.worker_ready_timeout:.0f}s", tail(spare.log_path))
+
+
+async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
+    """SIGTERM lets hypercorn finish in-flight requests; SIGKILL after ``drain`` seconds."""
+    worker.stopping = True
+    worker.signal(signal.SIGTERM)
+    with trio.move_on_after(drain):
+        while worker.alive():
+            await trio.sleep(0.02)
+    if worker.alive():
+        worker.signal(signal.SIGKILL)
+    if worker.popen is not None:
+        await trio.to_thread.run_sync(worker.popen.wait)
+    worker.socket.unlink(missing_ok=True)
+    worker.log_path.unlink(missing_ok=True)
+
+
+@dataclass
+class CrashTracker:
+    """Exponential backoff between restarts; too many exits in a window means a crash loop."""
+
+    exits: deque[float] = field(default_factory=lambda: deque(maxlen=CRASH_LIMIT))
+    delay: float = 0.0
+
+    def record_exit(self, now: float) -> bool:
+        self.exits.append(now)
+        self.delay = min(BACKOFF_MAX, 0.25 * 2 ** (len(self.exits) - 1))
+        return len(self.exits) == CRASH_LIMIT and now - self.exits[0] < CRASH_WINDOW
+
+    def reset(self) -> None:
+        self.exits.clear()
+        self.delay = 0.0
+
+
+@dataclass
+class CpuWindow:
+    """CPU share over a sliding window; a worker pinned at the limit for the whole window is runaway."""
+
+    last_cpu: float = -1.0
+    last_at: float = 0.0
+    hot_since: float | None = None
+
+    def update(self, cpu_seconds: float, now: float, limit_percent: float, window: float) -> bool:
+        if self.last_cpu < 0:
+            self.last_cpu, self.last_at = cpu_seconds, now
+            return False
+        elapsed = now - self.last_at
+        share = 100.0 * (cpu_seconds - self.last_cpu) / elapsed if elapsed > 0 else 0.0
+        self.last_cpu, self.last_at = cpu_seconds, now
+        if share >= limit_percent:
+            self.hot_since = self.hot_since or now
+            return now - self.hot_since >= window
+        self.hot_since = None
+        return False
+
+
+def measure(worker: WorkerProcess) -> tuple[int, float] | None:
+    """(RSS bytes, CPU seconds) or None if the process is gone."""
+    try:
+        proc = psutil.Process(worker.pid)
+        with proc.oneshot():
+            times = proc.cpu_times()
+            return proc.memory_info().rss, times.user + times.system
+    except psutil.Error:
+        return None
+
+
+def adopt(settings: Settings, deployment: str, revision: int, pid: int | None, started: float | None,
+          socket: str | None) -> WorkerProcess | None:
+    if not pid or not socket or not started:
+        return None
+    log_path = settings.logs_dir / (Path(socket).stem + ".log")
+    worker = WorkerProcess(deployment, revision, Path(socket), pid, started, log_path)
+    return worker if worker.alive() and worker.socket.exists() else None
