@@ -20,12 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mockfleet {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from supervisor import supervise_command, validate_command
+    from edge import edge_command
+    from supervisor import supervise_command, up_command, validate_command
     from worker import serve_command
 
+    up_command.add_parser(sub)
     validate_command.add_parser(sub)
     serve_command.add_parser(sub)
     supervise_command.add_parser(sub)
+    edge_command.add_parser(sub)
     return parser
 
 

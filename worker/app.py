@@ -99,7 +99,7 @@ def create_app(server: MockServer, max_body: int, admin_token: str | None = None
         response.headers.clear()
         for key, value in result.headers:
             response.headers.add(key, value)
-        if request.method == "HEAD":
+        if result.status >= 200 and result.status not in (204, 304):
             response.headers["Content-Length"] = str(len(result.body))
         _record(current, admin, view, result)
         return response

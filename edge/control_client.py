@@ -1,0 +1,166 @@
+"""The edge's side of the control socket: cached host lookups, wakes, usage reports, pushes.
+
+The cache is trusted only while the push connection is up; without it every lookup goes to
+the supervisor, so a deleted or re-keyed instance is never served from a stale entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import trio
+
+from schemas.control import (
+    FrameError,
+    Invalidate,
+    Message,
+    Resolve,
+    Subscribe,
+    Target,
+    Usage,
+    UsageAck,
+    Wake,
+    Woken,
+    decode_payload,
+    encode_frame,
+    frame_length,
+)
+
+from .limits import QuotaCounter
+
+log = logging.getLogger("mockfleet.edge.control")
+
+CACHE_TTL = 30.0
+NEGATIVE_TTL = 2.0
+
+
+class SupervisorUnavailable(Exception):
+    """The control socket does not answer."""
+
+
+async def _read(stream: trio.abc.ReceiveStream, buffer: bytearray) -> Message:
+    while len(buffer) < 4:
+        data = await stream.receive_some(65536)
+        if not data:
+            raise SupervisorUnavailable("control connection closed")
+        buffer += data
+    length = frame_length(bytes(buffer[:4]))
+    while len(buffer) < 4 + length:
+        data = await stream.receive_some(65536)
+        if not data:
+            raise SupervisorUnavailable("control connection closed mid-frame")
+        buffer += data
+    payload = bytes(buffer[4:4 + length])
+    del buffer[:4 + length]
+    return decode_payload(payload)
+
+
+class ControlClient:
+    def __init__(self, socket_path: Path, quota: QuotaCounter) -> None:
+        self.socket_path = socket_path
+        self.quota = quota
+        self.cache: dict[str, tuple[Target, float]] = {}
+        self.subscribed = False
+        self._stream: trio.SocketStream | None = None
+        self._buffer = bytearray()
+        self._lock = trio.Lock()
+
+    async def _call(self, message: Message, timeout: float = 5.0) -> Message:
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    with trio.fail_after(timeout):
+                        if self._stream is None:
+                            self._stream = await trio.open_unix_socket(str(self.socket_path))
+                            self._buffer = bytearray()
+                        await self._stream.send_all(encode_frame(message))
+                        return await _read(self._stream, self._buffer)
+                except (OSError, trio.BrokenResourceError, trio.ClosedResourceError, SupervisorUnavailable,
+                        FrameError, trio.TooSlowError) as error:
+                    if self._stream is not None:
+                        await trio.aclose_forcefully(self._stream)
+                    self._stream = None
+                    if attempt == 2:
+                        raise SupervisorUnavailable(str(error) or type(error).__name__) from error
+        raise SupervisorUnavailable("unreachable")
+
+    async def resolve(self, host: str) -> Target:
+        now = time.monotonic()
+        cached = self.cache.get(host)
+        if cached is not None and self.subscribed and cached[1] > now:
+            return cached[0]
+        reply = await self._call(Resolve(host))
+        if not isinstance(reply, Target):
+            raise SupervisorUnavailable(f"unexpected reply {type(reply).__name__}")
+        if reply.kind == "deployment":
+            self.quota.learn(reply.account, reply.monthly_used, reply.quota_resets_at)
+        self.cache[host] = (reply, now + (NEGATIVE_TTL if reply.kind == "none" else CACHE_TTL))
+        return reply
+
+    def forget(self, host: str) -> None:
+        self.cache.pop(host, None)
+
+    async def wake(self, deployment: str, timeout: float) -> Woken:
+        """On its own connection: a slow start must not hold up other lookups."""
+        with trio.fail_after(timeout):
+            stream = await trio.open_unix_socket(str(self.socket_path))
+            try:
+                await stream.send_all(encode_frame(Wake(deployment)))
+                reply = await _read(stream, bytearray())
+            finally:
+                await stream.aclose()
+        if not isinstance(reply, Woken):
+            raise SupervisorUnavailable(f"unexpected reply {type(reply).__name__}")
+        return reply
+
+    async def report_usage_forever(self, interval: float = 0.5) -> None:
+        """Counted requests reach the registry at least every second; failures are retried."""
+        while True:
+            await trio.sleep(interval)
+            await self.report_usage()
+
+    async def report_usage(self) -> None:
+        report, accounts = self.quota.take_report()
+        if not report:
+            return
+        try:
+            reply = await self._call(Usage(report))
+        except SupervisorUnavailable as error:
+            log.warning("usage report failed, will retry: %s", error)
+            self.quota.failed(report, accounts)
+            return
+        if isinstance(reply, UsageAck):
+            self.quota.acknowledged(accounts, reply.used, reply.resets_at)
+        else:
+            self.quota.failed(report, accounts)
+
+    async def follow_invalidations(self) -> None:
+        """Keep the push connection up; while it is down the cache is bypassed."""
+        while True:
+            try:
+                stream = await trio.open_unix_socket(str(self.socket_path))
+            except OSError:
+                self.subscribed = False
+                await trio.sleep(0.2)
+                continue
+            buffer = bytearray()
+            try:
+                await stream.send_all(encode_frame(Subscribe()))
+                while True:
+                    message = await _read(stream, buffer)
+                    if isinstance(message, Invalidate):
+                        if message.hosts:
+                            for host in message.hosts:
+                                self.cache.pop(host, None)
+                        else:
+                            self.cache.clear()
+                        self.subscribed = True
+            except (SupervisorUnavailable, FrameError, trio.BrokenResourceError, OSError):
+                pass
+            finally:
+                self.subscribed = False
+                self.cache.clear()
+                await trio.aclose_forcefully(stream)
+            await trio.sleep(0.1)

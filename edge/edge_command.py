@@ -1,0 +1,77 @@
+"""``mockfleet edge``: the network-facing process, alone (``mockfleet up`` runs it with the supervisor)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from .certificates import CertificateError, TlsFiles, ensure_local_certificates, sni_context
+from .server import EdgeConfig, run_edge
+
+
+def add_edge_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bind", default="0.0.0.0", help="address of the HTTPS (and plain HTTP) listeners")
+    p.add_argument("--http-port", type=int, default=None, help="also serve plain HTTP here (off by default)")
+    p.add_argument("--metrics-port", type=int, default=9464, help="Prometheus metrics on 127.0.0.1 (0: off)")
+    p.add_argument("--tls-cert", type=Path, help="wildcard certificate for *.<server-id>.<domain> (PEM chain)")
+    p.add_argument("--tls-key", type=Path)
+    p.add_argument("--api-tls-cert", type=Path, help="certificate for api.<domain> (default: --tls-cert)")
+    p.add_argument("--api-tls-key", type=Path)
+    p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from supervisor.supervise_command import add_platform_arguments
+
+    p = sub.add_parser("edge", help="run the edge alone, next to a running supervisor")
+    add_platform_arguments(p)
+    add_edge_arguments(p)
+    p.set_defaults(func=run)
+
+
+def tls_files(args: argparse.Namespace, cert_dir: Path, domain: str, server_id: str) -> TlsFiles:
+    if args.tls_cert and args.tls_key:
+        return TlsFiles(args.tls_cert, args.tls_key, args.api_tls_cert or args.tls_cert,
+                        args.api_tls_key or args.tls_key)
+    return ensure_local_certificates(cert_dir, domain, server_id)
+
+
+def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles, api_host: str) -> EdgeConfig:
+    return EdgeConfig(control_socket=control_socket, ssl_context=sni_context(files, api_host),
+                      https_port=args.https_port, bind=args.bind, http_port=args.http_port,
+                      metrics_port=args.metrics_port or None)
+
+
+def configure_logging(access: bool) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    logging.getLogger("mockfleet.edge.access").setLevel(logging.INFO if access else logging.WARNING)
+
+
+async def _main(config: EdgeConfig) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run_edge, config)
+            print(f"mockfleet edge listening on https://{config.bind}:{config.https_port}", flush=True)
+            async for _ in signals:
+                break
+            nursery.cancel_scope.cancel()
+
+
+def run(args: argparse.Namespace) -> int:
+    from supervisor.supervise_command import settings_from
+
+    settings = settings_from(args)
+    configure_logging(args.access_log)
+    try:
+        files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
+        config = edge_config(args, settings.control_socket, files, settings.api_host)
+    except CertificateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    trio.run(_main, config)
+    return 0

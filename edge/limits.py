@@ -1,0 +1,103 @@
+"""Per-deployment rate limits (GCRA) and per-account monthly quotas, with an injectable clock.
+
+GCRA keeps one number per key (the theoretical arrival time), is exact, and allows a small
+burst; the quota counter separates what the supervisor confirmed from what is not yet reported.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: float  # until the bucket is full again
+    retry_after: float  # until the next request would be allowed (0 when allowed)
+
+
+@dataclass
+class RateLimiter:
+    """GCRA: ``rate`` requests per second with a burst of ``burst`` requests."""
+
+    clock: Callable[[], float] = time.monotonic
+    tat: dict[str, float] = field(default_factory=dict)
+
+    def check(self, key: str, rate: int, burst: int | None = None) -> Decision:
+        if rate <= 0:
+            return Decision(False, 0, 0, 0.0, 1.0)
+        burst = burst if burst is not None else max(1, rate)
+        interval = 1.0 / rate
+        tolerance = interval * (burst - 1)
+        now = self.clock()
+        tat = max(self.tat.get(key, now), now)
+        allow_at = tat - tolerance
+        if now < allow_at - 1e-9:
+            return Decision(False, rate, 0, tat - now, allow_at - now)
+        new_tat = tat + interval
+        self.tat[key] = new_tat
+        slack = now + tolerance - new_tat
+        remaining = int(math.floor(slack / interval + 1e-9)) + 1 if slack >= -1e-9 else 0
+        return Decision(True, rate, remaining, new_tat - now, 0.0)
+
+    def forget(self, key: str) -> None:
+        self.tat.pop(key, None)
+
+
+@dataclass
+class QuotaCounter:
+    """Monthly requests per account: confirmed by the supervisor plus counted here since the last report."""
+
+    confirmed: dict[int, int] = field(default_factory=dict)
+    resets_at: dict[int, float] = field(default_factory=dict)
+    in_flight: dict[int, int] = field(default_factory=dict)  # sent in a report, not acknowledged yet
+    pending: dict[str, int] = field(default_factory=dict)  # deployment -> count, not reported yet
+    pending_accounts: dict[int, int] = field(default_factory=dict)
+    wall: Callable[[], float] = time.time
+
+    def learn(self, account: int, used: int, resets_at: float) -> None:
+        """Values from a resolve; never move backwards within a month."""
+        if resets_at != self.resets_at.get(account):
+            self.resets_at[account] = resets_at
+            self.confirmed[account] = used
+        else:
+            self.confirmed[account] = max(self.confirmed.get(account, 0), used)
+
+    def used(self, account: int) -> int:
+        if self.resets_at.get(account, math.inf) <= self.wall():
+            return self.pending_accounts.get(account, 0) + self.in_flight.get(account, 0)
+        return self.confirmed.get(account, 0) + self.in_flight.get(account, 0) + self.pending_accounts.get(account, 0)
+
+    def allow(self, account: int, quota: int) -> bool:
+        return self.used(account) < quota
+
+    def count(self, deployment: str, account: int) -> None:
+        self.pending[deployment] = self.pending.get(deployment, 0) + 1
+        self.pending_accounts[account] = self.pending_accounts.get(account, 0) + 1
+
+    def take_report(self) -> tuple[dict[str, int], dict[int, int]]:
+        report, accounts = self.pending, self.pending_accounts
+        self.pending, self.pending_accounts = {}, {}
+        for account, n in accounts.items():
+            self.in_flight[account] = self.in_flight.get(account, 0) + n
+        return report, accounts
+
+    def acknowledged(self, accounts: dict[int, int], used: dict[int, int], resets_at: dict[int, float]) -> None:
+        for account, n in accounts.items():
+            self.in_flight[account] = self.in_flight.get(account, 0) - n
+        for account, total in used.items():
+            self.resets_at[account] = resets_at.get(account, self.resets_at.get(account, 0.0))
+            self.confirmed[account] = total
+
+    def failed(self, report: dict[str, int], accounts: dict[int, int]) -> None:
+        """The report did not reach the supervisor: count it again next time."""
+        for deployment, n in report.items():
+            self.pending[deployment] = self.pending.get(deployment, 0) + n
+        for account, n in accounts.items():
+            self.in_flight[account] = self.in_flight.get(account, 0) - n
+            self.pending_accounts[account] = self.pending_accounts.get(account, 0) + n

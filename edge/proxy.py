@@ -1,0 +1,493 @@
+"""One client connection: parse (h11, bounded), route by Host, authenticate, limit, forward.
+
+Bodies stream in both directions; only request heads are held in memory. Anything the edge
+refuses gets a JSON answer; anything ambiguous about message framing closes the connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+
+import h11
+import trio
+
+from schemas.control import Target
+
+from .control_client import ControlClient, SupervisorUnavailable
+from .limits import QuotaCounter, RateLimiter
+from .metrics import Metrics
+from .upstream import Upstream, UpstreamPool
+
+log = logging.getLogger("mockfleet.edge")
+access_log = logging.getLogger("mockfleet.edge.access")
+
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
+                        b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
+FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
+
+
+@dataclass
+class EdgeLimits:
+    max_header_bytes: int = 16 * 1024
+    max_headers: int = 100
+    max_target: int = 8 * 1024
+    header_timeout: float = 10.0
+    idle_timeout: float = 30.0
+    body_timeout: float = 30.0
+    upstream_timeout: float = 60.0
+    wake_timeout: float = 15.0
+    handshake_timeout: float = 10.0
+    max_connections: int = 10_000
+
+
+@dataclass
+class EdgeContext:
+    control: ControlClient
+    quota: QuotaCounter
+    limits: EdgeLimits = field(default_factory=EdgeLimits)
+    rates: RateLimiter = field(default_factory=RateLimiter)
+    pool: UpstreamPool = field(default_factory=UpstreamPool)
+    metrics: Metrics = field(default_factory=Metrics)
+    scheme: str = "https"
+
+
+class Reject(Exception):
+    """An answer the edge gives itself: status, JSON message, extra headers."""
+
+    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None,
+                 close: bool = False, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or []
+        self.close = close
+        self.reason = reason or f"status-{status}"
+
+
+class ClientGone(Exception):
+    pass
+
+
+class Client:
+    """The downstream side: an h11 server connection over a (TLS) stream with timeouts."""
+
+    def __init__(self, stream: trio.abc.Stream, limits: EdgeLimits) -> None:
+        self.stream = stream
+        self.limits = limits
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
+
+    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED]:
+        with trio.fail_after(timeout):
+            while True:
+                event = self.conn.next_event()
+                if event is not h11.NEED_DATA:
+                    return event
+                data = await self.stream.receive_some(65536)
+                self.conn.receive_data(data)
+
+    async def send(self, event: h11.Event) -> None:
+        data = self.conn.send(event)
+        if data:
+            await self.stream.send_all(data)
+
+
+def _phrase(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+def _json_body(status: int, message: str) -> bytes:
+    return json.dumps({"status": status, "message": message}).encode()
+
+
+async def send_reject(client: Client, reject: Reject) -> int:
+    body = _json_body(reject.status, reject.message)
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               ("Date", formatdate(usegmt=True)), ("Cache-Control", "no-store"), *reject.headers]
+    if reject.close:
+        headers.append(("Connection", "close"))
+    try:
+        await client.send(h11.Response(status_code=reject.status, headers=headers, reason=_phrase(reject.status)))
+        await client.send(h11.Data(data=body))
+        await client.send(h11.EndOfMessage())
+    except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
+        return 0
+    return len(body)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    return [v for k, v in headers if k == name]
+
+
+def check_framing(request: h11.Request) -> None:
+    """Refuse what proxies and servers could read differently (request smuggling)."""
+    headers = list(request.headers)
+    lengths = _header(headers, b"content-length")
+    encodings = _header(headers, b"transfer-encoding")
+    if len(lengths) > 1:
+        raise Reject(400, "duplicate Content-Length", close=True, reason="smuggling")
+    if lengths and encodings:
+        raise Reject(400, "Content-Length together with Transfer-Encoding", close=True, reason="smuggling")
+    if len(encodings) > 1 or (encodings and encodings[0].strip().lower() != b"chunked"):
+        raise Reject(400, "only a single Transfer-Encoding: chunked is accepted", close=True, reason="smuggling")
+    if len(headers) > 100:
+        raise Reject(431, "too many header fields", close=True, reason="headers")
+    if len(request.target) > 8192:
+        raise Reject(414, "request target too long", close=True, reason="target")
+    hosts = _header(headers, b"host")
+    if len(hosts) != 1:
+        raise Reject(400, "exactly one Host header is required", close=True, reason="host")
+
+
+def host_of(request: h11.Request) -> str:
+    raw = _header(list(request.headers), b"host")[0].decode("ascii", "replace").strip().lower()
+    if raw.startswith("["):
+        return raw
+    return raw.rsplit(":", 1)[0].rstrip(".")
+
+
+def bearer(request: h11.Request) -> str:
+    for value in _header(list(request.headers), b"authorization"):
+        scheme, _, token = value.decode("latin-1").strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return token.strip()
+    return ""
+
+
+def key_matches(target: Target, provided: str) -> bool:
+    """Constant time: digests of equal length, compared with compare_digest."""
+    given = hashlib.sha256(provided.encode()).hexdigest()
+    return hmac.compare_digest(given, target.key_digest) and bool(provided)
+
+
+def _rate_headers(limit: int, remaining: int, reset: float) -> list[tuple[str, str]]:
+    return [("RateLimit-Limit", str(limit)), ("RateLimit-Remaining", str(remaining)),
+            ("RateLimit-Reset", str(max(1, int(reset + 0.999))))]
+
+
+class Exchange:
+    """One request/response; fields feed the access log."""
+
+    def __init__(self, ctx: EdgeContext, client: Client, request: h11.Request, peer: str) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.request = request
+        self.peer = peer
+        self.started = time.perf_counter()
+        self.host = ""
+        self.deployment = ""
+        self.status = 0
+        self.bytes_out = 0
+        self.decision = "forwarded"
+        self.upgraded = False
+
+    async def run(self) -> None:
+        check_framing(self.request)
+        self.host = host_of(self.request)
+        try:
+            target = await self.ctx.control.resolve(self.host)
+        except SupervisorUnavailable:
+            raise Reject(503, "the platform is restarting; retry shortly", [("Retry-After", "1")],
+                         reason="supervisor") from None
+        if target.kind == "none":
+            raise Reject(404, f"no such instance: {self.host}", reason="unknown-host")
+        self.deployment = target.deployment or "api"
+        path = self.request.target.split(b"?", 1)[0]
+        headers = list(self.request.headers)
+        if target.kind == "deployment":
+            headers = self._authorize(target, path, headers)
+            self._limit(target)
+        length = _header(headers, b"content-length")
+        if length and target.max_body and int(length[0]) > target.max_body:
+            raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
+        await self._forward(target, headers)
+
+    def _authorize(self, target: Target, path: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        admin = path == b"/mockoon-admin" or path.startswith(b"/mockoon-admin/")
+        if target.visibility == "PRIVATE" or admin:
+            provided = bearer(self.request)
+            if not provided:
+                raise Reject(401, "this instance requires an API key: send Authorization: Bearer <api key>",
+                             [("WWW-Authenticate", 'Bearer realm="mockfleet"')], reason="auth")
+            if not key_matches(target, provided):
+                raise Reject(401, "invalid API key", [("WWW-Authenticate", 'Bearer realm="mockfleet", error="invalid_token"')],
+                             reason="auth")
+        if admin:
+            # the worker trusts its own token; the consumer's key never reaches it
+            headers = [(k, v) for k, v in headers if k != b"authorization"]
+            headers.append((b"authorization", b"Bearer " + target.admin_token.encode()))
+        return headers
+
+    def _limit(self, target: Target) -> None:
+        decision = self.ctx.rates.check(target.deployment, target.requests_per_second)
+        if not decision.allowed:
+            self.ctx.metrics.limit_hits["rate"] += 1
+            raise Reject(429, f"rate limit of {target.requests_per_second} requests per second exceeded",
+                         [("Retry-After", str(max(1, int(decision.retry_after + 0.999)))),
+                          *_rate_headers(decision.limit, 0, decision.reset_seconds)], reason="rate-limit")
+        quota = self.ctx.quota
+        if not quota.allow(target.account, target.monthly_quota):
+            self.ctx.metrics.limit_hits["quota"] += 1
+            resets = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(target.quota_resets_at))
+            retry = max(1, int(target.quota_resets_at - time.time()))
+            raise Reject(429, f"monthly requests quota of {target.monthly_quota} reached for this account; "
+                              f"it resets on {resets}", [("Retry-After", str(retry))], reason="quota")
+        quota.count(target.deployment, target.account)
+
+    async def _socket_for(self, target: Target) -> str:
+        if target.kind == "api" or (target.socket and target.status == "RUNNING"):
+            return target.socket
+        if target.status == "FAILED":
+            raise Reject(503, "this instance is failing to start; its owner has been told",
+                         [("Retry-After", "30")], reason="failed")
+        try:
+            woken = await self.ctx.control.wake(target.deployment, self.ctx.limits.wake_timeout)
+        except (SupervisorUnavailable, OSError, trio.TooSlowError):
+            raise Reject(503, "the instance is starting; retry shortly", [("Retry-After", "2")], reason="wake") from None
+        if not woken.ok:
+            raise Reject(503, f"the instance is unavailable: {woken.reason}", [("Retry-After", "5")], reason="wake")
+        self.ctx.control.forget(self.host)
+        return woken.socket
+
+    def _upstream_request(self, headers: list[tuple[bytes, bytes]]) -> h11.Request:
+        out: list[tuple[bytes, bytes]] = []
+        upgrade = self._is_upgrade()
+        for key, value in headers:
+            if key in FORWARDED:
+                if key == b"x-forwarded-for":
+                    continue
+                continue
+            if key in HOP_BY_HOP and not (upgrade and key in (b"upgrade", b"connection")):
+                continue
+            out.append((key, value))
+        prior = _header(headers, b"x-forwarded-for")
+        chain = (b", ".join(prior) + b", " if prior else b"") + self.peer.encode()
+        out += [(b"x-forwarded-for", chain), (b"x-forwarded-proto", self.ctx.scheme.encode()),
+                (b"x-forwarded-host", self.host.encode())]
+        if _header(headers, b"transfer-encoding"):
+            out.append((b"transfer-encoding", b"chunked"))
+        return h11.Request(method=self.request.method, target=self.request.target, headers=out)
+
+    def _is_upgrade(self) -> bool:
+        headers = list(self.request.headers)
+        connection = b",".join(_header(headers, b"connection")).lower()
+        return b"upgrade" in connection and bool(_header(headers, b"upgrade"))
+
+    async def _forward(self, target: Target, headers: list[tuple[bytes, bytes]]) -> None:
+        socket_path = await self._socket_for(target)
+        upstream_request = self._upstream_request(headers)
+        ctx = self.ctx
+        started = time.perf_counter()
+        upstream = await self._connect(socket_path, target)
+        try:
+            try:
+                await upstream.send(upstream_request)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                if not upstream.reused:
+                    raise
+                await ctx.pool.discard(upstream)
+                upstream = await self._connect(socket_path, target, fresh=True)
+                await upstream.send(upstream_request)
+            await self._stream_request_body(upstream, target)
+            response = await self._response_head(upstream)
+            ctx.metrics.upstream_latency.observe(time.perf_counter() - started)
+            if isinstance(response, h11.InformationalResponse) and response.status_code == 101:
+                await self._tunnel(upstream, response)
+                return
+            assert isinstance(response, h11.Response)
+            await self._stream_response(upstream, response)
+        except BaseException:
+            await ctx.pool.discard(upstream)
+            raise
+        await ctx.pool.release(upstream)
+
+    async def _connect(self, socket_path: str, target: Target, fresh: bool = False) -> Upstream:
+        try:
+            return await self.ctx.pool.get(socket_path, fresh)
+        except OSError:
+            self.ctx.control.forget(self.host)
+            await self.ctx.pool.drop_path(socket_path)
+            # the worker may have been replaced a moment ago: look again once
+            try:
+                again = await self.ctx.control.resolve(self.host)
+                if again.socket and again.socket != socket_path:
+                    return await self.ctx.pool.get(again.socket)
+            except (SupervisorUnavailable, OSError):
+                pass
+            raise Reject(503, "the instance is not reachable right now; retry shortly",
+                         [("Retry-After", "1")], reason="upstream-down") from None
+
+    async def _stream_request_body(self, upstream: Upstream, target: Target) -> None:
+        size = 0
+        while True:
+            event = await self.client.next_event(self.ctx.limits.body_timeout)
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if target.max_body and size > target.max_body:
+                    raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
+                await upstream.send(h11.Data(data=event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                await upstream.send(h11.EndOfMessage())
+                return
+            elif event is h11.PAUSED:
+                await upstream.send(h11.EndOfMessage())
+                return
+            else:
+                raise ClientGone()
+
+    async def _response_head(self, upstream: Upstream) -> h11.Response | h11.InformationalResponse:
+        while True:
+            try:
+                event = await upstream.next_event(self.ctx.limits.upstream_timeout)
+            except trio.TooSlowError:
+                raise Reject(504, "the instance did not answer in time", close=True, reason="upstream-timeout") from None
+            except (h11.RemoteProtocolError, trio.BrokenResourceError, OSError):
+                raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
+                             close=True, reason="upstream-error") from None
+            if isinstance(event, h11.InformationalResponse) and event.status_code != 101:
+                continue  # 100-continue and friends are not relayed
+            if isinstance(event, h11.Response | h11.InformationalResponse):
+                return event
+            raise Reject(502, "the instance sent an invalid response", close=True, reason="upstream-error")
+
+    async def _stream_response(self, upstream: Upstream, response: h11.Response) -> None:
+        headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
+        has_length = any(k == b"content-length" for k, _ in headers)
+        head_only = self.request.method == b"HEAD" or response.status_code in (204, 304)
+        if not has_length and not head_only:
+            headers.append((b"transfer-encoding", b"chunked"))
+        self.status = response.status_code
+        await self.client.send(h11.Response(status_code=response.status_code, headers=headers,
+                                            reason=response.reason or _phrase(response.status_code)))
+        while True:
+            try:
+                event = await upstream.next_event(self.ctx.limits.upstream_timeout)
+            except (trio.TooSlowError, h11.RemoteProtocolError, trio.BrokenResourceError, OSError):
+                raise ClientGone() from None  # head already sent: all we can do is close
+            if isinstance(event, h11.Data):
+                self.bytes_out += len(event.data)
+                await self.client.send(h11.Data(data=event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                await self.client.send(h11.EndOfMessage())
+                return
+            else:
+                raise ClientGone()
+
+    async def _tunnel(self, upstream: Upstream, response: h11.InformationalResponse) -> None:
+        """After a 101 both sides speak another protocol (WebSocket): copy bytes both ways."""
+        self.status = 101
+        self.upgraded = True
+        await self.client.send(h11.InformationalResponse(status_code=101, headers=response.headers,
+                                                         reason=response.reason))
+        upstream_rest, _ = upstream.conn.trailing_data
+        client_rest, _ = self.client.conn.trailing_data
+        if upstream_rest:
+            await self.client.stream.send_all(upstream_rest)
+        if client_rest:
+            await upstream.stream.send_all(client_rest)
+
+        async def pipe(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, scope: trio.CancelScope) -> None:
+            try:
+                while data := await source.receive_some(65536):
+                    await sink.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
+            scope.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pipe, self.client.stream, upstream.stream, nursery.cancel_scope)
+            nursery.start_soon(pipe, upstream.stream, self.client.stream, nursery.cancel_scope)
+        raise ClientGone()  # the connection is consumed
+
+    def log(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        cls = f"{self.status // 100}xx" if self.status else "none"
+        self.ctx.metrics.requests[cls] += 1
+        self.ctx.metrics.bytes_out += self.bytes_out
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(json.dumps({
+                "ts": round(time.time(), 3), "host": self.host, "deployment": self.deployment,
+                "method": self.request.method.decode(), "path": self.request.target.split(b"?", 1)[0].decode("latin-1"),
+                "status": self.status, "bytes": self.bytes_out, "ms": round(elapsed * 1000, 2),
+                "decision": self.decision, "client": self.peer}))
+
+
+async def _drain(client: Client, budget: int = 64 * 1024) -> bool:
+    """Read what is left of a refused request's body so the connection can be reused."""
+    try:
+        while budget > 0:
+            event = await client.next_event(1.0)
+            if isinstance(event, h11.EndOfMessage):
+                return True
+            if not isinstance(event, h11.Data):
+                return False
+            budget -= len(event.data)
+    except (trio.TooSlowError, h11.RemoteProtocolError):
+        pass
+    return False
+
+
+async def handle_connection(ctx: EdgeContext, stream: trio.abc.Stream, peer: str) -> None:
+    client = Client(stream, ctx.limits)
+    limits = ctx.limits
+    try:
+        while True:
+            try:
+                first = await client.next_event(limits.idle_timeout if client.conn.their_state is h11.IDLE
+                                                else limits.header_timeout)
+            except trio.TooSlowError:
+                if client.conn.their_state is h11.SEND_BODY or client.conn.their_state is h11.IDLE and \
+                        client.conn.trailing_data[0]:
+                    ctx.metrics.rejected["header-timeout"] += 1
+                    await send_reject(client, Reject(408, "request head not received in time", close=True))
+                return
+            except h11.RemoteProtocolError as error:
+                ctx.metrics.rejected["bad-request"] += 1
+                status = error.error_status_hint or 400
+                await send_reject(client, Reject(status, f"malformed request: {error}", close=True))
+                return
+            if not isinstance(first, h11.Request):
+                return
+            exchange = Exchange(ctx, client, first, peer)
+            try:
+                await exchange.run()
+            except Reject as reject:
+                exchange.status = reject.status
+                exchange.decision = reject.reason
+                if not reject.close and client.conn.their_state is h11.SEND_BODY:
+                    reject.close = not await _drain(client)
+                ctx.metrics.rejected[reject.reason] += 1 if reject.status >= 400 and reject.reason in (
+                    "smuggling", "headers", "target", "host", "body") else 0
+                if client.conn.our_state is h11.SEND_RESPONSE:
+                    exchange.bytes_out = await send_reject(client, reject)
+                exchange.log()
+                if reject.close:
+                    return
+            except h11.RemoteProtocolError as error:
+                exchange.status = 400
+                exchange.decision = "bad-request"
+                if client.conn.our_state is h11.SEND_RESPONSE:
+                    await send_reject(client, Reject(400, f"malformed request: {error}", close=True))
+                exchange.log()
+                return
+            except (ClientGone, trio.TooSlowError):
+                exchange.log()
+                return
+            else:
+                exchange.log()
+            if client.conn.our_state is h11.MUST_CLOSE or client.conn.their_state is not h11.DONE:
+                return
+            client.conn.start_next_cycle()
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, h11.LocalProtocolError):
+        return
+    finally:
+        await trio.aclose_forcefully(stream)

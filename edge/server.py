@@ -1,0 +1,133 @@
+"""The edge process: TLS listener, optional plain-HTTP listener, metrics port, control tasks."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from .control_client import ControlClient
+from .limits import QuotaCounter
+from .metrics import Metrics
+from .proxy import EdgeContext, EdgeLimits, handle_connection
+
+log = logging.getLogger("mockfleet.edge")
+
+
+@dataclass
+class EdgeConfig:
+    control_socket: Path
+    ssl_context: ssl.SSLContext | None
+    https_port: int = 8443
+    bind: str = "0.0.0.0"
+    http_port: int | None = None
+    metrics_port: int | None = 9464
+    metrics_bind: str = "127.0.0.1"
+    limits: EdgeLimits | None = None
+
+
+def _peer(stream: trio.abc.Stream) -> str:
+    inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+    try:
+        address = inner.socket.getpeername()  # type: ignore[attr-defined]
+        return str(address[0])
+    except (AttributeError, OSError, IndexError):
+        return ""
+
+
+async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SSLStream) -> None:
+    try:
+        limiter.acquire_nowait()
+    except trio.WouldBlock:
+        ctx.metrics.rejected["max-connections"] += 1
+        await trio.aclose_forcefully(stream)
+        return
+    ctx.metrics.open_connections += 1
+    try:
+        with trio.move_on_after(ctx.limits.handshake_timeout) as scope:
+            try:
+                await stream.do_handshake()
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                ctx.metrics.rejected["tls"] += 1
+                await trio.aclose_forcefully(stream)
+                return
+        if scope.cancelled_caught:
+            ctx.metrics.rejected["tls-timeout"] += 1
+            await trio.aclose_forcefully(stream)
+            return
+        await handle_connection(ctx, stream, _peer(stream))
+    finally:
+        ctx.metrics.open_connections -= 1
+        limiter.release()
+
+
+async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SocketStream) -> None:
+    try:
+        limiter.acquire_nowait()
+    except trio.WouldBlock:
+        ctx.metrics.rejected["max-connections"] += 1
+        await trio.aclose_forcefully(stream)
+        return
+    ctx.metrics.open_connections += 1
+    try:
+        await handle_connection(ctx, stream, _peer(stream))
+    finally:
+        ctx.metrics.open_connections -= 1
+        limiter.release()
+
+
+async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
+    try:
+        with trio.move_on_after(5):
+            request = b""
+            while b"\r\n\r\n" not in request and len(request) < 8192:
+                data = await stream.receive_some(4096)
+                if not data:
+                    return
+                request += data
+        states: dict[str, int] = {}
+        for target, _ in ctx.control.cache.values():
+            if target.kind == "deployment":
+                states[target.status or "UNKNOWN"] = states.get(target.status or "UNKNOWN", 0) + 1
+        if request.startswith(b"GET /metrics"):
+            body = ctx.metrics.render(states)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+        else:
+            body = b"not found\n"
+            head = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
+        await stream.send_all(head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    except (trio.BrokenResourceError, OSError):
+        pass
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext] = trio.TASK_STATUS_IGNORED) -> None:
+    quota = QuotaCounter()
+    ctx = EdgeContext(control=ControlClient(config.control_socket, quota), quota=quota,
+                      limits=config.limits or EdgeLimits(), metrics=Metrics(),
+                      scheme="https" if config.ssl_context else "http")
+    limiter = trio.CapacityLimiter(ctx.limits.max_connections)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ctx.control.follow_invalidations)
+        nursery.start_soon(ctx.control.report_usage_forever)
+        if config.ssl_context is not None:
+            listeners = await trio.open_ssl_over_tcp_listeners(config.https_port, config.ssl_context,
+                                                               host=config.bind, https_compatible=True)
+            nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter), listeners)
+        if config.http_port is not None:
+            plain = await trio.open_tcp_listeners(config.http_port, host=config.bind)
+            nursery.start_soon(trio.serve_listeners, partial(_serve_plain, ctx, limiter), plain)
+        if config.metrics_port is not None:
+            metrics = await trio.open_tcp_listeners(config.metrics_port, host=config.metrics_bind)
+            nursery.start_soon(trio.serve_listeners, partial(_serve_metrics, ctx), metrics)
+        task_status.started(ctx)
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(2):
+                await ctx.control.report_usage()

@@ -1,0 +1,191 @@
+"""``mockfleet up``: the whole platform from one command — supervisor and edge as two processes.
+
+First start: data directory, local CA and certificates, a TEAM account whose token goes to
+``credentials.json`` (0600). Every start: both processes, restarted if they die; Ctrl-C or
+SIGTERM stops them in order (edge first, so no request reaches a stopping worker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .registry import Registry
+from .settings import Settings
+from .supervise_command import add_platform_arguments, settings_from
+
+DEMO = Path(__file__).resolve().parent.parent / "worker" / "demo_environment.json"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from edge.edge_command import add_edge_arguments
+
+    p = sub.add_parser("up", help="run the whole platform (supervisor + edge) on this machine")
+    add_platform_arguments(p)
+    add_edge_arguments(p)
+    p.add_argument("--demo", action="store_true", help="deploy a small demo environment and print curl lines")
+    p.set_defaults(func=run)
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+
+
+def ensure_credentials(settings: Settings, ca_path: Path | None) -> dict[str, Any]:
+    path = settings.data_dir / "credentials.json"
+    if path.exists():
+        credentials: dict[str, Any] = json.loads(path.read_text())
+        credentials.update({"apiUrl": settings.api_url, "apiSocket": str(settings.api_socket)})
+        if ca_path:
+            credentials["caPath"] = str(ca_path)
+        _write_private(path, credentials)
+        return credentials
+    registry = Registry(settings.registry_path)
+    try:
+        account, token = registry.create_account("default", "TEAM")
+    finally:
+        registry.close()
+    credentials = {"accountId": account.id, "token": token, "plan": "TEAM", "apiUrl": settings.api_url,
+                   "apiSocket": str(settings.api_socket), "caPath": str(ca_path) if ca_path else None}
+    _write_private(path, credentials)
+    return credentials
+
+
+def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
+    out = ["--data-dir", str(args.data_dir), "--domain", args.domain, "--server-id", args.server_id,
+           "--region", args.region, "--https-port", str(args.https_port),
+           "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds)]
+    if edge:
+        out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port)]
+        if args.http_port is not None:
+            out += ["--http-port", str(args.http_port)]
+        for flag in ("tls_cert", "tls_key", "api_tls_cert", "api_tls_key"):
+            value = getattr(args, flag)
+            if value:
+                out += [f"--{flag.replace('_', '-')}", str(value)]
+        if not args.access_log:
+            out.append("--no-access-log")
+    return out
+
+
+def _start(kind: str, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "supervisor.cli", kind, *_forward_args(args, kind == "edge")],
+                            start_new_session=True)
+
+
+def _wait_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> bool:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(path))
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def api_call(settings: Settings, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """The deployments API over its local socket (no TLS, no edge): for up --demo and the CLI."""
+    import http.client
+    import socket
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.settimeout(60)
+            self.sock.connect(str(settings.api_socket))
+
+    conn = Conn("api", timeout=60)
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+def _demo(settings: Settings, credentials: dict[str, Any]) -> None:
+    environment = json.loads(DEMO.read_text())
+    status, answer = api_call(settings, credentials["token"], "POST", "/deployments",
+                              {"environment": environment, "visibility": "PUBLIC", "subdomain": "demo-mock",
+                               "region": settings.region, "liveUpdate": False, "version": "mockfleet"})
+    if status != 200:
+        print(f"demo deploy failed ({status}): {answer}", file=sys.stderr)
+        return
+    url = answer["url"]
+    host = url.split("//", 1)[1].split(":", 1)[0]
+    ca = credentials.get("caPath")
+    cacert = f" --cacert {ca}" if ca else ""
+    print(f"\ndemo deployed at {url}\ntry:\n  curl{cacert} --resolve {host}:{settings.https_port}:127.0.0.1 {url}/users")
+    print(f"  curl{cacert} --resolve {settings.api_host}:{settings.https_port}:127.0.0.1 "
+          f"-H 'Authorization: Bearer {credentials['token']}' {settings.api_url}/deployments\n", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.certificates import CertificateError
+    from edge.edge_command import tls_files
+
+    settings = settings_from(args)
+    settings.prepare()
+    try:
+        files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
+    except CertificateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    credentials = ensure_credentials(settings, files.ca_cert)
+    print(f"mockfleet up: data {settings.data_dir}", flush=True)
+    print(f"  API      {settings.api_url}  (token in {settings.data_dir / 'credentials.json'})", flush=True)
+    print(f"  mocks    https://<subdomain>{settings.instances_host_suffix}:{settings.https_port}", flush=True)
+    if files.ca_cert:
+        print(f"  CA       {files.ca_cert}  (trust it, or pass --cacert to curl)", flush=True)
+    stopping = False
+
+    def stop(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    supervisor = _start("supervise", args)
+    if not _wait_socket(settings.api_socket, supervisor):
+        print("error: the supervisor did not start", file=sys.stderr)
+        supervisor.kill()
+        return 1
+    edge = _start("edge", args)
+    if args.demo:
+        _demo(settings, credentials)
+    print(f"ready: token {credentials['token']}", flush=True)
+    restarts: list[float] = []
+    while not stopping:
+        time.sleep(0.2)
+        for name in ("supervise", "edge"):
+            proc = supervisor if name == "supervise" else edge
+            if proc.poll() is not None and not stopping:
+                restarts.append(time.monotonic())
+                print(f"mockfleet {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
+                if name == "supervise":
+                    supervisor = _start(name, args)
+                else:
+                    edge = _start(name, args)
+    for proc in (edge, supervisor):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print("mockfleet stopped", flush=True)
+    return 0
