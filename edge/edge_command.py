@@ -11,6 +11,7 @@ from pathlib import Path
 import trio
 
 from .certificates import CertificateError, TlsFiles, ensure_local_certificates, sni_context
+from .proxy import EdgeLimits
 from .server import EdgeConfig, run_edge
 
 
@@ -23,6 +24,8 @@ def add_edge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-tls-cert", type=Path, help="certificate for api.<domain> (default: --tls-cert)")
     p.add_argument("--api-tls-key", type=Path)
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to receive a request head (slowloris)")
+    p.add_argument("--max-connections", type=int, default=10_000)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +47,8 @@ def tls_files(args: argparse.Namespace, cert_dir: Path, domain: str, server_id: 
 def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles, api_host: str) -> EdgeConfig:
     return EdgeConfig(control_socket=control_socket, ssl_context=sni_context(files, api_host),
                       https_port=args.https_port, bind=args.bind, http_port=args.http_port,
-                      metrics_port=args.metrics_port or None)
+                      metrics_port=args.metrics_port or None,
+                      limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections))
 
 
 def configure_logging(access: bool) -> None:

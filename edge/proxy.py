@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -28,6 +29,7 @@ from .upstream import Upstream, UpstreamPool
 log = logging.getLogger("mockfleet.edge")
 access_log = logging.getLogger("mockfleet.edge.access")
 
+OBS_FOLD = re.compile(rb"\n[ \t]")
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
                         b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
 FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
@@ -82,15 +84,49 @@ class Client:
         self.stream = stream
         self.limits = limits
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
+        self.head = bytearray()  # raw bytes of the head being read, to spot what h11 tolerates
 
     async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED]:
         with trio.fail_after(timeout):
             while True:
                 event = self.conn.next_event()
                 if event is not h11.NEED_DATA:
+                    if isinstance(event, h11.Request):
+                        self._check_raw_head()
                     return event
                 data = await self.stream.receive_some(65536)
+                if self.conn.their_state is h11.IDLE and len(self.head) <= self.limits.max_header_bytes:
+                    self.head += data
                 self.conn.receive_data(data)
+
+    async def read_head(self, idle: float, header: float) -> h11.Event | type[h11.PAUSED]:
+        """Wait up to ``idle`` for a request to start, then ``header`` for its whole head (slowloris)."""
+        deadline = trio.current_time() + idle
+        started = False
+        while True:
+            event = self.conn.next_event()
+            if event is not h11.NEED_DATA:
+                if isinstance(event, h11.Request):
+                    self._check_raw_head()
+                return event
+            if not started and self.conn.trailing_data[0]:
+                started = True
+                deadline = trio.current_time() + header
+            with trio.fail_after(max(0.0, deadline - trio.current_time())):
+                data = await self.stream.receive_some(65536)
+            if data and not started:
+                started = True
+                deadline = trio.current_time() + header
+            if len(self.head) <= self.limits.max_header_bytes:
+                self.head += data
+            self.conn.receive_data(data)
+
+    def _check_raw_head(self) -> None:
+        end = self.head.find(b"\r\n\r\n")
+        head = bytes(self.head[:end if end >= 0 else len(self.head)])
+        self.head.clear()
+        if OBS_FOLD.search(head):
+            raise Reject(400, "obsolete line folding in header fields", close=True, reason="smuggling")
 
     async def send(self, event: h11.Event) -> None:
         data = self.conn.send(event)
@@ -109,6 +145,19 @@ def _json_body(status: int, message: str) -> bytes:
     return json.dumps({"status": status, "message": message}).encode()
 
 
+async def linger(stream: trio.abc.Stream, budget: int = 256 * 1024, seconds: float = 1.0) -> None:
+    """Read and drop what the client is still sending, so closing doesn't reset away our answer."""
+    with trio.move_on_after(seconds):
+        try:
+            while budget > 0:
+                data = await stream.receive_some(65536)
+                if not data:
+                    return
+                budget -= len(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return
+
+
 async def send_reject(client: Client, reject: Reject) -> int:
     body = _json_body(reject.status, reject.message)
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
@@ -121,6 +170,8 @@ async def send_reject(client: Client, reject: Reject) -> int:
         await client.send(h11.EndOfMessage())
     except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
         return 0
+    if reject.close:
+        await linger(client.stream)
     return len(body)
 
 
@@ -442,13 +493,15 @@ async def handle_connection(ctx: EdgeContext, stream: trio.abc.Stream, peer: str
     try:
         while True:
             try:
-                first = await client.next_event(limits.idle_timeout if client.conn.their_state is h11.IDLE
-                                                else limits.header_timeout)
+                first = await client.read_head(limits.idle_timeout, limits.header_timeout)
             except trio.TooSlowError:
-                if client.conn.their_state is h11.SEND_BODY or client.conn.their_state is h11.IDLE and \
-                        client.conn.trailing_data[0]:
+                if client.conn.trailing_data[0] or client.head:
                     ctx.metrics.rejected["header-timeout"] += 1
                     await send_reject(client, Reject(408, "request head not received in time", close=True))
+                return
+            except Reject as reject:
+                ctx.metrics.rejected[reject.reason] += 1
+                await send_reject(client, reject)
                 return
             except h11.RemoteProtocolError as error:
                 ctx.metrics.rejected["bad-request"] += 1

@@ -65,7 +65,8 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
            "--region", args.region, "--https-port", str(args.https_port),
            "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds)]
     if edge:
-        out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port)]
+        out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
+                "--header-timeout", str(args.header_timeout), "--max-connections", str(args.max_connections)]
         if args.http_port is not None:
             out += ["--http-port", str(args.http_port)]
         for flag in ("tls_cert", "tls_key", "api_tls_cert", "api_tls_key"):

@@ -121,3 +121,125 @@ def make_env(routes: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
     env["rootChildren"] = [{"type": "route", "uuid": r["uuid"]} for r in routes if "uuid" in r]
     env.update(fields)
     return env
+
+
+# --- the whole platform -------------------------------------------------------------------------
+
+class Platform:
+    """A real ``mockfleet up`` (supervisor + edge + workers) with a TLS client that trusts its CA."""
+
+    def __init__(self, data_dir: Path, extra: tuple[str, ...] = ()) -> None:
+        import ssl  # noqa: F401
+
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"up-{self.port}.log"
+
+    def start(self) -> None:
+        log = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "supervisor.cli", "up", "--data-dir", str(self.data_dir), "--https-port",
+             str(self.port), "--bind", "127.0.0.1", "--metrics-port", str(self.metrics_port), *self.extra],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text()[-3000:])
+            if (self.data_dir / "credentials.json").exists():
+                try:
+                    if self.request(self.api_host, "GET", "/health")[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise TimeoutError(self.log.read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "credentials.json").read_text())
+
+    @property
+    def token(self) -> str:
+        return str(self.credentials["token"])
+
+    api_host = "api.mockfleet.localhost"
+
+    def host(self, subdomain: str) -> str:
+        return f"{subdomain}.local.mockfleet.localhost"
+
+    def ssl_context(self) -> Any:
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.credentials["caPath"]))
+
+    def connection(self, host: str) -> http.client.HTTPSConnection:
+        port = self.port
+        context = self.ssl_context()
+
+        class Pinned(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                raw = socket.create_connection(("127.0.0.1", port), timeout=15)
+                self.sock = context.wrap_socket(raw, server_hostname=host)
+
+        return Pinned(host, port, timeout=15, context=context)
+
+    def request(self, host: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                token: str | None = None, conn: http.client.HTTPSConnection | None = None) -> tuple[int, dict[str, str], bytes]:
+        own = conn is None
+        conn = conn or self.connection(host)
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        finally:
+            if own:
+                conn.close()
+
+    def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        status, _, data = self.request(self.api_host, method, path, body, token=token or self.token)
+        return status, json.loads(data or b"null")
+
+    def pids(self, kind: str) -> list[int]:
+        import psutil
+
+        assert self.proc is not None
+        found = []
+        for child in psutil.Process(self.proc.pid).children(recursive=False):
+            try:
+                if kind in child.cmdline():
+                    found.append(child.pid)
+            except psutil.Error:
+                pass
+        return found
+
+
+def deploy_body(env: dict[str, Any], visibility: str = "PUBLIC", subdomain: str | None = None) -> dict[str, Any]:
+    """Exactly what the Mockoon desktop app posts."""
+    return {"environment": env, "visibility": visibility, "subdomain": subdomain, "region": "local",
+            "liveUpdate": False, "version": "9.9.0"}
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    instance = Platform(tmp_path_factory.mktemp("mf") / "data", ("--header-timeout", "2"))
+    instance.start()
+    yield instance
+    instance.stop()

@@ -1,0 +1,390 @@
+"""The whole platform through real TLS: the app's deploy contract, keys, limits, quotas, deletes, kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+import time
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supervisor.registry import PlanRow, Registry, Runtime
+from tests.conftest import ROOT, Platform, deploy_body, make_env
+
+
+def env(name: str, body: str = '{"hello": "world"}', **fields: Any) -> dict[str, Any]:
+    route = {"uuid": f"r-{name}", "type": "http", "method": "get", "endpoint": "hello",
+             "responses": [{"uuid": f"s-{name}", "body": body, "statusCode": 200, "default": True}]}
+    return make_env([route], uuid=str(uuidlib.uuid4()), name=name, **fields)
+
+
+def account(platform: Platform, plan: str = "TEAM") -> str:
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    try:
+        return registry.create_account(f"acct-{uuidlib.uuid4().hex[:6]}", plan)[1]
+    finally:
+        registry.close()
+
+
+def deploy(platform: Platform, token: str, environment: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    status, answer = platform.api("POST", "/deployments", deploy_body(environment, **kw), token=token)
+    assert status == 200, answer
+    return answer
+
+
+def test_deploy_with_the_apps_request_then_call_the_mock(platform: Platform) -> None:
+    token = account(platform)
+    environment = env("first")
+    answer = deploy(platform, token, environment)
+    assert answer["environmentUuid"] == environment["uuid"]
+    assert answer["subdomain"].startswith("mock-") and len(answer["subdomain"]) == 13
+    assert answer["url"] == f"https://{answer['subdomain']}.local.mockfleet.localhost:{platform.port}"
+    assert answer["status"] == "RUNNING" and answer["visibility"] == "PUBLIC" and answer["apiKey"]
+    status, headers, body = platform.request(platform.host(answer["subdomain"]), "GET", "/hello")
+    assert status == 200 and json.loads(body) == {"hello": "world"}
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    listed = platform.api("GET", "/deployments", token=token)[1]
+    assert [d["environmentUuid"] for d in listed] == [environment["uuid"]]
+    # unknown hosts and unknown accounts
+    assert platform.request(platform.host("nothing-here"), "GET", "/")[0] == 404
+    assert platform.api("GET", "/deployments", token="wrong")[0] == 401
+
+
+def test_subdomain_rules(platform: Platform) -> None:
+    token = account(platform)
+    taken = deploy(platform, token, env("taken"), subdomain="taken-name")
+    check = lambda sub, env_uuid="x": platform.api("POST", "/deployments/subdomain",  # noqa: E731
+                                                   {"subdomain": sub, "environmentUuid": env_uuid}, token=token)[0]
+    assert check("free-name") == 200
+    assert check("taken-name") == 409
+    assert check("taken-name", taken["environmentUuid"]) == 200  # its own name
+    for bad in ("abcd", "-abcde", "abcde-", "ABCDE", "a" * 51, "has_underscore", "api"):
+        assert check(bad) == 422, bad
+    status, answer = platform.api("POST", "/deployments", deploy_body(env("dup"), subdomain="taken-name"), token=token)
+    assert status == 409 and "taken" in answer["message"]
+
+
+def test_private_instance_needs_its_key_and_rotation_is_immediate(platform: Platform) -> None:
+    token = account(platform)
+    answer = deploy(platform, token, env("private"), visibility="PRIVATE")
+    host = platform.host(answer["subdomain"])
+    status, headers, body = platform.request(host, "GET", "/hello")
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer")
+    assert json.loads(body)["message"]
+    assert platform.request(host, "GET", "/hello", token="not-the-key")[0] == 401
+    assert platform.request(host, "GET", "/hello", token=answer["apiKey"])[0] == 200
+    status, rotated = platform.api("POST", f"/deployments/{answer['environmentUuid']}/api-key", token=token)
+    assert status == 200 and rotated["apiKey"] != answer["apiKey"]
+    assert platform.request(host, "GET", "/hello", token=answer["apiKey"])[0] == 401
+    assert platform.request(host, "GET", "/hello", token=rotated["apiKey"])[0] == 200
+
+
+def test_admin_api_needs_the_key_even_when_public_and_events_stream_through_the_edge(platform: Platform) -> None:
+    token = account(platform)
+    answer = deploy(platform, token, env("admin"))
+    host = platform.host(answer["subdomain"])
+    assert platform.request(host, "GET", "/mockoon-admin")[0] == 401
+    status, _, body = platform.request(host, "GET", "/mockoon-admin", token=answer["apiKey"])
+    assert status == 200 and b"admin API" in body
+    # server-sent events through TLS and the edge
+    conn = platform.connection(host)
+    conn.request("GET", "/mockoon-admin/events", headers={"Authorization": f"Bearer {answer['apiKey']}"})
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("content-type") == "text/event-stream"
+    platform.request(host, "GET", "/hello?via=edge")
+    line = b""
+    deadline = time.monotonic() + 10
+    while b"via=edge" not in line and time.monotonic() < deadline:
+        line = response.fp.readline()
+    conn.close()
+    assert b"transaction-complete" in line and b"via=edge" in line
+
+
+def test_rate_limit_answers_429_with_headers(platform: Platform) -> None:
+    token = account(platform, "SOLO")  # 3 requests per second
+    answer = deploy(platform, token, env("limited"))
+    host = platform.host(answer["subdomain"])
+    conn = platform.connection(host)
+    statuses = []
+    for _ in range(8):
+        status, headers, body = platform.request(host, "GET", "/hello", conn=conn)
+        statuses.append(status)
+        if status == 429:
+            limited = (headers, json.loads(body))
+    conn.close()
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses
+    headers, payload = limited
+    assert int(headers["retry-after"]) >= 1
+    assert headers["ratelimit-limit"] == "3" and headers["ratelimit-remaining"] == "0"
+    assert "3 requests per second" in payload["message"]
+    time.sleep(1.1)
+    assert platform.request(host, "GET", "/hello")[0] == 200
+
+
+def test_monthly_quota_is_enforced_and_counted_requests_are_persisted(platform: Platform) -> None:
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.set_plan(PlanRow(name="TINY", deployments_quota=1, monthly_requests_quota=4, requests_per_second=100,
+                              trial=False))
+    account_obj, token = registry.create_account("tiny", "TINY")
+    answer = deploy(platform, token, env("quota"))
+    host = platform.host(answer["subdomain"])
+    statuses = [platform.request(host, "GET", "/hello")[0] for _ in range(6)]
+    assert statuses == [200, 200, 200, 200, 429, 429]
+    status, _, body = platform.request(host, "GET", "/hello")
+    assert status == 429 and "monthly requests quota of 4" in json.loads(body)["message"]
+    time.sleep(1.5)  # the edge reports at least every second
+    assert registry.monthly_usage(account_obj.id) == 4
+    info = platform.api("GET", "/account", token=token)[1]
+    assert info["monthlyRequestsUsed"] == 4 and info["nextQuotaResetOn"].endswith("T00:00:00.000Z")
+    # second deployment is over this plan's deployments quota
+    status, answer2 = platform.api("POST", "/deployments", deploy_body(env("quota2")), token=token)
+    assert status == 403 and "quota" in answer2["message"]
+    registry.close()
+
+
+def test_delete_frees_quota_and_url_answers_404(platform: Platform) -> None:
+    token = account(platform, "SOLO")
+    answer = deploy(platform, token, env("deleted"))
+    host = platform.host(answer["subdomain"])
+    assert platform.request(host, "GET", "/hello")[0] == 200
+    assert platform.api("POST", "/deployments", deploy_body(env("over")), token=token)[0] == 403
+    status, _ = platform.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)
+    assert status == 200
+    assert platform.request(host, "GET", "/hello")[0] == 404
+    assert platform.api("GET", "/deployments", token=token)[1] == []
+    assert platform.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 404
+    deploy(platform, token, env("after-delete"))
+
+
+def test_invalid_environments_are_refused_with_their_path(platform: Platform) -> None:
+    token = account(platform)
+    broken = env("broken")
+    broken["routes"][0]["responses"][0]["statusCode"] = "two hundred"
+    status, answer = platform.api("POST", "/deployments", deploy_body(broken), token=token)
+    assert status == 422 and answer["path"] == "$.routes[0].responses[0].statusCode"
+    future = env("future", lastMigration=99)
+    status, answer = platform.api("POST", "/deployments", deploy_body(future), token=token)
+    assert status == 422 and "99" in answer["message"] and "33" in answer["message"]
+    status, answer = platform.api("POST", "/deployments", b"{not json", token=token)
+    assert status == 400
+    assert platform.api("GET", "/deployments", token=token)[1] == []
+
+
+def test_file_bodies_are_reported_and_not_served(platform: Platform) -> None:
+    token = account(platform)
+    environment = env("files")
+    environment["routes"][0]["responses"][0].update({"bodyType": "FILE", "filePath": "/etc/passwd"})
+    answer = deploy(platform, token, environment)
+    assert [w["code"] for w in answer["warnings"]] == ["FILE_BODY_NOT_SERVED"]
+    status, _, body = platform.request(platform.host(answer["subdomain"]), "GET", "/hello")
+    assert b"root:" not in body and b"ENOENT" in body
+
+
+def test_zero_downtime_redeploy_under_a_steady_stream(platform: Platform) -> None:
+    token = account(platform)
+    environment = env("steady", body="v1")
+    answer = deploy(platform, token, environment)
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.set_plan(PlanRow(name="TEAM", deployments_quota=3, monthly_requests_quota=100_000,
+                              requests_per_second=1000, trial=False))
+    registry.close()
+    host = platform.host(answer["subdomain"])
+    failures: list[Any] = []
+    bodies: set[bytes] = set()
+    done = threading.Event()
+
+    def stream() -> None:
+        conn = platform.connection(host)
+        while not done.is_set():
+            try:
+                status, _, body = platform.request(host, "GET", "/hello", conn=conn)
+                if status != 200:
+                    failures.append((status, body))
+                bodies.add(body)
+            except Exception as error:  # noqa: BLE001 - every failure is recorded
+                failures.append(repr(error))
+                conn = platform.connection(host)
+            time.sleep(0.01)
+
+    # cached plan limits: resolve again after the plan change
+    threads = [threading.Thread(target=stream, daemon=True) for _ in range(2)]
+    for version in ("v2", "v3", "v4"):
+        if not threads[0].is_alive():
+            for t in threads:
+                t.start()
+        environment["routes"][0]["responses"][0]["body"] = version
+        deploy(platform, token, environment)
+        time.sleep(0.5)
+    done.set()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert b"v4" in bodies and b"v3" in bodies
+
+
+def test_worker_kill_is_restarted_and_memory_limit_reported(platform: Platform) -> None:
+    import psutil
+
+    token = account(platform)
+    answer = deploy(platform, token, env("killed"))
+    uuid = answer["environmentUuid"]
+    host = platform.host(answer["subdomain"])
+    pid = platform.api("GET", f"/deployments/{uuid}", token=token)[1]["worker"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        details = platform.api("GET", f"/deployments/{uuid}", token=token)[1]
+        if details["worker"] and details["worker"]["pid"] != pid:
+            break
+        time.sleep(0.2)
+    assert details["worker"]["pid"] != pid and psutil.pid_exists(details["worker"]["pid"])
+    assert any("exited unexpectedly" in e for e in details["events"])
+    assert platform.request(host, "GET", "/hello")[0] == 200
+
+
+def test_pinning_survives_a_new_runtime_and_a_supervisor_restart(platform: Platform) -> None:
+    token = account(platform)
+    environment = env("pinned")
+    answer = deploy(platform, token, environment)
+    host = platform.host(answer["subdomain"])
+    assert platform.request(host, "GET", "/hello")[2] == b'{"hello": "world"}'
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.add_runtime(Runtime(name="fake-next", command=[sys.executable, str(ROOT / "tests" / "fake_runtime.py")],
+                                 max_schema=33))
+    registry.close()
+    # supervisor restart (kill -9): the deployment stays on its runtime and keeps serving
+    for pid in platform.pids("supervise"):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    ok = False
+    while time.monotonic() < deadline:
+        try:
+            status, _, body = platform.request(host, "GET", "/hello")
+            if status == 200 and body == b'{"hello": "world"}':
+                ok = True
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    assert ok
+    details = platform.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)[1]
+    assert details["runtime"] == "builtin"
+    # a re-deploy moves it to the newest runtime
+    moved = deploy(platform, token, environment)
+    assert moved["runtime"] == "fake-next"
+    identity = json.loads(platform.request(host, "GET", "/hello")[2])
+    assert identity == {"runtime": "fake", "environment": "pinned", "lastMigration": 33, "adminTokenSet": True}
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    # the operator rolls forward again: later deploys use the in-tree worker under a new name
+    registry.add_runtime(Runtime(name="builtin-next", command=[sys.executable, "-m", "worker"], max_schema=33))
+    registry.close()
+
+
+def test_hostile_input_is_rejected_while_a_good_client_is_unaffected(platform: Platform) -> None:
+    token = account(platform)
+    answer = deploy(platform, token, env("hostile"))
+    host = platform.host(answer["subdomain"])
+    errors: list[Any] = []
+    done = threading.Event()
+
+    def good_client() -> None:
+        conn = platform.connection(host)
+        while not done.is_set():
+            try:
+                status = platform.request(host, "GET", "/hello", conn=conn)[0]
+                if status not in (200, 429):
+                    errors.append(status)
+            except Exception as error:  # noqa: BLE001
+                errors.append(repr(error))
+                conn = platform.connection(host)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=good_client, daemon=True)
+    thread.start()
+    context = platform.ssl_context()
+
+    def raw(payload: bytes, wait: float = 5.0) -> bytes:
+        import socket
+
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", platform.port), timeout=wait),
+                                   server_hostname=host)
+        data = b""
+        try:
+            sock.sendall(payload)
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return data
+                data += chunk
+        except (TimeoutError, OSError):
+            return data
+        finally:
+            sock.close()
+
+    h = host.encode()
+    cases = {
+        "cl+te": b"POST /hello HTTP/1.1\r\nHost: " + h + b"\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "dup-cl": b"POST /hello HTTP/1.1\r\nHost: " + h + b"\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        "obs-fold": b"GET /hello HTTP/1.1\r\nHost: " + h + b"\r\nX-A: a\r\n b\r\n\r\n",
+        "bad-chunk": b"POST /hello HTTP/1.1\r\nHost: " + h + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        "te-gzip": b"POST /hello HTTP/1.1\r\nHost: " + h + b"\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        "huge-header": b"GET /hello HTTP/1.1\r\nHost: " + h + b"\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n",
+        "two-hosts": b"GET /hello HTTP/1.1\r\nHost: " + h + b"\r\nHost: evil\r\n\r\n",
+        "garbage": b"\x16\x03\x01hello there\r\n\r\n",
+    }
+    for name, payload in cases.items():
+        reply = raw(payload)
+        status = int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.1 ") else 0
+        assert 400 <= status <= 501, (name, reply[:200])  # 501: unsupported transfer coding
+    # slowloris: a head that never ends is cut off after the header timeout (2 s in this fixture)
+    started = time.monotonic()
+    reply = raw(b"GET /hello HTTP/1.1\r\nHost: " + h + b"\r\nX-Slow: ", wait=10)
+    assert time.monotonic() - started < 6
+    assert reply.startswith(b"HTTP/1.1 408") or reply == b""
+    # a plain-HTTP request and a bad TLS hello on the TLS port
+    import socket
+
+    with socket.create_connection(("127.0.0.1", platform.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            assert not sock.recv(100).startswith(b"HTTP/1.1 200")
+        except OSError:
+            pass
+    # TLS 1.1 is refused
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.check_hostname = False
+    old.verify_mode = ssl.CERT_NONE
+    try:
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+        old.minimum_version = ssl.TLSVersion.TLSv1
+        with pytest.raises((ssl.SSLError, OSError)):
+            with socket.create_connection(("127.0.0.1", platform.port), timeout=5) as sock:
+                old.wrap_socket(sock, server_hostname=host).close()
+    except ValueError:
+        pass
+    done.set()
+    thread.join()
+    assert errors == []
+
+
+def test_metrics_port_exposes_counters(platform: Platform) -> None:
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{platform.metrics_port}/metrics", timeout=5).read().decode()
+    assert "mockfleet_edge_requests_total" in text and "mockfleet_edge_upstream_seconds_bucket" in text
+    assert "mockfleet_edge_open_connections" in text
+
+
+def test_credentials_file_is_private(platform: Platform) -> None:
+    path = Path(platform.data_dir) / "credentials.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    data = json.loads(path.read_text())
+    assert data["token"].startswith("mft_") and Path(data["caPath"]).exists()
+    assert data["apiUrl"] == f"https://api.mockfleet.localhost:{platform.port}"

@@ -1,0 +1,41 @@
+"""A second runtime for pinning tests: speaks the worker's handover and socket protocol, reports who it is."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+
+async def main() -> None:
+    argv = sys.argv[1:]
+    socket_path = argv[argv.index("--uds") + 1]
+    header = json.loads(sys.stdin.buffer.readline() or b"{}")
+    environment = json.loads(sys.stdin.buffer.read() or b"{}")
+    identity = json.dumps({"runtime": "fake", "environment": environment.get("name"),
+                           "lastMigration": environment.get("lastMigration"),
+                           "adminTokenSet": bool(header.get("adminToken"))}).encode()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + str(len(identity)).encode() + b"\r\n\r\n" + identity)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_unix_server(serve, socket_path)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
