@@ -1,0 +1,239 @@
+"""User and operator commands: deploy, ls, rm, rotate-key (through the API), account and runtime (registry).
+
+The API is reached at ``--api-url`` with ``--token`` (or MOCKFLEET_API_URL / MOCKFLEET_TOKEN /
+MOCKFLEET_CA), else through the data directory's credentials and local API socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .settings import default_data_dir
+
+
+class ClientError(Exception):
+    pass
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=default_data_dir())
+    p.add_argument("--api-url", default=os.environ.get("MOCKFLEET_API_URL"))
+    p.add_argument("--token", default=os.environ.get("MOCKFLEET_TOKEN"))
+    p.add_argument("--ca", type=Path, default=os.environ.get("MOCKFLEET_CA"), help="CA certificate to trust")
+    p.add_argument("--json", action="store_true", help="print the raw JSON answer")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("deploy", help="deploy (or re-deploy) an environment file")
+    _common(p)
+    p.add_argument("environment", type=Path)
+    p.add_argument("--visibility", choices=["public", "private"], default="public")
+    p.add_argument("--subdomain", default=None)
+    p.set_defaults(func=deploy)
+    p = sub.add_parser("ls", help="list your deployments")
+    _common(p)
+    p.set_defaults(func=ls)
+    p = sub.add_parser("rm", help="delete a deployment")
+    _common(p)
+    p.add_argument("uuid")
+    p.set_defaults(func=rm)
+    p = sub.add_parser("rotate-key", help="give a deployment a new API key (the old one stops working)")
+    _common(p)
+    p.add_argument("uuid")
+    p.set_defaults(func=rotate_key)
+    p = sub.add_parser("account", help="operator: accounts")
+    account_sub = p.add_subparsers(dest="account_command", required=True)
+    create = account_sub.add_parser("create", help="create an account and print its token once")
+    create.add_argument("--data-dir", type=Path, default=default_data_dir())
+    create.add_argument("--plan", default="team")
+    create.add_argument("--name", default="account")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=account_create)
+    p = sub.add_parser("runtime", help="operator: worker runtimes (schema-pinned)")
+    runtime_sub = p.add_subparsers(dest="runtime_command", required=True)
+    listing = runtime_sub.add_parser("ls")
+    listing.add_argument("--data-dir", type=Path, default=default_data_dir())
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=runtime_ls)
+    add = runtime_sub.add_parser("add", help="register NAME for schemas up to --max-schema: mockfleet runtime add "
+                                             "NAME --max-schema 33 -- COMMAND ARGS…")
+    add.add_argument("--data-dir", type=Path, default=default_data_dir())
+    add.add_argument("name")
+    add.add_argument("--max-schema", type=int, required=True)
+    add.add_argument("command", nargs=argparse.REMAINDER)
+    add.set_defaults(func=runtime_add)
+
+
+def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
+    credentials: dict[str, Any] = {}
+    cred_path = Path(args.data_dir).expanduser() / "credentials.json"
+    if cred_path.exists():
+        credentials = json.loads(cred_path.read_text())
+    token = args.token or credentials.get("token")
+    if not token:
+        raise ClientError("no token: pass --token, set MOCKFLEET_TOKEN, or run on the machine of `mockfleet up`")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    conn: http.client.HTTPConnection
+    if args.api_url:
+        url = urlsplit(args.api_url)
+        ca = args.ca or credentials.get("caPath")
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        host = url.hostname or ""
+        port = url.port or 443
+
+        class Https(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                # RFC 6761: *.localhost is loopback, whatever the resolver says
+                address = "127.0.0.1" if host == "localhost" or host.endswith(".localhost") else host
+                raw = socket.create_connection((address, port), timeout=120)
+                self.sock = context.wrap_socket(raw, server_hostname=host)
+
+        conn = Https(host, port, context=context, timeout=120)
+        prefix = url.path.rstrip("/")
+    else:
+        api_socket = credentials.get("apiSocket")
+        if not api_socket:
+            raise ClientError("no API: pass --api-url or --data-dir of a running `mockfleet up`")
+
+        class Local(http.client.HTTPConnection):
+            def connect(self) -> None:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.settimeout(120)
+                self.sock.connect(api_socket)
+
+        conn = Local("api", timeout=120)
+        prefix = ""
+    try:
+        conn.request(method, prefix + path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = conn.getresponse()
+        payload = json.loads(response.read() or b"null")
+    except OSError as error:
+        raise ClientError(f"cannot reach the API: {error}") from error
+    finally:
+        conn.close()
+    if response.status >= 400:
+        message = payload.get("message") if isinstance(payload, dict) else payload
+        where = f" (at {payload['path']})" if isinstance(payload, dict) and payload.get("path") else ""
+        raise ClientError(f"{response.status}: {message}{where}")
+    return payload
+
+
+def _print(args: argparse.Namespace, payload: Any, text: str) -> None:
+    print(json.dumps(payload, indent=2) if args.json else text)
+
+
+def _run(func: Any, args: argparse.Namespace) -> int:
+    try:
+        func(args)
+    except ClientError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def deploy(args: argparse.Namespace) -> int:
+    def go(args: argparse.Namespace) -> None:
+        try:
+            environment = json.loads(args.environment.read_text())
+        except (OSError, ValueError) as error:
+            raise ClientError(f"cannot read {args.environment}: {error}") from error
+        answer = _call(args, "POST", "/deployments", {
+            "environment": environment, "visibility": args.visibility.upper(), "subdomain": args.subdomain,
+            "region": None, "liveUpdate": False, "version": "mockfleet-cli"})
+        lines = [f"deployed {answer['name']!r} ({answer['environmentUuid']}) on runtime {answer.get('runtime')}",
+                 f"  url      {answer['url']}", f"  access   {answer['visibility'].lower()}"]
+        if answer["visibility"] == "PRIVATE":
+            lines.append(f"  api key  {answer['apiKey']}")
+        for warning in answer.get("warnings", []):
+            lines.append(f"  warning  {warning['message']} ({warning['path']})")
+        _print(args, answer, "\n".join(lines))
+    return _run(go, args)
+
+
+def ls(args: argparse.Namespace) -> int:
+    def go(args: argparse.Namespace) -> None:
+        answer = _call(args, "GET", "/deployments")
+        rows = [f"{'UUID':36}  {'STATUS':8}  {'ACCESS':8}  URL"]
+        rows += [f"{d['environmentUuid']:36}  {d['status']:8}  {d['visibility'].lower():8}  {d['url']}" for d in answer]
+        _print(args, answer, "\n".join(rows) if answer else "no deployments")
+    return _run(go, args)
+
+
+def rm(args: argparse.Namespace) -> int:
+    def go(args: argparse.Namespace) -> None:
+        answer = _call(args, "DELETE", f"/deployments/{args.uuid}")
+        _print(args, answer, f"deleted {args.uuid} ({answer['url']} now answers 404)")
+    return _run(go, args)
+
+
+def rotate_key(args: argparse.Namespace) -> int:
+    def go(args: argparse.Namespace) -> None:
+        answer = _call(args, "POST", f"/deployments/{args.uuid}/api-key")
+        _print(args, answer, f"new API key for {args.uuid}: {answer['apiKey']}")
+    return _run(go, args)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from .registry import Registry
+    from .settings import Settings
+
+    settings = Settings(data_dir=args.data_dir)
+    settings.prepare()
+    return Registry(settings.registry_path)
+
+
+def account_create(args: argparse.Namespace) -> int:
+    from .registry import RegistryError
+
+    registry = _registry(args)
+    try:
+        account, token = registry.create_account(args.name, args.plan)
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    payload = {"id": account.id, "name": account.name, "plan": account.plan, "token": token}
+    _print(args, payload, f"account {account.id} ({account.plan}) created; token (shown once): {token}")
+    return 0
+
+
+def runtime_ls(args: argparse.Namespace) -> int:
+    from .service import builtin_runtime
+
+    registry = _registry(args)
+    try:
+        runtimes = registry.runtimes() or [builtin_runtime()]
+    finally:
+        registry.close()
+    payload = [{"name": r.name, "maxSchema": r.max_schema, "command": r.command} for r in runtimes]
+    rows = [f"{r.name:20} schema<={r.max_schema:<3} {' '.join(r.command)}" + ("   (newest)" if i == 0 else "")
+            for i, r in enumerate(runtimes)]
+    _print(args, payload, "\n".join(rows))
+    return 0
+
+
+def runtime_add(args: argparse.Namespace) -> int:
+    from .registry import Runtime
+
+    command = [c for c in args.command if c != "--"]
+    if not command:
+        print("error: give the runtime's command after --", file=sys.stderr)
+        return 2
+    registry = _registry(args)
+    try:
+        registry.add_runtime(Runtime(name=args.name, command=command, max_schema=args.max_schema))
+    finally:
+        registry.close()
+    print(f"runtime {args.name} registered for schemas up to {args.max_schema}; new deploys use it, "
+          "running deployments keep theirs until re-deployed")
+    return 0

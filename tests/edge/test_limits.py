@@ -1,0 +1,47 @@
+"""GCRA and the quota counter under a deterministic clock."""
+
+from __future__ import annotations
+
+from edge.limits import QuotaCounter, RateLimiter
+
+
+def test_gcra_allows_burst_then_exact_rate() -> None:
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    decisions = [limiter.check("d", 5) for _ in range(6)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False]
+    assert [d.remaining for d in decisions[:5]] == [4, 3, 2, 1, 0]
+    assert abs(decisions[5].retry_after - 0.2) < 1e-9
+    now[0] += 0.1999
+    assert not limiter.check("d", 5).allowed
+    now[0] += 0.0002
+    assert limiter.check("d", 5).allowed
+    # a steady 5/s stream is never refused
+    for _ in range(50):
+        now[0] += 0.2
+        assert limiter.check("d", 5).allowed
+    # other keys are independent
+    assert limiter.check("other", 5).allowed
+
+
+def test_zero_rate_refuses() -> None:
+    assert not RateLimiter(clock=lambda: 0.0).check("d", 0).allowed
+
+
+def test_quota_counts_pending_in_flight_and_confirmed() -> None:
+    wall = [1000.0]
+    quota = QuotaCounter(wall=lambda: wall[0])
+    quota.learn(1, used=8, resets_at=2000.0)
+    assert quota.allow(1, 10)
+    quota.count("dep", 1)
+    quota.count("dep", 1)
+    assert not quota.allow(1, 10)
+    report, accounts = quota.take_report()
+    assert report == {"dep": 2} and accounts == {1: 2}
+    assert not quota.allow(1, 10)  # in flight still counts
+    quota.failed(report, accounts)  # the supervisor was down: nothing is lost
+    assert quota.take_report()[0] == {"dep": 2}
+    quota.acknowledged({1: 2}, {1: 10}, {1: 2000.0})
+    assert quota.used(1) == 10
+    wall[0] = 2000.0  # the month turned: only what is counted since then matters
+    assert quota.allow(1, 10)

@@ -1,0 +1,67 @@
+"""The registry on a real SQLite file: versioned tables, quotas in the transaction, hashed tokens."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from supervisor.registry import QuotaExceeded, Registry, Runtime, digest, next_reset
+
+
+def _save(registry: Registry, account_id: int, uuid: str, quota: int = 1):
+    if registry.runtime("builtin") is None:
+        registry.add_runtime(Runtime(name="builtin", command=["python", "-m", "worker"], max_schema=33))
+    return registry.save_deployment(
+        account_id=account_id, environment_uuid=uuid, subdomain=f"sub-{uuid}", name="n", visibility="PUBLIC",
+        region="local", live_update=False, runtime="builtin", uploaded=b"{}", migrated=b"{}", warnings=[],
+        quota=quota, admin_token="t", worker_pid=1, worker_started=1.0, worker_socket="/x")
+
+
+def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
+    path = tmp_path / "r.sqlite3"
+    Registry(path).close()
+    registry = Registry(path)
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
+    team = registry.plan("team")
+    assert (team.deployments_quota, team.monthly_requests_quota, team.requests_per_second) == (3, 100_000, 5)
+    assert registry.plan("TRIAL").trial and registry.plan("TRIAL").requests_per_second == 1
+
+
+def test_tokens_are_stored_hashed(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    account, token = registry.create_account("a", "SOLO")
+    stored = registry.db.execute("SELECT token_digest FROM accounts").fetchone()[0]
+    assert stored == digest(token) and token not in stored
+    assert registry.account_by_token(token) == account
+    assert registry.account_by_token(token + "x") is None
+
+
+def test_quota_is_checked_inside_the_deploy_transaction(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    account, _ = registry.create_account("a", "SOLO")
+    first = _save(registry, account.id, "u1")
+    assert first.revision == 1 and first.status == "RUNNING"
+    with pytest.raises(QuotaExceeded):
+        _save(registry, account.id, "u2")
+    again = _save(registry, account.id, "u1")  # a re-deploy is not a new deployment
+    assert again.revision == 2 and again.api_key == first.api_key
+    assert [d.environment_uuid for d in registry.deployments(account.id)] == ["u1"]
+
+
+def test_usage_accumulates_per_month(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    account, _ = registry.create_account("a", "TEAM")
+    _save(registry, account.id, "u1", quota=3)
+    assert registry.add_usage({"u1": 3, "unknown": 5}) == {account.id: 3}
+    assert registry.add_usage({"u1": 2})[account.id] == 5
+    assert registry.deployment_usage("u1") == 5
+    assert next_reset(0).isoformat() == "1970-02-01T00:00:00+00:00"
+
+
+def test_foreign_keys_are_enforced(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError):
+        _save(registry, 999, "u1")
