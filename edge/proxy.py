@@ -340,15 +340,22 @@ class Exchange:
         started = time.perf_counter()
         upstream = await self._connect(socket_path, target)
         try:
+            bodyless = self._bodyless()
+            if bodyless:
+                # the head and the end of message go out in one write (one syscall, one TLS-free frame)
+                event = await self.client.next_event(self.ctx.limits.body_timeout)
+                if not isinstance(event, h11.EndOfMessage):
+                    raise Reject(400, "unexpected request body", close=True, reason="body")
             try:
-                await upstream.send(upstream_request)
+                await self._send_head(upstream, upstream_request, bodyless)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 if not upstream.reused:
                     raise
                 await ctx.pool.discard(upstream)
                 upstream = await self._connect(socket_path, target, fresh=True)
-                await upstream.send(upstream_request)
-            await self._stream_request_body(upstream, target)
+                await self._send_head(upstream, upstream_request, bodyless)
+            if not bodyless:
+                await self._stream_request_body(upstream, target)
             response = await self._response_head(upstream)
             ctx.metrics.upstream_latency.observe(time.perf_counter() - started)
             if isinstance(response, h11.InformationalResponse) and response.status_code == 101:
@@ -360,6 +367,20 @@ class Exchange:
             await ctx.pool.discard(upstream)
             raise
         await ctx.pool.release(upstream)
+
+    def _bodyless(self) -> bool:
+        headers = list(self.request.headers)
+        if _header(headers, b"transfer-encoding") or self._is_upgrade():
+            return False
+        length = _header(headers, b"content-length")
+        return not length or length[0].strip() == b"0"
+
+    @staticmethod
+    async def _send_head(upstream: Upstream, request: h11.Request, with_end: bool) -> None:
+        data = upstream.conn.send(request) or b""
+        if with_end:
+            data += upstream.conn.send(h11.EndOfMessage()) or b""
+        await upstream.stream.send_all(data)
 
     async def _connect(self, socket_path: str, target: Target, fresh: bool = False) -> Upstream:
         try:
@@ -417,18 +438,33 @@ class Exchange:
         if not has_length and not head_only:
             headers.append((b"transfer-encoding", b"chunked"))
         self.status = response.status_code
-        await self.client.send(h11.Response(status_code=response.status_code, headers=headers,
-                                            reason=response.reason or _phrase(response.status_code)))
+        client = self.client
+        out = bytearray(client.conn.send(h11.Response(status_code=response.status_code, headers=headers,
+                                                      reason=response.reason or _phrase(response.status_code))) or b"")
+        timeout = self.ctx.limits.upstream_timeout
         while True:
+            # coalesce what is already parsed into one write; flush before waiting on the worker
             try:
-                event = await upstream.next_event(self.ctx.limits.upstream_timeout)
+                event = upstream.conn.next_event()
+                if event is h11.NEED_DATA:
+                    if out:
+                        await client.stream.send_all(bytes(out))
+                        out.clear()
+                    with trio.fail_after(timeout):
+                        data = await upstream.stream.receive_some(65536)
+                    upstream.conn.receive_data(data)
+                    continue
             except (trio.TooSlowError, h11.RemoteProtocolError, trio.BrokenResourceError, OSError):
                 raise ClientGone() from None  # head already sent: all we can do is close
             if isinstance(event, h11.Data):
                 self.bytes_out += len(event.data)
-                await self.client.send(h11.Data(data=event.data))
+                out += client.conn.send(h11.Data(data=event.data)) or b""
+                if len(out) >= 65536:
+                    await client.stream.send_all(bytes(out))
+                    out.clear()
             elif isinstance(event, h11.EndOfMessage):
-                await self.client.send(h11.EndOfMessage())
+                out += client.conn.send(h11.EndOfMessage()) or b""
+                await client.stream.send_all(bytes(out))
                 return
             else:
                 raise ClientGone()

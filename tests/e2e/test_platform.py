@@ -287,6 +287,29 @@ def test_pinning_survives_a_new_runtime_and_a_supervisor_restart(platform: Platf
     registry.close()
 
 
+def test_failed_redeploy_leaves_the_previous_version_serving(platform: Platform) -> None:
+    token = account(platform)
+    environment = env("sturdy", body="old")
+    answer = deploy(platform, token, environment)
+    host = platform.host(answer["subdomain"])
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.add_runtime(Runtime(name="broken", command=[sys.executable, "-c", "import sys; sys.exit('boom: no runtime')"],
+                                 max_schema=33))
+    try:
+        environment["routes"][0]["responses"][0]["body"] = "new"
+        status, failed = platform.api("POST", "/deployments", deploy_body(environment), token=token)
+        assert status == 422 and "previous version keeps serving" in failed["message"]
+        assert "boom: no runtime" in failed["stderr"]
+        assert platform.request(host, "GET", "/hello")[2] == b"old"
+        details = platform.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)[1]
+        assert details["revision"] == 1 and "re-deploy failed" in details["lastError"]
+    finally:
+        registry.add_runtime(Runtime(name="builtin-again", command=[sys.executable, "-m", "worker"], max_schema=33))
+        registry.close()
+    assert deploy(platform, token, environment)["runtime"] == "builtin-again"
+    assert platform.request(host, "GET", "/hello")[2] == b"new"
+
+
 def test_hostile_input_is_rejected_while_a_good_client_is_unaffected(platform: Platform) -> None:
     token = account(platform)
     answer = deploy(platform, token, env("hostile"))

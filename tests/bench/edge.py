@@ -1,0 +1,120 @@
+"""``just bench edge``: a worker directly on its socket, the same through the edge (TLS keep-alive),
+and Mockoon CLI, in one run; the edge's cost per request in CPU µs and in p50 latency.
+
+Server processes share core 0, the load generator has core 1. Latency is measured with one
+connection (closed loop), throughput with 16.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from supervisor.registry import PlanRow, Registry
+from tests.bench import loadgen
+from tests.bench.common import (
+    ROOT,
+    SERVER_CPU,
+    free_port,
+    pin_client,
+    record,
+    start_mockoon,
+    stop,
+    write_json,
+)
+from tests.bench.worker import environment
+
+
+def _pin(pid: int) -> None:
+    if (os.cpu_count() or 1) > 1:
+        psutil.Process(pid).cpu_affinity([SERVER_CPU])
+
+
+def _cpu(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def main(seconds: float = 5.0) -> None:
+    pin_client()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        port = free_port()
+        up = subprocess.Popen([sys.executable, "-m", "supervisor.cli", "up", "--data-dir", str(data), "--https-port",
+                               str(port), "--bind", "127.0.0.1", "--metrics-port", "0", "--no-access-log"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+        mockoon = None
+        try:
+            deadline = time.monotonic() + 60
+            while not (data / "credentials.json").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(2)
+            credentials = json.loads((data / "credentials.json").read_text())
+            registry = Registry(data / "registry.sqlite3")
+            registry.set_plan(PlanRow(name="TEAM", deployments_quota=3, monthly_requests_quota=10**9,
+                                      requests_per_second=10**6, trial=False))
+            from supervisor.settings import Settings
+            from supervisor.up_command import api_call
+
+            settings = Settings(data_dir=data, https_port=port)
+            env = environment()
+            status, answer = api_call(settings, credentials["token"], "POST", "/deployments",
+                                      {"environment": env, "visibility": "PUBLIC", "subdomain": "bench-edge",
+                                       "region": None, "liveUpdate": False, "version": "bench"})
+            assert status == 200, answer
+            deployment = registry.deployment(env["uuid"])
+            registry.close()
+            assert deployment is not None and deployment.worker_socket and deployment.worker_pid
+            worker_pid = deployment.worker_pid
+            edge_pid = next(p.pid for p in psutil.Process(up.pid).children() if "edge" in p.cmdline())
+            _pin(worker_pid)
+            _pin(edge_pid)
+            host = "bench-edge.local.mockfleet.localhost"
+            direct = loadgen.unix(deployment.worker_socket)
+            through = loadgen.tls(port, host, credentials["caPath"])
+            request = loadgen.get("/static", host)
+            results = {}
+            for label, opener in (("direct", direct), ("edge", through)):
+                loadgen.run(opener, request, 4, 1.0)
+                results[f"{label}-latency"] = loadgen.run(opener, request, 1, seconds)
+                before = _cpu(edge_pid)
+                results[label] = loadgen.run(opener, request, 16, seconds)
+                results[f"{label}-edge-cpu"] = _cpu(edge_pid) - before  # type: ignore[assignment]
+            env_file = write_json(Path(tmp) / "env.json", env)
+            mockoon_port = free_port()
+            mockoon = start_mockoon(env_file, mockoon_port)
+            if mockoon is not None:
+                opener = loadgen.tcp("127.0.0.1", mockoon_port)
+                loadgen.run(opener, loadgen.get("/static"), 4, 1.0)
+                results["mockoon-latency"] = loadgen.run(opener, loadgen.get("/static"), 1, seconds)
+                results["mockoon"] = loadgen.run(opener, loadgen.get("/static"), 16, seconds)
+        finally:
+            stop(mockoon)
+            os.killpg(up.pid, signal.SIGTERM)
+            up.wait(30)
+    edge_cpu_us = results["edge-edge-cpu"] / results["edge"].requests * 1e6  # type: ignore[operator, attr-defined]
+    p50_overhead = results["edge-latency"].percentile(0.5) - results["direct-latency"].percentile(0.5)
+    lines = [
+        results["direct"].line("edge bench (a) worker directly on its Unix socket, 16 conns"),
+        results["edge"].line("edge bench (b) same worker through the edge, TLS keep-alive, 16 conns"),
+        results["direct-latency"].line("edge bench (a) 1 connection"),
+        results["edge-latency"].line("edge bench (b) 1 connection"),
+    ]
+    if "mockoon" in results:
+        lines += [results["mockoon"].line("edge bench (c) Mockoon CLI 9.9.0 over TCP, 16 conns"),
+                  results["mockoon-latency"].line("edge bench (c) Mockoon CLI 1 connection")]
+    lines.append(f"edge overhead: {edge_cpu_us:.0f} µs CPU per request in the edge process (target <= 150), "
+                 f"p50 +{p50_overhead:.2f} ms with one connection (target <= 0.5)")
+    record("edge (server processes on one core, client on the other)", lines)
+
+
+if __name__ == "__main__":
+    main()
