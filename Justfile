@@ -1,9 +1,9 @@
 # mockfleet tasks. Install first: python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
 py := ".venv/bin/python"
 
-# Run the platform. Until `mockfleet up` lands, this serves the bundled demo environment.
-up:
-    {{py}} -m supervisor.cli serve worker/demo_environment.json --port 3000
+# Run the whole platform (supervisor + edge) with a demo deployment
+up *args:
+    {{py}} -m supervisor.cli up --demo {{args}}
 
 # Serve one environment file like `mockoon-cli start` (just serve ENV.json 3001)
 serve env port="3000":
@@ -13,7 +13,7 @@ serve env port="3000":
 test:
     {{py}} -m pytest
 
-# Benchmarks: just bench schemas | worker | templating (prints figures, appends to BENCHMARKS.md)
+# Benchmarks: just bench schemas | worker | supervisor | edge (prints figures, appends to BENCHMARKS.md)
 bench target:
     {{py}} -m tests.bench.{{target}}
 

@@ -86,7 +86,7 @@ class Client:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
         self.head = bytearray()  # raw bytes of the head being read, to spot what h11 tolerates
 
-    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED]:
+    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         with trio.fail_after(timeout):
             while True:
                 event = self.conn.next_event()
@@ -97,9 +97,9 @@ class Client:
                 data = await self.stream.receive_some(65536)
                 if self.conn.their_state is h11.IDLE and len(self.head) <= self.limits.max_header_bytes:
                     self.head += data
-                self.conn.receive_data(data)
+                self.conn.receive_data(bytes(data))
 
-    async def read_head(self, idle: float, header: float) -> h11.Event | type[h11.PAUSED]:
+    async def read_head(self, idle: float, header: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         """Wait up to ``idle`` for a request to start, then ``header`` for its whole head (slowloris)."""
         deadline = trio.current_time() + idle
         started = False
@@ -119,7 +119,7 @@ class Client:
                 deadline = trio.current_time() + header
             if len(self.head) <= self.limits.max_header_bytes:
                 self.head += data
-            self.conn.receive_data(data)
+            self.conn.receive_data(bytes(data))
 
     def _check_raw_head(self) -> None:
         end = self.head.find(b"\r\n\r\n")
@@ -452,7 +452,7 @@ class Exchange:
                         out.clear()
                     with trio.fail_after(timeout):
                         data = await upstream.stream.receive_some(65536)
-                    upstream.conn.receive_data(data)
+                    upstream.conn.receive_data(bytes(data))
                     continue
             except (trio.TooSlowError, h11.RemoteProtocolError, trio.BrokenResourceError, OSError):
                 raise ClientGone() from None  # head already sent: all we can do is close

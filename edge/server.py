@@ -33,7 +33,7 @@ class EdgeConfig:
 def _peer(stream: trio.abc.Stream) -> str:
     inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
     try:
-        address = inner.socket.getpeername()  # type: ignore[attr-defined]
+        address = inner.socket.getpeername()  # type: ignore[attr-defined,union-attr]
         return str(address[0])
     except (AttributeError, OSError, IndexError):
         return ""

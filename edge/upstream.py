@@ -17,14 +17,14 @@ class Upstream:
     conn: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=64 * 1024))
     reused: bool = False
 
-    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED]:
+    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         with trio.fail_after(timeout):
             while True:
                 event = self.conn.next_event()
                 if event is not h11.NEED_DATA:
                     return event
                 data = await self.stream.receive_some(65536)
-                self.conn.receive_data(data)
+                self.conn.receive_data(bytes(data))
 
     async def send(self, event: h11.Event) -> None:
         data = self.conn.send(event)

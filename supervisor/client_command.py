@@ -108,7 +108,7 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
             def connect(self) -> None:
                 self.sock = socket.socket(socket.AF_UNIX)
                 self.sock.settimeout(120)
-                self.sock.connect(api_socket)
+                self.sock.connect(str(api_socket))
 
         conn = Local("api", timeout=120)
         prefix = ""

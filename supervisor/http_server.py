@@ -58,7 +58,7 @@ async def serve_connection(stream: trio.abc.Stream, handler: Handler, max_body: 
                     event = conn.next_event()
                     if event is h11.NEED_DATA:
                         data = await stream.receive_some(65536)
-                        conn.receive_data(data)
+                        conn.receive_data(bytes(data))
                         if not data and conn.their_state is not h11.DONE:
                             return
                         continue
