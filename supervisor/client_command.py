@@ -58,6 +58,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--name", default="account")
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=account_create)
+    p = sub.add_parser("plan", help="operator: plans and their quotas")
+    plan_sub = p.add_subparsers(dest="plan_command", required=True)
+    plans = plan_sub.add_parser("ls")
+    plans.add_argument("--data-dir", type=Path, default=default_data_dir())
+    plans.add_argument("--json", action="store_true")
+    plans.set_defaults(func=plan_ls)
+    plan_set = plan_sub.add_parser("set", help="create or change a plan (running instances pick it up within 30 s)")
+    plan_set.add_argument("--data-dir", type=Path, default=default_data_dir())
+    plan_set.add_argument("name")
+    plan_set.add_argument("--deployments", type=int, required=True)
+    plan_set.add_argument("--monthly-requests", type=int, required=True)
+    plan_set.add_argument("--requests-per-second", type=int, required=True)
+    plan_set.add_argument("--trial", action="store_true")
+    plan_set.set_defaults(func=plan_set_command)
     p = sub.add_parser("runtime", help="operator: worker runtimes (schema-pinned)")
     runtime_sub = p.add_subparsers(dest="runtime_command", required=True)
     listing = runtime_sub.add_parser("ls")
@@ -236,4 +250,36 @@ def runtime_add(args: argparse.Namespace) -> int:
         registry.close()
     print(f"runtime {args.name} registered for schemas up to {args.max_schema}; new deploys use it, "
           "running deployments keep theirs until re-deployed")
+    return 0
+
+
+def plan_ls(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    try:
+        plans = registry.plans()
+    finally:
+        registry.close()
+    payload = [{"name": p.name, "deployments": p.deployments_quota, "monthlyRequests": p.monthly_requests_quota,
+                "requestsPerSecond": p.requests_per_second, "trial": p.trial} for p in plans]
+    rows = [f"{'PLAN':10} {'DEPLOYMENTS':>11} {'REQUESTS/MONTH':>15} {'REQ/S':>6}"]
+    rows += [f"{p.name:10} {p.deployments_quota:>11} {p.monthly_requests_quota:>15,} {p.requests_per_second:>6}"
+             + ("  trial" if p.trial else "") for p in plans]
+    _print(args, payload, "\n".join(rows))
+    return 0
+
+
+def plan_set_command(args: argparse.Namespace) -> int:
+    from .registry import PlanRow
+
+    if min(args.deployments, args.monthly_requests, args.requests_per_second) < 0:
+        print("error: quotas must be 0 or more", file=sys.stderr)
+        return 2
+    registry = _registry(args)
+    try:
+        registry.set_plan(PlanRow(name=args.name.upper(), deployments_quota=args.deployments,
+                                  monthly_requests_quota=args.monthly_requests,
+                                  requests_per_second=args.requests_per_second, trial=args.trial))
+    finally:
+        registry.close()
+    print(f"plan {args.name.upper()} saved")
     return 0

@@ -292,6 +292,7 @@ class Supervisor:
             assert slot.crashes is not None
             slot.crashes.reset()
             slot.cpu = CpuWindow()
+            slot.last_request = time.monotonic()
             hosts = [self.host_of(subdomain)]
             if previous is not None and previous.subdomain != subdomain:
                 hosts.append(self.host_of(previous.subdomain))
@@ -453,6 +454,7 @@ class Supervisor:
                 return
             slot.worker = worker
             slot.cpu = CpuWindow()
+            slot.last_request = time.monotonic()
             self.registry.set_worker(uuid, status="RUNNING", pid=worker.pid, started=worker.started,
                                      socket=str(worker.socket))
             self._invalidate(self.host_of(deployment.subdomain))

@@ -63,7 +63,9 @@ def ensure_credentials(settings: Settings, ca_path: Path | None) -> dict[str, An
 def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
     out = ["--data-dir", str(args.data_dir), "--domain", args.domain, "--server-id", args.server_id,
            "--region", args.region, "--https-port", str(args.https_port),
-           "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds)]
+           "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds),
+           "--worker-cpu-window", str(args.worker_cpu_window),
+           "--worker-cpu-limit-percent", str(args.worker_cpu_limit_percent)]
     if edge:
         out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
                 "--header-timeout", str(args.header_timeout), "--max-connections", str(args.max_connections)]

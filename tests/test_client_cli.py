@@ -12,7 +12,7 @@ from tests.conftest import ROOT, Platform, make_env
 
 def mockfleet(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "supervisor.cli", *args, "--data-dir", str(platform.data_dir)]
-                          if args[0] not in ("runtime", "account") else
+                          if args[0] not in ("runtime", "account", "plan") else
                           [sys.executable, "-m", "supervisor.cli", *args[:2], "--data-dir", str(platform.data_dir),
                            *args[2:]], capture_output=True, text=True, cwd=ROOT, timeout=60)
 
@@ -46,3 +46,16 @@ def test_runtime_ls_and_add(platform: Platform) -> None:
     listed = mockfleet(platform, "runtime", "ls", "--json")
     names = [r["name"] for r in json.loads(listed.stdout)]
     assert "builtin" in names
+
+
+def test_plans_are_operator_editable(platform: Platform) -> None:
+    saved = mockfleet(platform, "plan", "set", "GOLD", "--deployments", "10", "--monthly-requests", "1000000",
+                      "--requests-per-second", "50")
+    assert saved.returncode == 0, saved.stderr
+    plans = {p["name"]: p for p in json.loads(mockfleet(platform, "plan", "ls", "--json").stdout)}
+    assert plans["GOLD"] == {"name": "GOLD", "deployments": 10, "monthlyRequests": 1000000, "requestsPerSecond": 50,
+                             "trial": False}
+    assert plans["SOLO"]["requestsPerSecond"] == 3
+    created = mockfleet(platform, "account", "create", "--plan", "gold", "--json")
+    assert json.loads(created.stdout)["plan"] == "GOLD"
+    assert mockfleet(platform, "account", "create", "--plan", "nope").returncode == 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from supervisor.registry import PlanRow, Registry
 from tests.conftest import Platform, deploy_body
 from tests.e2e.test_platform import env
 
@@ -37,3 +39,70 @@ def test_worker_over_its_memory_limit_is_killed_and_crash_loop_is_reported(tight
     assert status == 503 and "retry-after" in headers
     # a re-deploy is the way out; nothing was lost from the registry meanwhile
     assert [d["environmentUuid"] for d in tight.api("GET", "/deployments")[1]] == [uuid]
+
+
+@pytest.fixture(scope="module")
+def watchful(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    instance = Platform(tmp_path_factory.mktemp("watch") / "data",
+                        ("--idle-stop-seconds", "2", "--worker-cpu-window", "2", "--worker-cpu-limit-percent", "70"))
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+def test_idle_worker_is_stopped_and_the_next_request_wakes_it(watchful: Platform) -> None:
+    status, answer = watchful.api("POST", "/deployments", deploy_body(env("sleepy")))
+    assert status == 200, answer
+    uuid = answer["environmentUuid"]
+    host = watchful.host(answer["subdomain"])
+    assert watchful.request(host, "GET", "/hello")[0] == 200
+    deadline = time.monotonic() + 15
+    details: dict = {}
+    while time.monotonic() < deadline:
+        details = watchful.api("GET", f"/deployments/{uuid}")[1]
+        if details["worker"] is None:
+            break
+        time.sleep(0.3)
+    assert details["worker"] is None and details["state"] == "STOPPED"
+    assert any("idle" in e for e in details["events"])
+    started = time.monotonic()
+    status, _, body = watchful.request(host, "GET", "/hello")
+    assert status == 200 and body == b'{"hello": "world"}'
+    assert time.monotonic() - started < 5
+    assert watchful.api("GET", f"/deployments/{uuid}")[1]["worker"] is not None
+
+
+def test_runaway_cpu_worker_is_killed_with_an_event(watchful: Platform) -> None:
+    hog = env("hog", body="{{#repeat 3000}}{{faker 'person.fullName'}}{{/repeat}}")
+    status, answer = watchful.api("POST", "/deployments", deploy_body(hog))
+    assert status == 200, answer
+    uuid = answer["environmentUuid"]
+    host = watchful.host(answer["subdomain"])
+    registry = Registry(watchful.data_dir / "registry.sqlite3")
+    registry.set_plan(PlanRow(name="TEAM", deployments_quota=3, monthly_requests_quota=100_000,
+                              requests_per_second=10_000, trial=False))
+    registry.close()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        conn = watchful.connection(host)
+        while not stop.is_set():
+            try:
+                watchful.request(host, "GET", "/hello", conn=conn)
+            except Exception:  # noqa: BLE001 - the worker is expected to die under us
+                conn = watchful.connection(host)
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    killed = False
+    try:
+        while time.monotonic() < deadline and not killed:
+            details = watchful.api("GET", f"/deployments/{uuid}")[1]
+            killed = any("CPU" in e for e in details["events"])
+            time.sleep(0.5)
+    finally:
+        stop.set()
+    assert killed, details["events"]
