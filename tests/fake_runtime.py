@@ -26,6 +26,14 @@ async def main() -> None:
                         length = int(line.split(b":", 1)[1])
                 if length:
                     await reader.readexactly(length)
+                if b"upgrade: websocket" in head.lower():
+                    writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                 b"Sec-WebSocket-Accept: fake\r\n\r\n")
+                    while data := await reader.read(65536):  # an echo of raw frames is enough for a tunnel test
+                        writer.write(data)
+                        await writer.drain()
+                    writer.close()
+                    return
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                              + str(len(identity)).encode() + b"\r\n\r\n" + identity)
                 await writer.drain()

@@ -411,3 +411,81 @@ def test_credentials_file_is_private(platform: Platform) -> None:
     data = json.loads(path.read_text())
     assert data["token"].startswith("mft_") and Path(data["caPath"]).exists()
     assert data["apiUrl"] == f"https://api.mockfleet.localhost:{platform.port}"
+
+
+def test_websocket_upgrade_is_tunnelled_through_the_edge(platform: Platform) -> None:
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.add_runtime(Runtime(name="fake-ws", command=[sys.executable, str(ROOT / "tests" / "fake_runtime.py")],
+                                 max_schema=33))
+    try:
+        token = account(platform)
+        answer = deploy(platform, token, env("sockets"))
+        assert answer["runtime"] == "fake-ws"
+    finally:
+        registry.add_runtime(Runtime(name="builtin-after-ws", command=[sys.executable, "-m", "worker"], max_schema=33))
+        registry.close()
+    host = platform.host(answer["subdomain"])
+    import socket
+
+    sock = platform.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", platform.port), timeout=5),
+                                              server_hostname=host)
+    sock.sendall(f"GET /ws HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
+    for frame in (b"\x81\x05hello", b"\x81\x03abc" * 1000):
+        sock.sendall(frame)
+        echoed = b""
+        while len(echoed) < len(frame):
+            echoed += sock.recv(65536)
+        assert echoed == frame
+    sock.close()
+
+
+def test_counted_requests_survive_edge_and_supervisor_kills(platform: Platform) -> None:
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.set_plan(PlanRow(name="COUNTED", deployments_quota=1, monthly_requests_quota=10_000,
+                              requests_per_second=1000, trial=False))
+    account_obj, token = registry.create_account("counted", "COUNTED")
+    answer = deploy(platform, token, env("counted"))
+    host = platform.host(answer["subdomain"])
+
+    def call(n: int) -> None:
+        for _ in range(n):
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if platform.request(host, "GET", "/hello")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "platform did not come back"
+                time.sleep(0.1)
+
+    call(10)
+    time.sleep(1.2)  # reported at least every second
+    for pid in platform.pids("edge"):
+        os.kill(pid, signal.SIGKILL)
+    call(5)  # served by the edge `up` restarted
+    for pid in platform.pids("supervise"):
+        os.kill(pid, signal.SIGKILL)
+    call(5)  # counted while the supervisor restarts: reports are retried until acknowledged
+    deadline = time.monotonic() + 10
+    while registry.monthly_usage(account_obj.id) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert registry.monthly_usage(account_obj.id) == 20
+    registry.close()
+
+
+def test_a_second_up_on_the_same_data_directory_resumes_every_deployment(platform: Platform) -> None:
+    token = account(platform)
+    answers = [deploy(platform, token, env(f"resume-{i}", body=f"r{i}")) for i in range(2)]
+    platform.stop()  # SIGTERM: edge, supervisor and workers stop cleanly
+    assert platform.proc is not None and platform.proc.returncode == 0
+    platform.start()
+    for i, answer in enumerate(answers):
+        assert platform.request(platform.host(answer["subdomain"]), "GET", "/hello")[2] == f"r{i}".encode()
+    listed = platform.api("GET", "/deployments", token=token)[1]
+    assert sorted(d["environmentUuid"] for d in listed) == sorted(a["environmentUuid"] for a in answers)
