@@ -60,8 +60,9 @@ def _bearer(value: str | None) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _redacted_log(transaction: dict[str, Any]) -> dict[str, Any]:
-    return transaction  # records are redacted when built; kept as a hook for future fields
+def _redacted_log(transaction: Any) -> dict[str, Any]:
+    """Records are redacted when built; pending ones are built on first read."""
+    return transaction.materialize() if hasattr(transaction, "materialize") else transaction
 
 
 async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
@@ -203,7 +204,8 @@ def _events(ctx: AdminContext, query: dict[str, str]) -> Response:
     logs = list(ctx.server.state.logs)
     if max_logs > 0:
         logs = logs[-max_logs:]
-    initial = [*ctx.hub.replayable, *({"event": "transaction-complete", "transaction": t} for t in logs)]
+    initial = [*ctx.hub.replayable,
+               *({"event": "transaction-complete", "transaction": _redacted_log(t)} for t in logs)]
     queue = ctx.hub.subscribe()
 
     async def stream() -> AsyncIterator[bytes]:

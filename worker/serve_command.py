@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from schemas import SchemaError, decode_environment
 
-    from .app import create_app
+    from .app import MockApp
     from .responder import MockServer, WorkerOptions
 
     try:
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     server = MockServer(env, options)
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
-    app = create_app(server, args.max_request_body_size, args.admin_api_token)
+    app = MockApp(server, args.max_request_body_size, args.admin_api_token)
     config = Config()
     config.accesslog = None
     config.errorlog = "-"

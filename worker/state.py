@@ -27,7 +27,7 @@ class EnvironmentState:
     buckets: list[Bucket] = field(default_factory=list)
     global_vars: dict[str, Any] = field(default_factory=dict)
     request_numbers: dict[str, int] = field(default_factory=dict)
-    logs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))
+    logs: deque[Any] = field(default_factory=lambda: deque(maxlen=100))  # PendingTransaction records
 
     def find_bucket(self, name: str) -> Bucket | None:
         """Mockoon's lookup: exact id, or a name that contains the text (case-insensitive)."""
