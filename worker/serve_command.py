@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         uvloop = None  # type: ignore[assignment]
+    if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
+        uvloop = None  # type: ignore[assignment]
     if args.handover:
         import json
 

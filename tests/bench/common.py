@@ -77,10 +77,11 @@ def start_mockoon(env_file: Path, port: int) -> subprocess.Popen[bytes] | None:
     return proc
 
 
-def start_worker(env_file: Path, port: int) -> subprocess.Popen[bytes]:
+def start_worker(env_file: Path, port: int, loop: str = "uvloop") -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(pinned([sys.executable, "-m", "worker", str(env_file), "--port", str(port),
                                     "--host", "127.0.0.1"]),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
+                            env={**os.environ, "MOCKFLEET_LOOP": loop})
     wait_port(port, proc)
     return proc
 
