@@ -301,6 +301,17 @@ FAKER_METHODS: dict[str, Gen] = {
 }
 
 
+
+def _register_more() -> None:
+    from .faker_more import more_methods
+
+    for path, generator in more_methods().items():
+        FAKER_METHODS.setdefault(path, generator)
+
+
+_register_more()
+
+
 def faker_helper(opts: Options, *args: Any) -> Any:
     name = unsafe(args[0]) if args else ""
     if not isinstance(name, str):
