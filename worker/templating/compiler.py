@@ -49,10 +49,11 @@ _MISSING: Any = object()
 class Options:
     """The ``options`` argument of a helper: hash, data, and the block's programs."""
 
-    __slots__ = ("frame", "hash", "name", "line", "_program", "_inverse", "block_param_count", "is_block")
+    __slots__ = ("frame", "hash", "name", "line", "_program", "_inverse", "block_param_count", "is_block", "_names")
 
     def __init__(self, frame: Frame, hash_: dict[str, Any], name: str, line: int,
-                 program: Renderer | None, inverse: Renderer | None, block_param_count: int, is_block: bool):
+                 program: Renderer | None, inverse: Renderer | None, block_param_count: int, is_block: bool,
+                 names: list[str] | None = None):
         self.frame = frame
         self.hash = hash_
         self.name = name
@@ -61,6 +62,7 @@ class Options:
         self._inverse = inverse
         self.block_param_count = block_param_count
         self.is_block = is_block
+        self._names = names
 
     @property
     def context(self) -> Any:
@@ -87,7 +89,7 @@ class Options:
         return program(Frame(ctx, depths, frame.data if data is None else data, bparams, frame.scope))
 
     def fn(self, context: Any = _MISSING, data: dict[str, Any] | None = None, block_params: list[Any] | None = None) -> str:
-        names = getattr(self._program, "block_param_names", None)
+        names = self._names if self._names is not None else getattr(self._program, "block_param_names", None)
         return self._run(self._program, context, data, block_params, names)
 
     def inverse(self, context: Any = _MISSING, data: dict[str, Any] | None = None) -> str:
@@ -189,6 +191,39 @@ class Compiler:
         has_args = bool(params or hash_items)
         helpers = self.helpers
         line = call.line
+
+        # Helpers are fixed for an engine, so the helper-or-value decision Handlebars makes at
+        # run time (invokeAmbiguous) is made once here.
+        static_helper = helpers.get(helper_name) if helper_name is not None and not isinstance(head, Literal) else None
+        if static_helper is not None:
+            helper_fn = static_helper
+            names = getattr(program, "block_param_names", None)
+            if not hash_items and len(params) == 1:
+                only = params[0]
+
+                def call_one(frame: Frame) -> Any:
+                    return helper_fn(Options(frame, {}, name, line, program, inverse, block_param_count, is_block,
+                                             names), only(frame))
+
+                return call_one
+
+            def call_helper(frame: Frame) -> Any:
+                args = [p(frame) for p in params]
+                hash_ = {key: value(frame) for key, value in hash_items} if hash_items else {}
+                return helper_fn(Options(frame, hash_, name, line, program, inverse, block_param_count, is_block,
+                                         names), *args)
+
+            return call_helper
+        if not has_args and not is_block and simple and isinstance(head, Path):
+            missing = helpers["helperMissing"]
+
+            def plain_value(frame: Frame) -> Any:
+                value = lookup(frame)
+                if value is UNDEFINED or value is None:
+                    return missing(Options(frame, {}, name, line, None, None, 0, False))
+                return value
+
+            return plain_value
 
         def evaluate(frame: Frame) -> Any:
             helper = helpers.get(helper_name) if helper_name is not None else None

@@ -7,6 +7,8 @@ supported paths; an unknown path fails with Mockoon's message.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import string
 import uuid
@@ -36,6 +38,27 @@ class FakerContext:
         if seed is not None:
             self.faker.seed_instance(seed)
         self.random = self.faker.random
+        self._weighted: dict[str, tuple[list[str], list[float] | None]] = {}
+
+    def pick(self, attribute: str, fallback: str) -> str:
+        """A provider list, sampled with precomputed cumulative weights.
+
+        Python Faker recomputes the weights of its ~7,000 names on every call (≈100 µs);
+        this keeps the same distribution at ≈1 µs."""
+        entry = self._weighted.get(attribute)
+        if entry is None:
+            source = next((getattr(p, attribute) for p in self.faker.providers if hasattr(p, attribute)), None)
+            if not source:
+                return str(getattr(self.faker, fallback)())
+            if isinstance(source, dict):
+                entry = (list(source), list(itertools.accumulate(float(w) for w in source.values())))
+            else:
+                entry = (list(source), None)
+            self._weighted[attribute] = entry
+        keys, cumulative = entry
+        if cumulative is None:
+            return keys[self.random.randrange(len(keys))]
+        return keys[min(bisect.bisect(cumulative, self.random.random() * cumulative[-1]), len(keys) - 1)]
 
 
 def _opt(args: list[Any], hash_: dict[str, Any], name: str, index: int = 0, default: Any = UNDEFINED) -> Any:
@@ -181,6 +204,25 @@ def _hex_color(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str
     return "#" + "".join(ctx.random.choice("0123456789abcdef") for _ in range(6))
 
 
+def _first_name(ctx: FakerContext, sex: Any = None) -> str:
+    if sex == "male":
+        return ctx.pick("first_names_male", "first_name_male")
+    if sex == "female":
+        return ctx.pick("first_names_female", "first_name_female")
+    return ctx.pick("first_names", "first_name")
+
+
+def _full_name(ctx: FakerContext, hash_: dict[str, Any]) -> str:
+    first = hash_.get("firstName") or _first_name(ctx, hash_.get("sex"))
+    last = hash_.get("lastName") or ctx.pick("last_names", "last_name")
+    roll = ctx.random.random()
+    if roll < 0.1:
+        return f"{ctx.faker.prefix()} {first} {last}"
+    if roll < 0.2:
+        return f"{first} {last} {ctx.faker.suffix()}"
+    return f"{first} {last}"
+
+
 FAKER_METHODS: dict[str, Gen] = {
     "airline.airline": _py("company", transform=lambda v: {"name": v, "iataCode": v[:2].upper()}),
     "color.human": _py("color_name", transform=str.lower),
@@ -267,15 +309,15 @@ FAKER_METHODS: dict[str, Gen] = {
     "number.int": _int,
     "number.octal": lambda c, a, h: format(_int(c, a, h) if a or h else c.random.randint(0, 7), "o"),
     "person.bio": _py("sentence"),
-    "person.firstName": lambda c, a, h: c.faker.first_name_male() if h.get("sex") == "male" else (c.faker.first_name_female() if h.get("sex") == "female" else c.faker.first_name()),
-    "person.fullName": _py("name"),
+    "person.firstName": lambda c, a, h: _first_name(c, h.get("sex")),
+    "person.fullName": lambda c, a, h: _full_name(c, h),
     "person.gender": lambda c, a, h: c.random.choice(["Male", "Female", "Non-binary", "Agender", "Genderfluid"]),
     "person.jobArea": _py("job", transform=lambda v: v.split()[0]),
     "person.jobDescriptor": _py("word", transform=str.capitalize),
     "person.jobTitle": _py("job"),
     "person.jobType": _py("word", transform=str.capitalize),
-    "person.lastName": _py("last_name"),
-    "person.middleName": _py("first_name"),
+    "person.lastName": lambda c, a, h: c.pick("last_names", "last_name"),
+    "person.middleName": lambda c, a, h: _first_name(c, h.get("sex")),
     "person.prefix": _py("prefix"),
     "person.sex": lambda c, a, h: c.random.choice(["female", "male"]),
     "person.suffix": _py("suffix"),
