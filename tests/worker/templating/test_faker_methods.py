@@ -73,3 +73,17 @@ def test_seed_gives_repeatable_sequences() -> None:
     first = [FAKER_METHODS["animal.dog"](FakerContext("en", 3), [], {}) for _ in range(3)]
     second = [FAKER_METHODS["animal.dog"](FakerContext("en", 3), [], {}) for _ in range(3)]
     assert first == second
+
+
+def test_every_mockoon_locale_maps_to_a_python_faker_locale() -> None:
+    from faker.config import AVAILABLE_LOCALES
+
+    from worker.templating.helpers.locales import MOCKOON_LOCALES, python_locale
+
+    mapped = {locale: python_locale(locale) for locale in MOCKOON_LOCALES}
+    assert all(value in AVAILABLE_LOCALES for value in mapped.values())
+    assert mapped["de"] in ("de", "de_DE") and mapped["fr"] == "fr_FR" and mapped["ja"] == "ja_JP"
+    assert mapped["nb_NO"] == "no_NO" and mapped["pt_BR"] == "pt_BR" and mapped["en"] == "en_US"
+    german = FakerContext("de", 1)
+    names = {FAKER_METHODS["location.city"](german, [], {}) for _ in range(20)}
+    assert len(names) > 5

@@ -30,7 +30,9 @@ class FakerContext:
     def __init__(self, locale: str = "en", seed: int | None = None) -> None:
         from faker import Faker
 
-        py_locale = {"en": "en_US", "en_GB": "en_GB"}.get(locale, locale)
+        from .locales import python_locale
+
+        py_locale = python_locale(locale)
         try:
             self.faker = Faker(py_locale)
         except AttributeError:
