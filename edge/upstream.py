@@ -8,6 +8,7 @@ import h11
 import trio
 
 MAX_IDLE_PER_SOCKET = 32
+MAX_IDLE_SECONDS = 4.0  # workers close keep-alive connections after 5 s idle
 
 
 @dataclass
@@ -16,6 +17,7 @@ class Upstream:
     stream: trio.SocketStream
     conn: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=64 * 1024))
     reused: bool = False
+    idle_since: float = 0.0
 
     async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         with trio.fail_after(timeout):
@@ -41,7 +43,8 @@ class UpstreamPool:
             idle = self.idle.get(path)
             while idle:
                 upstream = idle.pop()
-                if upstream.conn.our_state is h11.IDLE and upstream.conn.their_state is h11.IDLE:
+                fresh_enough = trio.current_time() - upstream.idle_since < MAX_IDLE_SECONDS
+                if fresh_enough and upstream.conn.our_state is h11.IDLE and upstream.conn.their_state is h11.IDLE:
                     upstream.reused = True
                     return upstream
                 await trio.aclose_forcefully(upstream.stream)
@@ -58,6 +61,7 @@ class UpstreamPool:
                 return
             idle = self.idle.setdefault(upstream.path, [])
             if len(idle) < MAX_IDLE_PER_SOCKET:
+                upstream.idle_since = trio.current_time()
                 idle.append(upstream)
                 return
         await trio.aclose_forcefully(upstream.stream)

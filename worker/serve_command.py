@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     config.accesslog = None
     config.errorlog = "-"
     config.loglevel = "WARNING"
-    config.keep_alive_timeout = 5
+    config.keep_alive_timeout = 5  # like Node's server; the edge drops pooled connections idle for 4 s
+    config.keep_alive_max_requests = 2**31  # hypercorn's default (1,000) would break pooled connections
     if args.uds:
         config.bind = [f"unix:{args.uds}"]
         where = f"unix:{args.uds}"
