@@ -70,6 +70,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     plan_set.add_argument("--deployments", type=int, required=True)
     plan_set.add_argument("--monthly-requests", type=int, required=True)
     plan_set.add_argument("--requests-per-second", type=int, required=True)
+    plan_set.add_argument("--max-body-mb", type=float, default=10.0, help="largest request body accepted")
     plan_set.add_argument("--trial", action="store_true")
     plan_set.set_defaults(func=plan_set_command)
     p = sub.add_parser("runtime", help="operator: worker runtimes (schema-pinned)")
@@ -260,7 +261,8 @@ def plan_ls(args: argparse.Namespace) -> int:
     finally:
         registry.close()
     payload = [{"name": p.name, "deployments": p.deployments_quota, "monthlyRequests": p.monthly_requests_quota,
-                "requestsPerSecond": p.requests_per_second, "trial": p.trial} for p in plans]
+                "requestsPerSecond": p.requests_per_second, "trial": p.trial, "maxBodyBytes": p.max_body_bytes}
+               for p in plans]
     rows = [f"{'PLAN':10} {'DEPLOYMENTS':>11} {'REQUESTS/MONTH':>15} {'REQ/S':>6}"]
     rows += [f"{p.name:10} {p.deployments_quota:>11} {p.monthly_requests_quota:>15,} {p.requests_per_second:>6}"
              + ("  trial" if p.trial else "") for p in plans]
@@ -278,7 +280,8 @@ def plan_set_command(args: argparse.Namespace) -> int:
     try:
         registry.set_plan(PlanRow(name=args.name.upper(), deployments_quota=args.deployments,
                                   monthly_requests_quota=args.monthly_requests,
-                                  requests_per_second=args.requests_per_second, trial=args.trial))
+                                  requests_per_second=args.requests_per_second, trial=args.trial,
+                                  max_body_bytes=int(args.max_body_mb * 1024 * 1024)))
     finally:
         registry.close()
     print(f"plan {args.name.upper()} saved")

@@ -106,6 +106,11 @@ SCHEMA: list[str] = [
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # version 2: request body limit per plan (bytes), enforced by the edge and the worker
+    """
+    ALTER TABLE plans ADD COLUMN max_body_bytes INTEGER NOT NULL DEFAULT 10485760;
+    UPDATE plans SET max_body_bytes = 5242880 WHERE name IN ('FREE', 'TRIAL', 'SOLO');
+    """,
 ]
 
 
@@ -121,6 +126,7 @@ class PlanRow(msgspec.Struct, kw_only=True):
     monthly_requests_quota: int
     requests_per_second: int
     trial: bool
+    max_body_bytes: int = 10 * 1024 * 1024
 
 
 class Runtime(msgspec.Struct, kw_only=True):
@@ -197,9 +203,13 @@ class Registry:
                 db.execute(f"PRAGMA user_version={number}")
         with self.transaction() as db:
             for plan in DEFAULT_PLANS.values():
-                db.execute("INSERT OR IGNORE INTO plans VALUES (?, ?, ?, ?, 0)",
-                           (plan.name, plan.deployments_quota, plan.monthly_requests_quota, plan.requests_per_second))
-            db.execute("INSERT OR IGNORE INTO plans VALUES ('TRIAL', 1, 50000, ?, 1)", (TRIAL_REQUESTS_PER_SECOND,))
+                db.execute("INSERT OR IGNORE INTO plans (name, deployments_quota, monthly_requests_quota, "
+                           "requests_per_second, trial, max_body_bytes) VALUES (?, ?, ?, ?, 0, ?)",
+                           (plan.name, plan.deployments_quota, plan.monthly_requests_quota, plan.requests_per_second,
+                            10 * 1024 * 1024 if plan.name == "TEAM" else 5 * 1024 * 1024))
+            db.execute("INSERT OR IGNORE INTO plans (name, deployments_quota, monthly_requests_quota, "
+                       "requests_per_second, trial, max_body_bytes) VALUES ('TRIAL', 1, 50000, ?, 1, 5242880)",
+                       (TRIAL_REQUESTS_PER_SECOND,))
 
     # --- plans and accounts -----------------------------------------------------------------
     def plan(self, name: str) -> PlanRow:
@@ -208,16 +218,18 @@ class Registry:
             raise RegistryError(f"unknown plan {name!r}")
         return PlanRow(name=row["name"], deployments_quota=row["deployments_quota"],
                        monthly_requests_quota=row["monthly_requests_quota"],
-                       requests_per_second=row["requests_per_second"], trial=bool(row["trial"]))
+                       requests_per_second=row["requests_per_second"], trial=bool(row["trial"]),
+                       max_body_bytes=row["max_body_bytes"])
 
     def plans(self) -> list[PlanRow]:
         return [self.plan(r["name"]) for r in self.db.execute("SELECT name FROM plans ORDER BY name")]
 
     def set_plan(self, plan: PlanRow) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?, ?)",
+            db.execute("INSERT OR REPLACE INTO plans (name, deployments_quota, monthly_requests_quota, "
+                       "requests_per_second, trial, max_body_bytes) VALUES (?, ?, ?, ?, ?, ?)",
                        (plan.name.upper(), plan.deployments_quota, plan.monthly_requests_quota,
-                        plan.requests_per_second, int(plan.trial)))
+                        plan.requests_per_second, int(plan.trial), plan.max_body_bytes))
 
     def create_account(self, name: str, plan: str, token: str | None = None) -> tuple[Account, str]:
         """Returns the account and its token; only the token's digest is stored."""

@@ -186,9 +186,11 @@ class Supervisor:
     def newest_runtime(self) -> Runtime:
         return self.registry.runtimes()[0]
 
-    def _extra_args(self, subdomain: str) -> dict[str, object]:
-        return {"maxRequestBodySize": self.settings.max_body_bytes,
-                "publicBaseUrl": self.settings.instance_url(subdomain)}
+    def _extra_args(self, subdomain: str, max_body: int) -> dict[str, object]:
+        return {"maxRequestBodySize": max_body, "publicBaseUrl": self.settings.instance_url(subdomain)}
+
+    def _max_body(self, account_id: int) -> int:
+        return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
 
     # --- deployments API -----------------------------------------------------------------------
     def instance(self, deployment: Deployment) -> dict[str, Any]:
@@ -266,7 +268,7 @@ class Supervisor:
             try:
                 worker = await workers.spawn(
                     self.settings, deployment=uuid, revision=revision, command=runtime.command, environment=migrated,
-                    admin_token=admin_token, extra_args=self._extra_args(subdomain), pool=self.spares)
+                    admin_token=admin_token, extra_args=self._extra_args(subdomain, plan.max_body_bytes), pool=self.spares)
             except WorkerStartError as error:
                 self._event(uuid, f"deploy failed: {error}")
                 if previous is not None:
@@ -379,6 +381,7 @@ class Supervisor:
             "monthlyRequestsQuota": plan.monthly_requests_quota,
             "monthlyRequestsUsed": self.registry.monthly_usage(account.id),
             "requestsPerSecond": plan.requests_per_second,
+            "maxRequestBodyBytes": plan.max_body_bytes,
             "nextQuotaResetOn": next_reset().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         }
 
@@ -406,7 +409,7 @@ class Supervisor:
             key_digest=digest(deployment.api_key), admin_token=deployment.admin_token,
             requests_per_second=plan.requests_per_second, monthly_quota=plan.monthly_requests_quota,
             monthly_used=self.registry.monthly_usage(deployment.account_id),
-            quota_resets_at=next_reset().timestamp(), max_body=self.settings.max_body_bytes,
+            quota_resets_at=next_reset().timestamp(), max_body=plan.max_body_bytes,
             status=status)  # type: ignore[arg-type]
 
     async def wake(self, uuid: str) -> Woken:
@@ -447,7 +450,8 @@ class Supervisor:
                 worker = await workers.spawn(
                     self.settings, deployment=uuid, revision=deployment.revision, command=runtime.command,
                     environment=deployment.environment_migrated, admin_token=deployment.admin_token,
-                    extra_args=self._extra_args(deployment.subdomain), pool=self.spares)
+                    extra_args=self._extra_args(deployment.subdomain, self._max_body(deployment.account_id)),
+                    pool=self.spares)
             except WorkerStartError as error:
                 self._event(uuid, f"start failed ({why}): {error}")
                 self._crashed(uuid, slot, f"{error}\n{error.stderr_tail}")

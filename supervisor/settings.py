@@ -33,7 +33,6 @@ class Settings:
     worker_ready_timeout: float = 20.0
     worker_drain_seconds: float = 2.0
     idle_stop_seconds: float = 0.0  # 0: never stop idle workers
-    max_body_bytes: int = 10 * 1024**2
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()

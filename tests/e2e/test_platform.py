@@ -489,3 +489,34 @@ def test_a_second_up_on_the_same_data_directory_resumes_every_deployment(platfor
         assert platform.request(platform.host(answer["subdomain"]), "GET", "/hello")[2] == f"r{i}".encode()
     listed = platform.api("GET", "/deployments", token=token)[1]
     assert sorted(d["environmentUuid"] for d in listed) == sorted(a["environmentUuid"] for a in answers)
+
+
+def test_request_bodies_are_limited_per_plan(platform: Platform) -> None:
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    registry.set_plan(PlanRow(name="SMALLBODY", deployments_quota=1, monthly_requests_quota=1000,
+                              requests_per_second=100, trial=False, max_body_bytes=1024))
+    _, token = registry.create_account("small", "SMALLBODY")
+    registry.close()
+    environment = env("bodies")
+    environment["routes"][0]["method"] = "post"
+    answer = deploy(platform, token, environment)
+    host = platform.host(answer["subdomain"])
+    assert platform.request(host, "POST", "/hello", b"x" * 1000)[0] == 200
+    status, _, body = platform.request(host, "POST", "/hello", b"x" * 2000)
+    assert status == 413 and b"1024 bytes" in body
+    # chunked bodies are counted as they stream
+    conn = platform.connection(host)
+    conn.putrequest("POST", "/hello")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    try:
+        for _ in range(4):
+            conn.send(b"200\r\n" + b"y" * 512 + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        assert response.status == 413
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the edge may close before the last chunk is written
+    finally:
+        conn.close()
+    assert platform.api("GET", "/account", token=token)[1]["maxRequestBodyBytes"] == 1024

@@ -22,7 +22,7 @@ def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
     path = tmp_path / "r.sqlite3"
     Registry(path).close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == 2
     assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
     team = registry.plan("team")
@@ -65,3 +65,20 @@ def test_foreign_keys_are_enforced(tmp_path) -> None:
     registry = Registry(tmp_path / "r.sqlite3")
     with pytest.raises(sqlite3.IntegrityError):
         _save(registry, 999, "u1")
+
+
+def test_version_1_registries_are_migrated_forward(tmp_path) -> None:
+    """A registry written before plans had body limits opens, migrates and keeps its rows."""
+    from supervisor.registry import SCHEMA
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA[0] + "; PRAGMA user_version=1;")
+    old.execute("INSERT INTO plans VALUES ('SOLO', 1, 50000, 3, 0)")
+    old.execute("INSERT INTO accounts (name, token_digest, plan, created_at) VALUES ('a', 'd', 'SOLO', 0)")
+    old.commit()
+    old.close()
+    registry = Registry(path)
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert registry.plan("SOLO").max_body_bytes == 5 * 1024 * 1024
+    assert registry.account(1).plan == "SOLO"
