@@ -126,7 +126,10 @@ class MockApp:
             ip = client[0] if ":" in client[0] else f"::ffff:{client[0]}"
         else:
             forwarded = lookup.get("x-forwarded-for")
-            ip = forwarded.split(",")[0].strip() if forwarded else ""
+            # the edge appends the address it saw; earlier entries are whatever the client claimed
+            ip = forwarded.split(",")[-1].strip() if forwarded else ""
+            if ip and ":" not in ip:
+                ip = f"::ffff:{ip}"  # Node reports IPv4 peers in their IPv6-mapped form
         query_string = scope.get("query_string", b"").decode("latin-1")
         current = self.holder["server"]
         view = RequestView.build(

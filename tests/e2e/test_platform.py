@@ -520,3 +520,12 @@ def test_request_bodies_are_limited_per_plan(platform: Platform) -> None:
     finally:
         conn.close()
     assert platform.api("GET", "/account", token=token)[1]["maxRequestBodyBytes"] == 1024
+
+
+def test_the_mock_sees_the_client_address_the_edge_saw(platform: Platform) -> None:
+    token = account(platform)
+    answer = deploy(platform, token, env("whoami", body="{{ip}}|{{header 'X-Forwarded-Proto'}}|{{hostname}}"))
+    host = platform.host(answer["subdomain"])
+    status, _, body = platform.request(host, "GET", "/hello", headers={"X-Forwarded-For": "6.6.6.6"})
+    assert status == 200
+    assert body.decode() == f"::ffff:127.0.0.1|https|{host}"
