@@ -238,6 +238,11 @@ def test_worker_kill_is_restarted_and_memory_limit_reported(platform: Platform) 
     host = platform.host(answer["subdomain"])
     pid = platform.api("GET", f"/deployments/{uuid}", token=token)[1]["worker"]["pid"]
     os.kill(pid, signal.SIGKILL)
+    # while it restarts, consumers get an answer at once (never a hang): 503 with a retry hint, or 200
+    started = time.monotonic()
+    status, headers, body = platform.request(host, "GET", "/hello")
+    assert time.monotonic() - started < 10
+    assert status == 200 or (status in (502, 503) and "retry-after" in headers and json.loads(body)["message"])
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         details = platform.api("GET", f"/deployments/{uuid}", token=token)[1]
