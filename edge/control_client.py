@@ -13,6 +13,7 @@ from pathlib import Path
 import trio
 
 from schemas.control import (
+    FrameBuffer,
     FrameError,
     Invalidate,
     Message,
@@ -23,9 +24,7 @@ from schemas.control import (
     UsageAck,
     Wake,
     Woken,
-    decode_payload,
     encode_frame,
-    frame_length,
 )
 
 from .limits import QuotaCounter
@@ -40,21 +39,13 @@ class SupervisorUnavailable(Exception):
     """The control socket does not answer."""
 
 
-async def _read(stream: trio.abc.ReceiveStream, buffer: bytearray) -> Message:
-    while len(buffer) < 4:
+async def _read(stream: trio.abc.ReceiveStream, frames: FrameBuffer) -> Message:
+    while (message := frames.next_message()) is None:
         data = await stream.receive_some(65536)
         if not data:
             raise SupervisorUnavailable("control connection closed")
-        buffer += data
-    length = frame_length(bytes(buffer[:4]))
-    while len(buffer) < 4 + length:
-        data = await stream.receive_some(65536)
-        if not data:
-            raise SupervisorUnavailable("control connection closed mid-frame")
-        buffer += data
-    payload = bytes(buffer[4:4 + length])
-    del buffer[:4 + length]
-    return decode_payload(payload)
+        frames.feed(data)
+    return message
 
 
 class ControlClient:
@@ -64,7 +55,7 @@ class ControlClient:
         self.cache: dict[str, tuple[Target, float]] = {}
         self.subscribed = False
         self._stream: trio.SocketStream | None = None
-        self._buffer = bytearray()
+        self._frames = FrameBuffer()
         self._lock = trio.Lock()
 
     async def _call(self, message: Message, timeout: float = 5.0) -> Message:
@@ -74,9 +65,9 @@ class ControlClient:
                     with trio.fail_after(timeout):
                         if self._stream is None:
                             self._stream = await trio.open_unix_socket(str(self.socket_path))
-                            self._buffer = bytearray()
+                            self._frames = FrameBuffer()
                         await self._stream.send_all(encode_frame(message))
-                        return await _read(self._stream, self._buffer)
+                        return await _read(self._stream, self._frames)
                 except (OSError, trio.BrokenResourceError, trio.ClosedResourceError, SupervisorUnavailable,
                         FrameError, trio.TooSlowError) as error:
                     if self._stream is not None:
@@ -108,7 +99,7 @@ class ControlClient:
             stream = await trio.open_unix_socket(str(self.socket_path))
             try:
                 await stream.send_all(encode_frame(Wake(deployment)))
-                reply = await _read(stream, bytearray())
+                reply = await _read(stream, FrameBuffer())
             finally:
                 await stream.aclose()
         if not isinstance(reply, Woken):
@@ -145,11 +136,11 @@ class ControlClient:
                 self.subscribed = False
                 await trio.sleep(0.2)
                 continue
-            buffer = bytearray()
+            frames = FrameBuffer()
             try:
                 await stream.send_all(encode_frame(Subscribe()))
                 while True:
-                    message = await _read(stream, buffer)
+                    message = await _read(stream, frames)
                     if isinstance(message, Invalidate):
                         if message.hosts:
                             for host in message.hosts:

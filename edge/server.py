@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -39,15 +41,28 @@ def _peer(stream: trio.abc.Stream) -> str:
         return ""
 
 
-async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SSLStream) -> None:
+@asynccontextmanager
+async def _admitted(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.abc.Stream) -> AsyncIterator[bool]:
+    """A connection slot, or False (and the connection closed) when the edge is at its limit."""
     try:
         limiter.acquire_nowait()
     except trio.WouldBlock:
         ctx.metrics.rejected["max-connections"] += 1
         await trio.aclose_forcefully(stream)
+        yield False
         return
     ctx.metrics.open_connections += 1
     try:
+        yield True
+    finally:
+        ctx.metrics.open_connections -= 1
+        limiter.release()
+
+
+async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SSLStream) -> None:
+    async with _admitted(ctx, limiter, stream) as admitted:
+        if not admitted:
+            return
         with trio.move_on_after(ctx.limits.handshake_timeout) as scope:
             try:
                 await stream.do_handshake()
@@ -60,24 +75,12 @@ async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: tr
             await trio.aclose_forcefully(stream)
             return
         await handle_connection(ctx, stream, _peer(stream))
-    finally:
-        ctx.metrics.open_connections -= 1
-        limiter.release()
 
 
 async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SocketStream) -> None:
-    try:
-        limiter.acquire_nowait()
-    except trio.WouldBlock:
-        ctx.metrics.rejected["max-connections"] += 1
-        await trio.aclose_forcefully(stream)
-        return
-    ctx.metrics.open_connections += 1
-    try:
-        await handle_connection(ctx, stream, _peer(stream))
-    finally:
-        ctx.metrics.open_connections -= 1
-        limiter.release()
+    async with _admitted(ctx, limiter, stream) as admitted:
+        if admitted:
+            await handle_connection(ctx, stream, _peer(stream))
 
 
 async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:

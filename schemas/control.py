@@ -103,3 +103,28 @@ def decode_payload(payload: bytes) -> Message:
         return _decoder.decode(payload)
     except msgspec.DecodeError as error:
         raise FrameError(str(error)) from error
+
+
+class FrameBuffer:
+    """Sans-I/O frame reassembly: feed bytes as they arrive, take whole messages out."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def feed(self, data: bytes | bytearray) -> None:
+        self._data += data
+
+    def next_message(self) -> Message | None:
+        """The next whole message, or None until more bytes arrive."""
+        if len(self._data) < 4:
+            return None
+        length = frame_length(bytes(self._data[:4]))
+        if len(self._data) < 4 + length:
+            return None
+        payload = bytes(self._data[4:4 + length])
+        del self._data[:4 + length]
+        return decode_payload(payload)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._data)

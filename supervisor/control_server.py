@@ -8,6 +8,7 @@ import trio
 
 from schemas.control import (
     Failure,
+    FrameBuffer,
     FrameError,
     Invalidate,
     Message,
@@ -15,9 +16,7 @@ from schemas.control import (
     Subscribe,
     Usage,
     Wake,
-    decode_payload,
     encode_frame,
-    frame_length,
 )
 
 from .service import Supervisor
@@ -25,29 +24,23 @@ from .service import Supervisor
 log = logging.getLogger("mockfleet.supervisor.control")
 
 
-async def read_frame(stream: trio.abc.ReceiveStream, buffer: bytearray) -> Message | None:
+async def read_frame(stream: trio.abc.ReceiveStream, frames: FrameBuffer) -> Message | None:
     """One message, or None at a clean end of stream."""
-    while len(buffer) < 4:
+    while (message := frames.next_message()) is None:
         data = await stream.receive_some(65536)
         if not data:
+            if frames.pending:
+                raise FrameError("connection closed mid-frame")
             return None
-        buffer += data
-    length = frame_length(bytes(buffer[:4]))
-    while len(buffer) < 4 + length:
-        data = await stream.receive_some(65536)
-        if not data:
-            raise FrameError("connection closed mid-frame")
-        buffer += data
-    payload = bytes(buffer[4:4 + length])
-    del buffer[:4 + length]
-    return decode_payload(payload)
+        frames.feed(data)
+    return message
 
 
 async def serve_control(stream: trio.SocketStream, supervisor: Supervisor) -> None:
-    buffer = bytearray()
+    frames = FrameBuffer()
     try:
         while True:
-            message = await read_frame(stream, buffer)
+            message = await read_frame(stream, frames)
             if message is None:
                 return
             if isinstance(message, Subscribe):

@@ -237,9 +237,14 @@ def deploy_body(env: dict[str, Any], visibility: str = "PUBLIC", subdomain: str 
             "liveUpdate": False, "version": "9.9.0"}
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    instance = Platform(tmp_path_factory.mktemp("mf") / "data", ("--header-timeout", "2"))
+def running_platform(tmp_path_factory: pytest.TempPathFactory, name: str, *flags: str) -> Iterator[Platform]:
+    """Body of a module-scoped fixture: a platform with these `mockfleet up` flags, stopped after."""
+    instance = Platform(tmp_path_factory.mktemp(name) / "data", flags)
     instance.start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    yield from running_platform(tmp_path_factory, "mf", "--header-timeout", "2")

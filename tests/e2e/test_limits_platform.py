@@ -9,16 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from supervisor.registry import PlanRow, Registry
-from tests.conftest import Platform, deploy_body
+from tests.conftest import Platform, deploy_body, running_platform
 from tests.e2e.test_platform import env
 
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    instance = Platform(tmp_path_factory.mktemp("tight") / "data", ("--worker-rss-limit-mb", "20"))
-    instance.start()
-    yield instance
-    instance.stop()
+    yield from running_platform(tmp_path_factory, "tight", "--worker-rss-limit-mb", "20")
 
 
 def test_worker_over_its_memory_limit_is_killed_and_crash_loop_is_reported(tight: Platform) -> None:
@@ -43,11 +40,8 @@ def test_worker_over_its_memory_limit_is_killed_and_crash_loop_is_reported(tight
 
 @pytest.fixture(scope="module")
 def watchful(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    instance = Platform(tmp_path_factory.mktemp("watch") / "data",
-                        ("--idle-stop-seconds", "2", "--worker-cpu-window", "2", "--worker-cpu-limit-percent", "70"))
-    instance.start()
-    yield instance
-    instance.stop()
+    yield from running_platform(tmp_path_factory, "watch", "--idle-stop-seconds", "2", "--worker-cpu-window", "2",
+                                "--worker-cpu-limit-percent", "70")
 
 
 def test_idle_worker_is_stopped_and_the_next_request_wakes_it(watchful: Platform) -> None:
