@@ -24,12 +24,13 @@ from schemas.control import Target
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
-from .upstream import Upstream, UpstreamPool
+from .upstream import Upstream, UpstreamPool, next_event
 
 log = logging.getLogger("mockfleet.edge")
 access_log = logging.getLogger("mockfleet.edge.access")
 
 OBS_FOLD = re.compile(rb"\n[ \t]")
+PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body"})
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
                         b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
 FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
@@ -87,17 +88,8 @@ class Client:
         self.head = bytearray()  # raw bytes of the head being read, to spot what h11 tolerates
 
     async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-        with trio.fail_after(timeout):
-            while True:
-                event = self.conn.next_event()
-                if event is not h11.NEED_DATA:
-                    if isinstance(event, h11.Request):
-                        self._check_raw_head()
-                    return event
-                data = await self.stream.receive_some(65536)
-                if self.conn.their_state is h11.IDLE and len(self.head) <= self.limits.max_header_bytes:
-                    self.head += data
-                self.conn.receive_data(bytes(data))
+        """Body events after the head (``read_head`` reads heads)."""
+        return await next_event(self.conn, self.stream, timeout)
 
     async def read_head(self, idle: float, header: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         """Wait up to ``idle`` for a request to start, then ``header`` for its whole head (slowloris)."""
@@ -240,6 +232,7 @@ class Exchange:
         self.bytes_out = 0
         self.decision = "forwarded"
         self.upgraded = False
+        self.headers = list(request.headers)
 
     async def run(self) -> None:
         check_framing(self.request)
@@ -253,7 +246,7 @@ class Exchange:
             raise Reject(404, f"no such instance: {self.host}", reason="unknown-host")
         self.deployment = target.deployment or "api"
         path = self.request.target.split(b"?", 1)[0]
-        headers = list(self.request.headers)
+        headers = self.headers
         if target.kind == "deployment":
             headers = self._authorize(target, path, headers)
             self._limit(target)
@@ -313,9 +306,7 @@ class Exchange:
         out: list[tuple[bytes, bytes]] = []
         upgrade = self._is_upgrade()
         for key, value in headers:
-            if key in FORWARDED:
-                if key == b"x-forwarded-for":
-                    continue
+            if key in FORWARDED:  # rewritten below: the edge is the only source of these
                 continue
             if key in HOP_BY_HOP and not (upgrade and key in (b"upgrade", b"connection")):
                 continue
@@ -329,7 +320,7 @@ class Exchange:
         return h11.Request(method=self.request.method, target=self.request.target, headers=out)
 
     def _is_upgrade(self) -> bool:
-        headers = list(self.request.headers)
+        headers = self.headers
         connection = b",".join(_header(headers, b"connection")).lower()
         return b"upgrade" in connection and bool(_header(headers, b"upgrade"))
 
@@ -369,7 +360,7 @@ class Exchange:
         await ctx.pool.release(upstream)
 
     def _bodyless(self) -> bool:
-        headers = list(self.request.headers)
+        headers = self.headers
         if _header(headers, b"transfer-encoding") or self._is_upgrade():
             return False
         length = _header(headers, b"content-length")
@@ -554,8 +545,8 @@ async def handle_connection(ctx: EdgeContext, stream: trio.abc.Stream, peer: str
                 exchange.decision = reject.reason
                 if not reject.close and client.conn.their_state is h11.SEND_BODY:
                     reject.close = not await _drain(client)
-                ctx.metrics.rejected[reject.reason] += 1 if reject.status >= 400 and reject.reason in (
-                    "smuggling", "headers", "target", "host", "body") else 0
+                if reject.reason in PROTOCOL_REJECTIONS:
+                    ctx.metrics.rejected[reject.reason] += 1
                 if client.conn.our_state is h11.SEND_RESPONSE:
                     exchange.bytes_out = await send_reject(client, reject)
                 exchange.log()

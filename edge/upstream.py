@@ -11,6 +11,17 @@ MAX_IDLE_PER_SOCKET = 32
 MAX_IDLE_SECONDS = 4.0  # workers close keep-alive connections after 5 s idle
 
 
+async def next_event(conn: h11.Connection, stream: trio.abc.ReceiveStream,
+                     timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
+    """The next h11 event, receiving as needed; TooSlowError after ``timeout`` seconds."""
+    with trio.fail_after(timeout):
+        while True:
+            event = conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            conn.receive_data(bytes(await stream.receive_some(65536)))
+
+
 @dataclass
 class Upstream:
     path: str
@@ -20,13 +31,7 @@ class Upstream:
     idle_since: float = 0.0
 
     async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-        with trio.fail_after(timeout):
-            while True:
-                event = self.conn.next_event()
-                if event is not h11.NEED_DATA:
-                    return event
-                data = await self.stream.receive_some(65536)
-                self.conn.receive_data(bytes(data))
+        return await next_event(self.conn, self.stream, timeout)
 
     async def send(self, event: h11.Event) -> None:
         data = self.conn.send(event)

@@ -337,11 +337,6 @@ class Registry:
         assert found is not None
         return found
 
-    def uploaded_environment(self, environment_uuid: str) -> bytes:
-        row = self.db.execute("SELECT environment_uploaded FROM deployments WHERE environment_uuid = ?",
-                              (environment_uuid,)).fetchone()
-        return bytes(row[0]) if row else b""
-
     def set_worker(self, environment_uuid: str, *, status: str, pid: int | None = None, started: float | None = None,
                    socket: str | None = None, last_error: str | None = None) -> None:
         with self.transaction() as db:
@@ -369,10 +364,6 @@ class Registry:
             db.execute("INSERT INTO audit (at, account_id, action, environment_uuid) VALUES (?, ?, 'delete', ?)",
                        (time.time(), account_id, environment_uuid))
 
-    def audit(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))]
-
-    # --- usage -------------------------------------------------------------------------------------
     def add_usage(self, counts: dict[str, int], now: float | None = None) -> dict[int, int]:
         """Count edge-reported requests; returns the month's total for each account touched."""
         month = month_key(now)

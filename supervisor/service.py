@@ -8,7 +8,6 @@ counters, subscribers) is rebuilt at start by adopting live workers or starting 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
 import secrets
@@ -16,7 +15,7 @@ import signal
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -85,17 +84,11 @@ class Slot:
     """In-memory companion of a deployment: its process and watch counters."""
 
     worker: WorkerProcess | None = None
-    crashes: CrashTracker | None = None
-    cpu: CpuWindow | None = None
+    crashes: CrashTracker = field(default_factory=CrashTracker)
+    cpu: CpuWindow = field(default_factory=CpuWindow)
     restart_at: float = 0.0
-    last_request: float = 0.0
-    lock: trio.Lock | None = None
-
-    def __post_init__(self) -> None:
-        self.crashes = CrashTracker()
-        self.cpu = CpuWindow()
-        self.lock = trio.Lock()
-        self.last_request = time.monotonic()
+    last_request: float = field(default_factory=time.monotonic)
+    lock: trio.Lock = field(default_factory=trio.Lock)
 
 
 class Supervisor:
@@ -245,7 +238,6 @@ class Supervisor:
         plan = self.registry.plan(account.plan)
         uuid = env.uuid
         slot = self._slot(uuid)
-        assert slot.lock is not None
         async with slot.lock:
             previous = self.registry.deployment(uuid)
             if previous is not None and previous.account_id != account.id:
@@ -291,7 +283,6 @@ class Supervisor:
                 raise
             old = slot.worker
             slot.worker = worker
-            assert slot.crashes is not None
             slot.crashes.reset()
             slot.cpu = CpuWindow()
             slot.last_request = time.monotonic()
@@ -329,7 +320,6 @@ class Supervisor:
     async def delete(self, account: Account, uuid: str) -> dict[str, Any]:
         deployment = self.owned(account, uuid)
         slot = self._slot(uuid)
-        assert slot.lock is not None
         async with slot.lock:
             self.registry.delete_deployment(uuid, account.id)
             self._invalidate(self.host_of(deployment.subdomain))
@@ -438,7 +428,6 @@ class Supervisor:
     # --- watching ------------------------------------------------------------------------------
     async def _restart(self, uuid: str, why: str) -> None:
         slot = self._slot(uuid)
-        assert slot.lock is not None
         async with slot.lock:
             if slot.worker is not None and slot.worker.alive():
                 return
@@ -465,7 +454,6 @@ class Supervisor:
             self._event(uuid, f"worker started ({why}), pid {worker.pid}")
 
     def _crashed(self, uuid: str, slot: Slot, detail: str) -> None:
-        assert slot.crashes is not None
         now = time.monotonic()
         if slot.crashes.record_exit(now):
             self.registry.set_status(uuid, "FAILED", last_error=f"crash loop: {detail.strip()[-2000:]}")
@@ -511,7 +499,6 @@ class Supervisor:
                                   f"{settings.worker_rss_limit // 2**20} MiB")
             worker.signal(signal.SIGKILL)
             return
-        assert slot.cpu is not None
         if slot.cpu.update(cpu, now, settings.worker_cpu_limit_percent, settings.worker_cpu_window):
             worker.kill_reason = (f"worker killed: CPU at {settings.worker_cpu_limit_percent:.0f}% or more for "
                                   f"{settings.worker_cpu_window:.0f}s")
@@ -526,7 +513,3 @@ class Supervisor:
                 self._event(uuid, "stopped after idle period; the next request wakes it")
                 assert self.nursery is not None
                 self.nursery.start_soon(workers.stop, worker)
-
-
-def to_json(value: Any) -> bytes:
-    return json.dumps(value).encode()

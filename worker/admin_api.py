@@ -60,7 +60,7 @@ def _bearer(value: str | None) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _redacted_log(transaction: Any) -> dict[str, Any]:
+def _materialized(transaction: Any) -> dict[str, Any]:
     """Records are redacted when built; pending ones are built on first read."""
     return transaction.materialize() if hasattr(transaction, "materialize") else transaction
 
@@ -94,7 +94,7 @@ async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
         limit = _int(query.get("limit"), 10)
         logs = list(state.logs)
         start = (page - 1) * limit
-        return _json(200, [_redacted_log(t) for t in logs[max(start, 0):start + limit]])
+        return _json(200, [_materialized(t) for t in logs[max(start, 0):start + limit]])
     if (parts == ["logs"] and method == "PURGE") or (parts == ["logs", "purge"] and method == "POST"):
         state.logs.clear()
         return _json(200, {"message": "Logs have been purged"})
@@ -205,7 +205,7 @@ def _events(ctx: AdminContext, query: dict[str, str]) -> Response:
     if max_logs > 0:
         logs = logs[-max_logs:]
     initial = [*ctx.hub.replayable,
-               *({"event": "transaction-complete", "transaction": _redacted_log(t)} for t in logs)]
+               *({"event": "transaction-complete", "transaction": _materialized(t)} for t in logs)]
     queue = ctx.hub.subscribe()
 
     async def stream() -> AsyncIterator[bytes]:
