@@ -1,5 +1,6 @@
 // Render the templating bench's templates with Handlebars.js and Mockoon's own helpers
-// (from @mockoon/commons-server, installed with the CLI in .bench/node). Prints JSON timings.
+// (from @mockoon/commons-server, installed with the CLI in .bench/node). Prints JSON timings,
+// or with 'render' as the iteration count, each template's output (for differential tests).
 const path = require('path');
 const base = process.argv[2];
 const req = (m) => require(path.join(base, 'node_modules', m));
@@ -19,6 +20,14 @@ const request = { query: { type: 'b', n: '3' }, params: { id: '42' }, body: {}, 
 const helpers = Object.assign({}, FakerWrapper, Helpers, GlobalHelpers({}), DataHelpers(buckets),
   RequestHelpers(request, { port: 3000, endpointPrefix: '' }, ''));
 const out = {};
+if (process.argv[4] === 'render') {
+  // reference outputs for the differential tests
+  for (const [name, source] of Object.entries(cases.templates)) {
+    try { out[name] = Handlebars.compile(source)({}, { helpers }); } catch (e) { out[name] = { error: String(e.message) }; }
+  }
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
 for (const [name, source] of Object.entries(cases.templates)) {
   const template = Handlebars.compile(source);
   template({}, { helpers }); // compile happens on first call

@@ -89,7 +89,7 @@ def test_live_update_swaps_the_environment_and_keeps_state(worker_factory):
     worker = worker_factory(_env(), "--admin-api-token", TOKEN)
     worker.request("POST", "/mockoon-admin/global-vars", json.dumps({"key": "n", "value": 7}), AUTH)
     updated = _env()
-    updated["routes"][0]["responses"][0]["body"] = '{"v": 2, "n": {{getGlobalVar "n"}}}'  # type: ignore[index]
+    updated["routes"][0]["responses"][0]["body"] = '{"v": 2, "n": {{getGlobalVar "n"}} }'  # type: ignore[index]
     status, _, body = worker.request("PUT", "/mockoon-admin/environment", json.dumps(updated), AUTH)
     assert status == 200, body
     assert json.loads(worker.request("GET", "/hello")[2]) == {"v": 2, "n": 7}

@@ -51,7 +51,8 @@ class Engine:
             return source
         render = self.compile(source)
         try:
-            return render(Frame({}, ({},), {"root": {}}, (), scope))
+            root: dict[str, Any] = {}
+            return render(Frame(root, (root,), {"root": root}, (), scope))
         except TemplateError:
             raise
         except RecursionError:

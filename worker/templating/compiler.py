@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import TemplateError
-from .jsvalues import UNDEFINED, SafeString, is_nullish, to_output
+from .jsvalues import UNDEFINED, SafeString, is_nullish, to_output, truthy
 from .parser import Block, Comment, Content, Literal, Mustache, Path, Program, SubExpr, parse
 
 Helper = Callable[..., Any]
@@ -123,6 +123,9 @@ def create_frame(data: dict[str, Any]) -> dict[str, Any]:
 class Compiler:
     def __init__(self, helpers: dict[str, Helper]):
         self.helpers = helpers
+        # Counts compiled constructs that can observe the frame beyond the call itself (an
+        # ``options`` object, @data): a loop body with none of them may reuse one frame.
+        self.observers = 0
 
     # --- expressions -------------------------------------------------------------------
     def path(self, path: Path) -> Evaluator:
@@ -141,10 +144,27 @@ class Compiler:
                     value = lookup_property(value, part)
                 return value
 
+            self.observers += 1
             return eval_data
         depth = path.depth
         first = parts[0] if parts else None
         may_be_block_param = path.simple or (not path.this and depth == 0 and first is not None)
+
+        if may_be_block_param and not depth and len(parts) == 1:
+            only_part = parts[0]
+
+            def eval_name(frame: Frame) -> Any:
+                # the common ``{{name}}``: one own property of ``this`` (or a block param)
+                if frame.bparams:
+                    for params in frame.bparams:
+                        if only_part in params:
+                            return params[only_part]
+                ctx = frame.ctx
+                if ctx.__class__ is dict:
+                    return ctx.get(only_part, UNDEFINED)
+                return UNDEFINED if is_nullish(ctx) else lookup_property(ctx, only_part)
+
+            return eval_name
 
         def eval_path(frame: Frame) -> Any:
             if may_be_block_param and frame.bparams:
@@ -198,6 +218,21 @@ class Compiler:
         if static_helper is not None:
             helper_fn = static_helper
             names = getattr(program, "block_param_names", None)
+            if getattr(helper_fn, "options_free", False) and not hash_items and not is_block and 1 <= len(params) <= 2:
+                # Pure value helpers never read ``options``: skip building it (hot in loops).
+                if len(params) == 1:
+                    first_arg = params[0]
+                    return lambda frame: helper_fn(None, first_arg(frame))
+                left, right = params
+                if isinstance(call.params[1], Literal):
+                    constant = call.params[1].value
+                    return lambda frame: helper_fn(None, left(frame), constant)
+                return lambda frame: helper_fn(None, left(frame), right(frame))
+            bind = getattr(helper_fn, "bind_literals", None)
+            if bind is not None and not hash_items and not is_block and all(isinstance(p, Literal) for p in call.params):
+                bound = bind([p.value for p in call.params], line)  # type: ignore[union-attr]
+                if bound is not None:
+                    return lambda frame: bound(frame.scope)
             if not hash_items and len(params) == 1:
                 only = params[0]
 
@@ -205,14 +240,16 @@ class Compiler:
                     return helper_fn(Options(frame, {}, name, line, program, inverse, block_param_count, is_block,
                                              names), only(frame))
 
+                self.observers += 1
                 return call_one
 
             def call_helper(frame: Frame) -> Any:
                 args = [p(frame) for p in params]
-                hash_ = {key: value(frame) for key, value in hash_items} if hash_items else {}
+                hash_ = _hash(hash_items, frame) if hash_items else {}
                 return helper_fn(Options(frame, hash_, name, line, program, inverse, block_param_count, is_block,
                                          names), *args)
 
+            self.observers += 1
             return call_helper
         if not has_args and not is_block and simple and isinstance(head, Path):
             missing = helpers["helperMissing"]
@@ -223,6 +260,8 @@ class Compiler:
                     return missing(Options(frame, {}, name, line, None, None, 0, False))
                 return value
 
+            if missing is not _builtin_helper_missing():
+                self.observers += 1
             return plain_value
 
         def evaluate(frame: Frame) -> Any:
@@ -231,7 +270,7 @@ class Compiler:
                 helper = None
             if helper is not None:
                 args = [p(frame) for p in params]
-                hash_ = {key: value(frame) for key, value in hash_items}
+                hash_ = _hash(hash_items, frame)
                 return helper(Options(frame, hash_, name, line, program, inverse, block_param_count, is_block), *args)
             if has_args:
                 return helpers["helperMissing"](Options(frame, {}, name, line, program, inverse, 0, is_block))
@@ -242,6 +281,7 @@ class Compiler:
                 return helpers["helperMissing"](Options(frame, {}, name, line, None, None, 0, False))
             return value
 
+        self.observers += 1
         return evaluate
 
     # --- statements --------------------------------------------------------------------
@@ -266,6 +306,29 @@ class Compiler:
 
     def mustache(self, node: Mustache) -> Renderer:
         evaluate = self.call(node.call, None, None, is_block=False)
+        call = node.call
+        head = call.path
+        if (node.escaped and isinstance(head, Path) and head.simple and len(head.parts) == 1 and not call.params
+                and not call.hash and head.parts[0] not in self.helpers
+                and self.helpers.get("helperMissing") is _builtin_helper_missing()):
+            # ``{{name}}`` naming a property: the most common mustache, fused into one call
+            name = head.parts[0]
+
+            def render_property(frame: Frame) -> str:
+                ctx = frame.ctx
+                if not frame.bparams and ctx.__class__ is dict:
+                    value = ctx.get(name, UNDEFINED)
+                else:
+                    value = evaluate(frame)
+                if value.__class__ is str:
+                    return escape_html(value)
+                if value is UNDEFINED or value is None:
+                    return ""
+                if isinstance(value, SafeString):
+                    return str.__str__(value)
+                return escape_html(to_output(value))
+
+            return render_property
         if node.escaped:
             def render_escaped(frame: Frame) -> str:
                 value = evaluate(frame)
@@ -281,9 +344,15 @@ class Compiler:
         return render_raw
 
     def block(self, node: Block) -> Renderer:
+        observers = self.observers
         program = self.program(node.program)
         inverse = self.program(node.inverse)
+        body_is_pure = self.observers == observers
         count = len(node.program.block_params) if node.program is not None else 0
+        if not node.inverted:
+            inline = self._inline_builtin(node, program, inverse, body_is_pure)
+            if inline is not None:
+                return inline
         evaluate = self.call(node.call, program, inverse, is_block=True, block_param_count=count)
         if node.inverted:
             # {{^name}}: render the inverse program when the value is falsy/empty
@@ -302,6 +371,116 @@ class Compiler:
             return to_output(evaluate(frame))
 
         return render_block
+
+
+    def _inline_builtin(self, node: Block, program: Renderer | None, inverse: Renderer | None,
+                        body_is_pure: bool) -> Renderer | None:
+        """``#if``/``#unless``/``#each`` with one argument, run without an ``options`` object.
+
+        These are Handlebars' own helpers (unless an engine replaced them), so their
+        semantics are fixed; inlining them removes the per-call and per-item overhead
+        that dominates loops over data buckets.
+        """
+        from .helpers import builtins
+
+        head = node.call.path
+        if not isinstance(head, Path) or not head.simple or node.call.hash or len(node.call.params) != 1:
+            return None
+        name = head.parts[0]
+        helper = self.helpers.get(name)
+        observers = self.observers
+        argument = self.expr(node.call.params[0])
+        run = program or _empty
+        otherwise = inverse or _empty
+        if (name == "if" and helper is builtins.if_) or (name == "unless" and helper is builtins.unless):
+            if getattr(program, "block_param_names", None):
+                return None
+            unless = name == "unless"
+
+            def render_condition(frame: Frame) -> str:
+                value = argument(frame)
+                if value is True:
+                    return otherwise(frame) if unless else run(frame)
+                false = not truthy(value) or (value.__class__ is list and not value)
+                return otherwise(frame) if false is not unless else run(frame)
+
+            return render_condition
+        if name == "each" and helper is builtins.each:
+            names: list[str] = getattr(program, "block_param_names", None) or []
+            before_generic = self.observers
+            generic = self.call(node.call, program, inverse, is_block=True, block_param_count=len(names))
+            # the fallback (strings, other values) builds data from the frame it is given,
+            # which reuse does not change
+            self.observers = before_generic
+            return _each_renderer(argument, run, otherwise, names, generic, body_is_pure and not names)
+        self.observers = observers
+        return None
+
+
+def _hash(items: list[tuple[str, Evaluator]], frame: Frame) -> dict[str, Any]:
+    """Hash arguments as Handlebars.js builds them: values evaluated left to right, keys
+    assigned right to left (so ``(object a=1 b=2)`` iterates and prints ``b`` first)."""
+    values = [(key, value(frame)) for key, value in items]
+    return dict(reversed(values))
+
+
+def _builtin_helper_missing() -> Helper:
+    from .helpers.builtins import helper_missing
+
+    return helper_missing
+
+
+def _empty(frame: Frame) -> str:
+    return ""
+
+
+def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, names: list[str],
+                   generic: Evaluator, reuse_frame: bool) -> Renderer:
+    """Handlebars' ``each`` over arrays and objects: a data frame per item with @index,
+    @key, @first and @last, the item as ``this`` (pushed on the depth stack) and block params."""
+
+    def render_each(frame: Frame) -> str:
+        value = argument(frame)
+        if value.__class__ is list:
+                pairs: Any = enumerate(value)
+        elif value.__class__ is dict:
+            pairs = value.items()
+        else:
+            return to_output(generic(frame))
+        if not value:
+            return otherwise(frame)
+        depths = frame.depths
+        outer_params = frame.bparams
+        scope = frame.scope
+        budget = scope.budget if scope is not None else None
+        out: list[str] = []
+        append = out.append
+        index = 0
+        if reuse_frame:
+            # nothing in the body can see @index/@key or keep the frame: one frame, moved along
+            shared = Frame(None, depths, frame.data, outer_params, scope)
+            for item in (value if value.__class__ is list else value.values()):
+                shared.ctx = item
+                shared.depths = (item, *depths)
+                append(run(shared))
+                index += 1
+                if budget is not None and not index & 7:
+                    budget.tick(out)
+            return "".join(out)
+        base = create_frame(frame.data)
+        last = len(value) - 1
+        for key, item in pairs:
+            data = {**base, "key": key, "index": index, "first": index == 0, "last": index == last}
+            bparams = outer_params
+            if names:
+                bparams = ({names[0]: item, **({names[1]: key} if len(names) > 1 else {})}, *outer_params)
+            append(run(Frame(item, (item, *depths), data, bparams, scope)))
+            index += 1
+            if budget is not None and not index & 7:
+                budget.tick(out)
+        return "".join(out)
+
+    return render_each
 
 
 def _with_names(render: Renderer, names: list[str]) -> Renderer:
@@ -323,6 +502,15 @@ def _join(parts: list[Renderer | str]) -> Renderer:
     if all(isinstance(p, str) for p in parts):
         text = "".join(parts)  # type: ignore[arg-type]
         return lambda frame: text
+
+    if len(parts) == 2:
+        first, second = parts
+        if isinstance(second, str) and not isinstance(first, str):
+            return lambda frame: first(frame) + second  # type: ignore[operator]
+        if isinstance(first, str) and not isinstance(second, str):
+            return lambda frame: first + second(frame)
+        if not isinstance(first, str) and not isinstance(second, str):
+            return lambda frame: first(frame) + second(frame)
 
     def render(frame: Frame) -> str:
         return "".join([p if p.__class__ is str else p(frame) for p in parts])  # type: ignore[operator, misc]

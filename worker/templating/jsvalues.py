@@ -104,6 +104,8 @@ def to_output(value: Any) -> str:
 
 def truthy(value: Any) -> bool:
     """JavaScript truthiness (empty arrays and objects are truthy, NaN is not)."""
+    if value is True:
+        return True
     if value is None or value is UNDEFINED or value is False:
         return False
     if isinstance(value, str):
@@ -118,6 +120,8 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|I
 
 def to_number(value: Any) -> float | int:
     """``Number(value)``; NaN as ``float('nan')``."""
+    if value.__class__ is int or value.__class__ is float:
+        return value  # type: ignore[no-any-return]
     value = unsafe(value)
     if isinstance(value, bool):
         return int(value)

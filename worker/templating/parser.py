@@ -251,6 +251,38 @@ class _Frame:
     name: str = ""
 
 
+# Handlebars.js parses with a Jison LALR parser; a broken template's message lists the
+# tokens that parser state accepts. These are the lists of the states users hit.
+_STATEMENTS = ("'COMMENT', 'CONTENT', 'OPEN_RAW_BLOCK', 'OPEN_BLOCK', 'OPEN_INVERSE', {chain}'OPEN_ENDBLOCK', "
+               "'OPEN', 'OPEN_UNESCAPED', 'OPEN_PARTIAL', 'OPEN_PARTIAL_BLOCK'")
+_IN_PROGRAM = _STATEMENTS.format(chain="'OPEN_INVERSE_CHAIN', 'INVERSE', ")
+_IN_INVERTED = _STATEMENTS.format(chain="'INVERSE', ")
+_IN_INVERSE = _STATEMENTS.format(chain="")
+_TOP_LEVEL = ("'EOF', 'COMMENT', 'CONTENT', 'OPEN_RAW_BLOCK', 'OPEN_BLOCK', 'OPEN_INVERSE', 'OPEN', "
+              "'OPEN_UNESCAPED', 'OPEN_PARTIAL', 'OPEN_PARTIAL_BLOCK'")
+_PARAMS = "'OPEN_SEXPR', 'ID', {block}'STRING', 'NUMBER', 'BOOLEAN', 'UNDEFINED', 'NULL', 'DATA'"
+
+
+def _jison_error(source: str, token_start: int, token_end: int, expected: str, got: str) -> TemplateSyntaxError:
+    """The message Handlebars.js (Jison) gives: line, the text around the token with a caret
+    under it, the accepted tokens, and the token found."""
+    past = source[:token_start]
+    shown_past = ("..." if len(past) > 20 else "") + past[-20:].replace("\n", "")
+    upcoming = source[token_start:token_end]
+    if len(upcoming) < 20:
+        upcoming += source[token_end:token_end + 20 - len(upcoming)]
+    shown_next = (upcoming[:20] + ("..." if len(upcoming) > 20 else "")).replace("\n", "")
+    line = source.count("\n", 0, token_end) + 1
+    return TemplateSyntaxError(f"Parse error on line {line}:\n{shown_past}{shown_next}\n{'-' * len(shown_past)}^\n"
+                               f"Expecting {expected}, got '{got}'")
+
+
+def _close_expected(call: SubExpr | None, closer: str, block: bool) -> str:
+    if call is not None and call.hash:
+        return f"'{closer}', 'OPEN_BLOCK_PARAMS'" if block else f"'{closer}'"
+    return f"'{closer}', " + _PARAMS.format(block="'OPEN_BLOCK_PARAMS', " if block else "")
+
+
 def parse(source: str) -> Program:
     root = Program([])
     stack: list[_Frame] = [_Frame(None, Strip(), root)]
@@ -300,11 +332,32 @@ def parse(source: str) -> Program:
             continue
         triple = source.startswith("{{{", start) or source.startswith("{{~{", start)
         close_token = "}}}" if triple else "}}"
-        end = source.find(close_token, start + 2)
+        end = source.find("}}", start + 2)
         if end < 0:
             raise TemplateSyntaxError(f"Parse error on line {line}: unclosed mustache")
-        inner = source[start + 2:end]
+        # the closing token is the longest run Handlebars' lexer takes: }}}} or }}} or }}
+        run = 4 if source.startswith("}}}}", end) else 3 if source.startswith("}}}", end) else 2
+        got = {4: "CLOSE_RAW_BLOCK", 3: "CLOSE_UNESCAPED", 2: "CLOSE"}[run]
+        tilde = source[end - 1] == "~"
+        mismatched = (run != 3) if triple else (run > 2 and not tilde)
+        inner = source[start + 2:end + (1 if triple and run == 3 else 0)]
         pos = end + len(close_token)
+        body = inner[1:] if triple else inner.strip("~ \t\r\n")
+        is_inverse = not triple and (body in ("else", "^") or (body.startswith("^") and not body[1:].strip()))
+        if mismatched and not is_inverse and not inner.lstrip("{~").lstrip().startswith("!"):
+            chain = not triple and re.match(r"else\s", body) is not None
+            if chain:
+                body = "#" + body[4:].strip()
+            kind = body[:1] if body[:1] in "#^/&" else ""
+            try:
+                call: SubExpr | None = _parse_call(body[1:] if kind else body, line,
+                                                   allow_block_params=kind in "#^" and kind != "")[0]
+            except TemplateSyntaxError:
+                call = None
+            closer = "CLOSE_UNESCAPED" if triple else "CLOSE"
+            expected = f"'{closer}'" if kind == "/" or (call is not None and kind in "#^" and kind and "as |" in body) \
+                else _close_expected(call, closer, block=kind in ("#", "^"))
+            raise _jison_error(source, end, end + run, expected, got)
         strip = Strip(inner.startswith("~"), inner.endswith("~"))
         if strip.open:
             inner = inner[1:]
@@ -333,7 +386,8 @@ def parse(source: str) -> Program:
             while True:
                 frame = stack.pop()
                 if len(stack) == 0 or frame.call is None:
-                    raise TemplateSyntaxError(f"Parse error on line {line}: unexpected closing tag {name}")
+                    raise _jison_error(source, start, start + 3, "'EOF'" if frame.program.body else _TOP_LEVEL,
+                                       "OPEN_ENDBLOCK")
                 block = _finish_block(frame, strip)
                 if frame.chained_parent is not None:
                     stack[-1].inverse.body.append(block)  # type: ignore[union-attr]
@@ -345,7 +399,13 @@ def parse(source: str) -> Program:
         elif inner_stripped == "else" or sigil == "^" or re.match(r"else\s", inner_stripped):
             frame = stack[-1]
             if frame.call is None or frame.inverse is not None:
-                raise TemplateSyntaxError(f"Parse error on line {line}: unexpected else")
+                token = "INVERSE" if inner_stripped == "else" or sigil == "^" and not inner_stripped[1:].strip() \
+                    else "OPEN_INVERSE_CHAIN"
+                if current_body():
+                    expected = "'EOF'" if frame.call is None else "'OPEN_ENDBLOCK'"
+                else:
+                    expected = _TOP_LEVEL if frame.call is None else _IN_INVERSE
+                raise _jison_error(source, start, pos, expected, token)
             frame.inverse_strip = strip
             rest = inner_stripped[4:].strip() if inner_stripped.startswith("else") else ""
             if rest:
@@ -366,7 +426,14 @@ def parse(source: str) -> Program:
             current_body().append(Mustache(call, sigil != "&", strip))
 
     if len(stack) > 1:
-        raise TemplateSyntaxError(f"Parse error: {stack[-1].name} doesn't have a closing tag")
+        frame = stack[-1]
+        if current_body():  # after statements the parser state accepts only what ends the block
+            expected = ("'OPEN_ENDBLOCK'" if frame.inverse is not None
+                        else "'INVERSE', 'OPEN_ENDBLOCK'" if frame.inverted
+                        else "'OPEN_INVERSE_CHAIN', 'INVERSE', 'OPEN_ENDBLOCK'")
+        else:
+            expected = _IN_INVERSE if frame.inverse is not None else _IN_INVERTED if frame.inverted else _IN_PROGRAM
+        raise _jison_error(source, length, length, expected, "EOF")
     _strip_program(root, is_root=True)
     return root
 

@@ -59,11 +59,8 @@ def each(opts: Options, *args: Any) -> str:
             out.append(opts.fn(context[key], frame, [context[key], key]))
             if scope is not None:
                 scope.budget.tick(out)
-    elif isinstance(context, str) and context:
-        for index, char in enumerate(context):
-            frame = dict(data)
-            frame.update(key=index, index=index, first=index == 0, last=index == len(context) - 1)
-            out.append(opts.fn(char, frame, [char, index]))
+    # strings, numbers and other primitives are not iterated (Handlebars 4 tests
+    # ``typeof context === 'object'``): the inverse renders
     if not out:
         return opts.inverse()
     return "".join(out)

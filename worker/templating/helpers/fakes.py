@@ -11,7 +11,6 @@ import bisect
 import itertools
 import math
 import string
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,8 +173,14 @@ def _py(method: str, *py_args: Any, transform: Callable[[Any], Any] | None = Non
     return gen
 
 
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def _uuid(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
-    return str(uuid.UUID(int=ctx.random.getrandbits(128), version=4))
+    """A version-4 UUID (RFC 4122 variant) from the seeded generator."""
+    text = "%032x" % ((ctx.random.getrandbits(128) & _UUID_CLEAR) | _UUID_SET)
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _words(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
@@ -366,6 +371,20 @@ def faker_helper(opts: Options, *args: Any) -> Any:
         raise TemplateError(f'{what} (valid: "location.zipCode", "date.past", etc) line {opts.line}')
     extra = [unsafe(a) for a in args[1:]]
     return generator(opts.scope.faker, extra, dict(opts.hash))
+
+
+def _bind_faker(literals: list[Any], line: int) -> Callable[[Any], Any] | None:
+    """``{{faker 'person.firstName'}}`` with literal arguments: the method is found once,
+    at compile time (unknown names keep failing at render time, as in Mockoon)."""
+    name = unsafe(literals[0]) if literals else None
+    generator = FAKER_METHODS.get(name) if isinstance(name, str) else None
+    if generator is None:
+        return None
+    extra = [unsafe(a) for a in literals[1:]]
+    return lambda scope: generator(scope.faker, list(extra), {})
+
+
+faker_helper.bind_literals = _bind_faker  # type: ignore[attr-defined]
 
 
 def _legacy(path: str) -> Callable[..., Any]:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import math
+import operator
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cmp_to_key
@@ -133,6 +134,8 @@ def eq(opts: Options, *args: Any) -> bool:
 
 def _compare(op: Any) -> Any:
     def helper(opts: Options, a: Any = UNDEFINED, b: Any = UNDEFINED, *rest: Any) -> bool:
+        if a.__class__ is int and b.__class__ is int:
+            return op(a, b)  # type: ignore[no-any-return]
         x, y = to_number(a), to_number(b)
         if is_nan(x) or is_nan(y):
             return False
@@ -512,21 +515,40 @@ def repeat(opts: Options, *args: Any) -> str:
     number = to_number(count)
     total = 0 if is_nan(number) else math.ceil(number)
     scope.budget.check_repeat(total)
-    data = dict(opts.data)
-    content = ""
+    base = opts.data
+    context = opts.context
     comma = opts.hash.get("comma") is not False
+    # Mockoon appends each piece to a string, trims its end, then adds a comma and a newline;
+    # ``out`` holds the same text in pieces, so long repeats stay linear.
+    out: list[str] = []
     for i in range(total):
-        data.update(index=i, total=count, first=i == 0, last=i == total - 1)
-        content += opts.fn(opts.context, dict(data))
+        piece = opts.fn(context, {**base, "index": i, "total": count, "first": i == 0, "last": i == total - 1})
         if comma:
-            content = content.rstrip()
-            if i < total - 1 and not content.endswith(","):
-                content += ","
-            elif i == total - 1 and content.endswith(","):
-                content = content[:-1]
-            content += "\n"
-        scope.budget.tick_text(content)
-    return content
+            stripped = piece.rstrip()
+            if stripped:
+                out.append(stripped)
+            else:
+                _trim_end(out)
+            ends_with_comma = bool(out) and out[-1].endswith(",")
+            if i < total - 1 and not ends_with_comma:
+                out.append(",")
+            elif i == total - 1 and ends_with_comma:
+                out[-1] = out[-1][:-1]
+            out.append("\n")
+        else:
+            out.append(piece)
+        scope.budget.tick(out)
+    return "".join(out)
+
+
+def _trim_end(pieces: list[str]) -> None:
+    """``trimEnd`` of the text the pieces join to, in place."""
+    while pieces:
+        last = pieces[-1].rstrip()
+        if last:
+            pieces[-1] = last
+            return
+        pieces.pop()
 
 
 def switch(opts: Options, value: Any = UNDEFINED, *rest: Any) -> str:
@@ -579,10 +601,10 @@ HELPERS = {
     "toFixed": to_fixed,
     "parseInt": parse_int_helper,
     "eq": eq,
-    "gt": _compare(lambda a, b: a > b),
-    "gte": _compare(lambda a, b: a >= b),
-    "lt": _compare(lambda a, b: a < b),
-    "lte": _compare(lambda a, b: a <= b),
+    "gt": _compare(operator.gt),
+    "gte": _compare(operator.ge),
+    "lt": _compare(operator.lt),
+    "lte": _compare(operator.le),
     "lowercase": lowercase,
     "uppercase": uppercase,
     "concat": concat,
@@ -626,3 +648,9 @@ HELPERS = {
     "setVar": set_var,
     "getVar": get_var,
 }
+
+# Helpers that never read ``options``: the compiler calls them without building one.
+for _name in ("add", "subtract", "multiply", "divide", "modulo", "ceil", "floor", "round", "toFixed", "parseInt",
+              "eq", "gt", "gte", "lt", "lte", "lowercase", "uppercase", "padStart", "padEnd", "substr", "includes",
+              "indexOf", "stringify", "jsonParse", "len", "reverse", "objectPath", "jsonPath", "jmesPath"):
+    HELPERS[_name].options_free = True  # type: ignore[attr-defined]
