@@ -49,11 +49,12 @@ _MISSING: Any = object()
 class Options:
     """The ``options`` argument of a helper: hash, data, and the block's programs."""
 
-    __slots__ = ("frame", "hash", "name", "line", "_program", "_inverse", "block_param_count", "is_block", "_names")
+    __slots__ = ("frame", "hash", "name", "line", "_program", "_inverse", "block_param_count", "is_block", "_names",
+                 "pure_body")
 
     def __init__(self, frame: Frame, hash_: dict[str, Any], name: str, line: int,
                  program: Renderer | None, inverse: Renderer | None, block_param_count: int, is_block: bool,
-                 names: list[str] | None = None):
+                 names: list[str] | None = None, pure_body: bool = False):
         self.frame = frame
         self.hash = hash_
         self.name = name
@@ -63,6 +64,9 @@ class Options:
         self.block_param_count = block_param_count
         self.is_block = is_block
         self._names = names
+        # True when nothing in the block can observe @data or the frame: a helper may then
+        # skip building per-iteration data frames (see ``fn_in_place``).
+        self.pure_body = pure_body
 
     @property
     def context(self) -> Any:
@@ -91,6 +95,10 @@ class Options:
     def fn(self, context: Any = _MISSING, data: dict[str, Any] | None = None, block_params: list[Any] | None = None) -> str:
         names = self._names if self._names is not None else getattr(self._program, "block_param_names", None)
         return self._run(self._program, context, data, block_params, names)
+
+    def fn_in_place(self) -> str:
+        """``fn()`` with this frame as it is; only for ``pure_body`` blocks."""
+        return self._program(self.frame) if self._program is not None else ""
 
     def inverse(self, context: Any = _MISSING, data: dict[str, Any] | None = None) -> str:
         return self._run(self._inverse, context, data, None)
@@ -126,6 +134,7 @@ class Compiler:
         # Counts compiled constructs that can observe the frame beyond the call itself (an
         # ``options`` object, @data): a loop body with none of them may reuse one frame.
         self.observers = 0
+        self.parent_reads = 0  # paths with ``../``: a loop must keep the depth stack for them
 
     # --- expressions -------------------------------------------------------------------
     def path(self, path: Path) -> Evaluator:
@@ -147,6 +156,8 @@ class Compiler:
             self.observers += 1
             return eval_data
         depth = path.depth
+        if depth:
+            self.parent_reads += 1
         first = parts[0] if parts else None
         may_be_block_param = path.simple or (not path.this and depth == 0 and first is not None)
 
@@ -164,6 +175,7 @@ class Compiler:
                     return ctx.get(only_part, UNDEFINED)
                 return UNDEFINED if is_nullish(ctx) else lookup_property(ctx, only_part)
 
+            eval_name.property_name = only_part  # type: ignore[attr-defined]
             return eval_name
 
         def eval_path(frame: Frame) -> Any:
@@ -199,7 +211,7 @@ class Compiler:
         raise TemplateError(f"cannot compile {type(node).__name__}")
 
     def call(self, call: SubExpr, program: Renderer | None, inverse: Renderer | None, is_block: bool,
-             block_param_count: int = 0) -> Evaluator:
+             block_param_count: int = 0, pure_body: bool = False) -> Evaluator:
         """A helper call or a value lookup, decided at render time like Handlebars' invokeAmbiguous."""
         head = call.path
         name = head.original if isinstance(head, Path) else str(head.value)
@@ -226,19 +238,32 @@ class Compiler:
                 left, right = params
                 if isinstance(call.params[1], Literal):
                     constant = call.params[1].value
+                    first_param = call.params[0]
+                    if isinstance(first_param, Path) and getattr(left, "property_name", None) is not None:
+                        prop = first_param.parts[0]
+
+                        def call_on_property(frame: Frame) -> Any:
+                            ctx = frame.ctx
+                            if not frame.bparams and ctx.__class__ is dict:
+                                return helper_fn(None, ctx.get(prop, UNDEFINED), constant)
+                            return helper_fn(None, left(frame), constant)
+
+                        return call_on_property
                     return lambda frame: helper_fn(None, left(frame), constant)
                 return lambda frame: helper_fn(None, left(frame), right(frame))
             bind = getattr(helper_fn, "bind_literals", None)
             if bind is not None and not hash_items and not is_block and all(isinstance(p, Literal) for p in call.params):
                 bound = bind([p.value for p in call.params], line)  # type: ignore[union-attr]
                 if bound is not None:
-                    return lambda frame: bound(frame.scope)
+                    evaluate_bound = lambda frame: bound(frame.scope)  # noqa: E731
+                    evaluate_bound.scope_fn = bound  # type: ignore[attr-defined]
+                    return evaluate_bound
             if not hash_items and len(params) == 1:
                 only = params[0]
 
                 def call_one(frame: Frame) -> Any:
                     return helper_fn(Options(frame, {}, name, line, program, inverse, block_param_count, is_block,
-                                             names), only(frame))
+                                             names, pure_body), only(frame))
 
                 self.observers += 1
                 return call_one
@@ -247,7 +272,7 @@ class Compiler:
                 args = [p(frame) for p in params]
                 hash_ = _hash(hash_items, frame) if hash_items else {}
                 return helper_fn(Options(frame, hash_, name, line, program, inverse, block_param_count, is_block,
-                                         names), *args)
+                                         names, pure_body), *args)
 
             self.observers += 1
             return call_helper
@@ -321,7 +346,7 @@ class Compiler:
                 else:
                     value = evaluate(frame)
                 if value.__class__ is str:
-                    return escape_html(value)
+                    return value if _NEEDS_ESCAPE.isdisjoint(value) else value.translate(_ESCAPE_TABLE)  # type: ignore[no-any-return]
                 if value is UNDEFINED or value is None:
                     return ""
                 if isinstance(value, SafeString):
@@ -329,6 +354,17 @@ class Compiler:
                 return escape_html(to_output(value))
 
             return render_property
+        scope_fn = getattr(evaluate, "scope_fn", None)
+        if scope_fn is not None:
+            def render_from_scope(frame: Frame) -> str:
+                value = scope_fn(frame.scope)
+                if value.__class__ is str:
+                    return escape_html(value) if node.escaped else value  # type: ignore[no-any-return]
+                if node.escaped and not isinstance(value, SafeString):
+                    return escape_html(to_output(value))
+                return to_output(value) if not isinstance(value, SafeString) else str.__str__(value)
+
+            return render_from_scope
         if node.escaped:
             def render_escaped(frame: Frame) -> str:
                 value = evaluate(frame)
@@ -344,16 +380,18 @@ class Compiler:
         return render_raw
 
     def block(self, node: Block) -> Renderer:
-        observers = self.observers
+        observers, parent_reads = self.observers, self.parent_reads
         program = self.program(node.program)
         inverse = self.program(node.inverse)
         body_is_pure = self.observers == observers
+        body_reads_parents = self.parent_reads != parent_reads
         count = len(node.program.block_params) if node.program is not None else 0
         if not node.inverted:
-            inline = self._inline_builtin(node, program, inverse, body_is_pure)
+            inline = self._inline_builtin(node, program, inverse, body_is_pure, body_reads_parents)
             if inline is not None:
                 return inline
-        evaluate = self.call(node.call, program, inverse, is_block=True, block_param_count=count)
+        evaluate = self.call(node.call, program, inverse, is_block=True, block_param_count=count,
+                             pure_body=body_is_pure and not count)
         if node.inverted:
             # {{^name}}: render the inverse program when the value is falsy/empty
             lookup = self.call(node.call, None, None, is_block=False)
@@ -374,7 +412,7 @@ class Compiler:
 
 
     def _inline_builtin(self, node: Block, program: Renderer | None, inverse: Renderer | None,
-                        body_is_pure: bool) -> Renderer | None:
+                        body_is_pure: bool, body_reads_parents: bool) -> Renderer | None:
         """``#if``/``#unless``/``#each`` with one argument, run without an ``options`` object.
 
         These are Handlebars' own helpers (unless an engine replaced them), so their
@@ -412,7 +450,8 @@ class Compiler:
             # the fallback (strings, other values) builds data from the frame it is given,
             # which reuse does not change
             self.observers = before_generic
-            return _each_renderer(argument, run, otherwise, names, generic, body_is_pure and not names)
+            return _each_renderer(argument, run, otherwise, names, generic, body_is_pure and not names,
+                                  body_reads_parents)
         self.observers = observers
         return None
 
@@ -435,7 +474,7 @@ def _empty(frame: Frame) -> str:
 
 
 def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, names: list[str],
-                   generic: Evaluator, reuse_frame: bool) -> Renderer:
+                   generic: Evaluator, reuse_frame: bool, keep_depths: bool) -> Renderer:
     """Handlebars' ``each`` over arrays and objects: a data frame per item with @index,
     @key, @first and @last, the item as ``this`` (pushed on the depth stack) and block params."""
 
@@ -461,7 +500,8 @@ def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, name
             shared = Frame(None, depths, frame.data, outer_params, scope)
             for item in (value if value.__class__ is list else value.values()):
                 shared.ctx = item
-                shared.depths = (item, *depths)
+                if keep_depths:
+                    shared.depths = (item, *depths)
                 append(run(shared))
                 index += 1
                 if budget is not None and not index & 7:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,6 +71,16 @@ def test_standalone_block_lines_leave_no_blank_lines(server: MockServer) -> None
 
 def test_repeat_matches_mockoon_comma_handling(server: MockServer) -> None:
     assert render(server, "[{{#repeat 3}}{{@index}}{{/repeat}}]") == "[0,\n1,\n2\n]"
+    # a long repeat builds its output in pieces, with the same text as one trimmed string
+    assert render(server, "{{#repeat 20000}} x {{/repeat}}") == " x,\n" * 19999 + " x\n"
+    # whitespace-only pieces trim back into what came before, comma included at the end
+    assert render(server, "{{#repeat 3}}{{#if @first}}a,{{/if}}  {{/repeat}}") == "a\n"
+
+
+def test_uuid_is_version_4_with_the_rfc_variant(server: MockServer) -> None:
+    for _ in range(200):
+        value = render(server, "{{faker 'string.uuid'}}")
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", value), value
 
 
 def test_faker_is_seeded_and_shaped(server: MockServer) -> None:

@@ -48,6 +48,11 @@ TEMPLATES = [
     "{{#repeat 3 comma=false}}b {{/repeat}}",
     "{{#repeat 0}}x{{/repeat}}|{{#repeat 1}}{{@total}}{{/repeat}}",
     "{{#repeat 2}}{\"id\": {{@index}}}{{/repeat}}",
+    "{{#with (object a='A')}}{{#repeat 2}}{{a}}{{/repeat}}{{/with}}",
+    "{{#repeat 3}}{{#if @first}}a,{{/if}}  {{/repeat}}",
+    "{{#with (object x='X')}}{{#each (dataRaw 'users')}}{{#if (gt age 28)}}{{../x}}{{name}}{{/if}}{{/each}}{{/with}}",
+    "{{#each (dataRaw 'users')}}{{#each tags}}{{../name}}/{{this}} {{/each}}{{/each}}",
+    "{{#each (dataRaw 'users')}}{{#if (gt age 25)}}{{#repeat 2 comma=false}}{{id}}{{/repeat}}{{/if}}{{/each}}",
 ]
 
 

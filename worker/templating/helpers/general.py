@@ -521,8 +521,12 @@ def repeat(opts: Options, *args: Any) -> str:
     # Mockoon appends each piece to a string, trims its end, then adds a comma and a newline;
     # ``out`` holds the same text in pieces, so long repeats stay linear.
     out: list[str] = []
+    in_place = opts.pure_body
     for i in range(total):
-        piece = opts.fn(context, {**base, "index": i, "total": count, "first": i == 0, "last": i == total - 1})
+        if in_place:
+            piece = opts.fn_in_place()
+        else:
+            piece = opts.fn(context, {**base, "index": i, "total": count, "first": i == 0, "last": i == total - 1})
         if comma:
             stripped = piece.rstrip()
             if stripped:
