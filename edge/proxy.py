@@ -24,7 +24,14 @@ from schemas.control import Target
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
-from .upstream import Upstream, UpstreamPool, next_event
+from .upstream import (
+    BodyReader,
+    ResponseHead,
+    Upstream,
+    UpstreamClosed,
+    UpstreamPool,
+    UpstreamProtocolError,
+)
 
 log = logging.getLogger("mockfleet.edge")
 access_log = logging.getLogger("mockfleet.edge.access")
@@ -78,6 +85,20 @@ class ClientGone(Exception):
     pass
 
 
+async def next_event(conn: h11.Connection, stream: trio.abc.ReceiveStream,
+                     timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
+    """The next h11 event, receiving as needed; TooSlowError after ``timeout`` seconds."""
+    event = conn.next_event()
+    if event is not h11.NEED_DATA:
+        return event
+    with trio.fail_after(timeout):
+        while True:
+            conn.receive_data(bytes(await stream.receive_some(65536)))
+            event = conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+
+
 class Client:
     """The downstream side: an h11 server connection over a (TLS) stream with timeouts."""
 
@@ -112,6 +133,16 @@ class Client:
             if len(self.head) <= self.limits.max_header_bytes:
                 self.head += data
             self.conn.receive_data(bytes(data))
+
+    def renew(self) -> None:
+        """A fresh parser for the next request on this connection, fed what the client already
+        sent (pipelining). Used after a response the edge wrote itself, not through h11."""
+        data, closed = self.conn.trailing_data
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
+        if data:
+            self.conn.receive_data(data)
+        if closed:
+            self.conn.receive_data(b"")
 
     def _check_raw_head(self) -> None:
         end = self.head.find(b"\r\n\r\n")
@@ -233,6 +264,9 @@ class Exchange:
         self.decision = "forwarded"
         self.upgraded = False
         self.headers = list(request.headers)
+        self.raw_response = False  # the response went out as bytes we wrote, not through h11
+        self.keep_alive = request.http_version == b"1.1" and not any(
+            k == b"connection" and b"close" in v.lower() for k, v in self.headers)
 
     async def run(self) -> None:
         check_framing(self.request)
@@ -302,22 +336,29 @@ class Exchange:
         self.ctx.control.forget(self.host)
         return woken.socket
 
-    def _upstream_request(self, headers: list[tuple[bytes, bytes]]) -> h11.Request:
-        out: list[tuple[bytes, bytes]] = []
+    def _upstream_head(self, headers: list[tuple[bytes, bytes]]) -> bytes:
+        """The request head for the worker, as bytes: h11 validated every name and value
+        on the way in, so they are copied, minus hop-by-hop and forwarding headers."""
+        out = bytearray(self.request.method + b" " + self.request.target + b" HTTP/1.1\r\n")
         upgrade = self._is_upgrade()
+        prior: list[bytes] = []
+        chunked = False
         for key, value in headers:
             if key in FORWARDED:  # rewritten below: the edge is the only source of these
+                if key == b"x-forwarded-for":
+                    prior.append(value)
                 continue
             if key in HOP_BY_HOP and not (upgrade and key in (b"upgrade", b"connection")):
+                chunked = chunked or key == b"transfer-encoding"
                 continue
-            out.append((key, value))
-        prior = _header(headers, b"x-forwarded-for")
+            out += key + b": " + value + b"\r\n"
         chain = (b", ".join(prior) + b", " if prior else b"") + self.peer.encode()
-        out += [(b"x-forwarded-for", chain), (b"x-forwarded-proto", self.ctx.scheme.encode()),
-                (b"x-forwarded-host", self.host.encode())]
-        if _header(headers, b"transfer-encoding"):
-            out.append((b"transfer-encoding", b"chunked"))
-        return h11.Request(method=self.request.method, target=self.request.target, headers=out)
+        out += (b"x-forwarded-for: " + chain + b"\r\nx-forwarded-proto: " + self.ctx.scheme.encode()
+                + b"\r\nx-forwarded-host: " + self.host.encode() + b"\r\n")
+        if chunked:
+            out += b"transfer-encoding: chunked\r\n"
+        out += b"\r\n"
+        return bytes(out)
 
     def _is_upgrade(self) -> bool:
         headers = self.headers
@@ -326,33 +367,42 @@ class Exchange:
 
     async def _forward(self, target: Target, headers: list[tuple[bytes, bytes]]) -> None:
         socket_path = await self._socket_for(target)
-        upstream_request = self._upstream_request(headers)
+        upstream_head = self._upstream_head(headers)
         ctx = self.ctx
         started = time.perf_counter()
         upstream = await self._connect(socket_path, target)
         try:
             bodyless = self._bodyless()
             if bodyless:
-                # the head and the end of message go out in one write (one syscall, one TLS-free frame)
                 event = await self.client.next_event(self.ctx.limits.body_timeout)
                 if not isinstance(event, h11.EndOfMessage):
                     raise Reject(400, "unexpected request body", close=True, reason="body")
             try:
-                await self._send_head(upstream, upstream_request, bodyless)
+                await self._send_head(upstream, upstream_head)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 if not upstream.reused:
                     raise
                 await ctx.pool.discard(upstream)
                 upstream = await self._connect(socket_path, target, fresh=True)
-                await self._send_head(upstream, upstream_request, bodyless)
+                await self._send_head(upstream, upstream_head)
             if not bodyless:
-                await self._stream_request_body(upstream, target)
-            response = await self._response_head(upstream)
+                await self._stream_request_body(upstream, target, chunked=bool(_header(headers, b"transfer-encoding")))
+            try:
+                response = await self._response_head(upstream)
+            except UpstreamClosed:
+                # a pooled connection the worker closed just as we reused it: the request was
+                # not read, so a bodyless one is sent again once, on a new connection
+                if not (upstream.reused and bodyless and not upstream.received):
+                    raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
+                                 close=True, reason="upstream-error") from None
+                await ctx.pool.discard(upstream)
+                upstream = await self._connect(socket_path, target, fresh=True)
+                await self._send_head(upstream, upstream_head)
+                response = await self._response_head(upstream)
             ctx.metrics.upstream_latency.observe(time.perf_counter() - started)
-            if isinstance(response, h11.InformationalResponse) and response.status_code == 101:
+            if response.status == 101:
                 await self._tunnel(upstream, response)
                 return
-            assert isinstance(response, h11.Response)
             await self._stream_response(upstream, response)
         except BaseException:
             await ctx.pool.discard(upstream)
@@ -367,11 +417,9 @@ class Exchange:
         return not length or length[0].strip() == b"0"
 
     @staticmethod
-    async def _send_head(upstream: Upstream, request: h11.Request, with_end: bool) -> None:
-        data = upstream.conn.send(request) or b""
-        if with_end:
-            data += upstream.conn.send(h11.EndOfMessage()) or b""
-        await upstream.stream.send_all(data)
+    async def _send_head(upstream: Upstream, head: bytes) -> None:
+        upstream.received = False
+        await upstream.stream.send_all(head)
 
     async def _connect(self, socket_path: str, target: Target, fresh: bool = False) -> Upstream:
         try:
@@ -389,7 +437,9 @@ class Exchange:
             raise Reject(503, "the instance is not reachable right now; retry shortly",
                          [("Retry-After", "1")], reason="upstream-down") from None
 
-    async def _stream_request_body(self, upstream: Upstream, target: Target) -> None:
+    async def _stream_request_body(self, upstream: Upstream, target: Target, chunked: bool) -> None:
+        """Client body to the worker as it arrives: as is with a Content-Length, re-chunked
+        (h11 decoded and checked the client's chunking) otherwise."""
         size = 0
         while True:
             event = await self.client.next_event(self.ctx.limits.body_timeout)
@@ -397,76 +447,101 @@ class Exchange:
                 size += len(event.data)
                 if target.max_body and size > target.max_body:
                     raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
-                await upstream.send(h11.Data(data=event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                await upstream.send(h11.EndOfMessage())
-                return
-            elif event is h11.PAUSED:
-                await upstream.send(h11.EndOfMessage())
+                if chunked:
+                    if event.data:
+                        await upstream.send(b"%x\r\n%b\r\n" % (len(event.data), event.data))
+                else:
+                    await upstream.send(event.data)
+            elif isinstance(event, h11.EndOfMessage) or event is h11.PAUSED:
+                if chunked:
+                    await upstream.send(b"0\r\n\r\n")
                 return
             else:
                 raise ClientGone()
 
-    async def _response_head(self, upstream: Upstream) -> h11.Response | h11.InformationalResponse:
-        while True:
-            try:
-                event = await upstream.next_event(self.ctx.limits.upstream_timeout)
-            except trio.TooSlowError:
-                raise Reject(504, "the instance did not answer in time", close=True, reason="upstream-timeout") from None
-            except (h11.RemoteProtocolError, trio.BrokenResourceError, OSError):
-                raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
-                             close=True, reason="upstream-error") from None
-            if isinstance(event, h11.InformationalResponse) and event.status_code != 101:
-                continue  # 100-continue and friends are not relayed
-            if isinstance(event, h11.Response | h11.InformationalResponse):
-                return event
-            raise Reject(502, "the instance sent an invalid response", close=True, reason="upstream-error")
+    async def _response_head(self, upstream: Upstream) -> ResponseHead:
+        try:
+            with trio.fail_after(self.ctx.limits.upstream_timeout):
+                return await upstream.read_head(self.request.method == b"HEAD")
+        except trio.TooSlowError:
+            raise Reject(504, "the instance did not answer in time", close=True, reason="upstream-timeout") from None
+        except UpstreamClosed:
+            raise
+        except UpstreamProtocolError:
+            raise Reject(502, "the instance sent an invalid response", close=True, reason="upstream-error") from None
+        except (trio.BrokenResourceError, OSError):
+            raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
+                         close=True, reason="upstream-error") from None
 
-    async def _stream_response(self, upstream: Upstream, response: h11.Response) -> None:
+    def _response_head_bytes(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytearray:
+        out = bytearray(b"HTTP/1.1 %d %b\r\n" % (status, reason or _phrase(status)))
+        for key, value in headers:
+            out += key + b": " + value + b"\r\n"
+        return out
+
+    async def _stream_response(self, upstream: Upstream, response: ResponseHead) -> None:
+        """The worker's response to the client, written by us (no second h11 pass): the head
+        minus hop-by-hop headers, then the body bytes as they come, chunked framing passed
+        through to HTTP/1.1 clients, decoded for HTTP/1.0 ones."""
+        client_11 = self.request.http_version == b"1.1"
+        framing = response.framing
         headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
-        has_length = any(k == b"content-length" for k, _ in headers)
-        head_only = self.request.method == b"HEAD" or response.status_code in (204, 304)
-        if not has_length and not head_only:
+        rechunk = framing == "close" and client_11  # an unknown length goes out chunked
+        if framing == "chunked" and client_11 or rechunk:
             headers.append((b"transfer-encoding", b"chunked"))
-        self.status = response.status_code
-        client = self.client
-        out = bytearray(client.conn.send(h11.Response(status_code=response.status_code, headers=headers,
-                                                      reason=response.reason or _phrase(response.status_code))) or b"")
+        if framing in ("chunked", "close") and not client_11:
+            self.keep_alive = False  # an HTTP/1.0 client reads to the end of the connection
+        if not self.keep_alive:
+            headers.append((b"connection", b"close"))
+        self.status = response.status
+        self.raw_response = True
+        out = self._response_head_bytes(response.status, response.reason, headers)
+        out += b"\r\n"
+        reader = BodyReader(response, decode_chunks=framing == "chunked" and not client_11)
+        send = self.client.stream.send_all
         timeout = self.ctx.limits.upstream_timeout
-        while True:
-            # coalesce what is already parsed into one write; flush before waiting on the worker
-            try:
-                event = upstream.conn.next_event()
-                if event is h11.NEED_DATA:
-                    if out:
-                        await client.stream.send_all(bytes(out))
+        buffer = upstream.buffer
+        try:
+            while not reader.done:
+                if buffer:
+                    piece = reader.take(buffer)
+                    self.bytes_out += len(piece)
+                    if rechunk and piece:
+                        out += b"%x\r\n%b\r\n" % (len(piece), piece)
+                    else:
+                        out += piece
+                    if len(out) >= 65536:
+                        await send(bytes(out))
                         out.clear()
-                    with trio.fail_after(timeout):
-                        data = await upstream.stream.receive_some(65536)
-                    upstream.conn.receive_data(bytes(data))
                     continue
-            except (trio.TooSlowError, h11.RemoteProtocolError, trio.BrokenResourceError, OSError):
-                raise ClientGone() from None  # head already sent: all we can do is close
-            if isinstance(event, h11.Data):
-                self.bytes_out += len(event.data)
-                out += client.conn.send(h11.Data(data=event.data)) or b""
-                if len(out) >= 65536:
-                    await client.stream.send_all(bytes(out))
+                # flush what is ready before waiting on the worker (server-sent events)
+                if out:
+                    await send(bytes(out))
                     out.clear()
-            elif isinstance(event, h11.EndOfMessage):
-                out += client.conn.send(h11.EndOfMessage()) or b""
-                await client.stream.send_all(bytes(out))
-                return
-            else:
-                raise ClientGone()
+                with trio.fail_after(timeout):
+                    more = await upstream.fill()
+                if not more:
+                    if framing != "close":
+                        raise ClientGone()  # cut short: all we can do is close
+                    break
+        except (trio.TooSlowError, UpstreamProtocolError, trio.BrokenResourceError, OSError):
+            raise ClientGone() from None
+        if rechunk:
+            out += b"0\r\n\r\n"
+        if out:
+            await send(bytes(out))
+        upstream.reusable = response.keep_alive and framing != "close" and not buffer
 
-    async def _tunnel(self, upstream: Upstream, response: h11.InformationalResponse) -> None:
+    async def _tunnel(self, upstream: Upstream, response: ResponseHead) -> None:
         """After a 101 both sides speak another protocol (WebSocket): copy bytes both ways."""
         self.status = 101
         self.upgraded = True
-        await self.client.send(h11.InformationalResponse(status_code=101, headers=response.headers,
-                                                         reason=response.reason))
-        upstream_rest, _ = upstream.conn.trailing_data
+        self.raw_response = True
+        self.keep_alive = False
+        head = self._response_head_bytes(101, response.reason, response.headers)
+        await self.client.stream.send_all(bytes(head + b"\r\n"))
+        upstream_rest = bytes(upstream.buffer)
+        upstream.buffer.clear()
         client_rest, _ = self.client.conn.trailing_data
         if upstream_rest:
             await self.client.stream.send_all(upstream_rest)
@@ -564,6 +639,11 @@ async def handle_connection(ctx: EdgeContext, stream: trio.abc.Stream, peer: str
                 return
             else:
                 exchange.log()
+            if exchange.raw_response:
+                if not exchange.keep_alive or client.conn.their_state is not h11.DONE:
+                    return
+                client.renew()
+                continue
             if client.conn.our_state is h11.MUST_CLOSE or client.conn.their_state is not h11.DONE:
                 return
             client.conn.start_next_cycle()

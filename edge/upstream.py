@@ -1,42 +1,230 @@
-"""Keep-alive HTTP/1.1 connections to instance sockets, pooled per socket path."""
+"""Keep-alive HTTP/1.1 connections to instance sockets, pooled per socket path.
+
+The peer is our own worker (hypercorn, whose h11 already validated every header it sends),
+so this side speaks HTTP/1.1 with a small parser of its own instead of a second h11 state
+machine: the head is split once, bodies pass through as bytes (chunked framing included),
+and only the framing is tracked, to know where a response ends. Anything that does not
+parse is an ``UpstreamProtocolError``; the edge answers 502 and drops the connection.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import h11
 import trio
 
 MAX_IDLE_PER_SOCKET = 32
 MAX_IDLE_SECONDS = 4.0  # workers close keep-alive connections after 5 s idle
+MAX_HEAD_BYTES = 64 * 1024
+MAX_LINE_BYTES = 4096
+READ_SIZE = 65536
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
-async def next_event(conn: h11.Connection, stream: trio.abc.ReceiveStream,
-                     timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-    """The next h11 event, receiving as needed; TooSlowError after ``timeout`` seconds."""
-    with trio.fail_after(timeout):
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            conn.receive_data(bytes(await stream.receive_some(65536)))
+class UpstreamProtocolError(Exception):
+    """The instance sent something that is not HTTP/1.1 as we expect it."""
+
+
+class UpstreamClosed(UpstreamProtocolError):
+    """The instance closed the connection before a whole response."""
+
+
+@dataclass(slots=True)
+class ResponseHead:
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]  # names lower-cased, in order
+    framing: str  # "length", "chunked", "close" (read until EOF) or "none"
+    length: int = 0
+    keep_alive: bool = True
+
+
+def parse_head(raw: bytes, head_request: bool) -> ResponseHead:
+    """Split a response head (without its blank line) and work out how its body is framed."""
+    lines = raw.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    code, _, reason = rest.partition(b" ")
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
+        raise UpstreamProtocolError(f"bad status line {lines[0][:80]!r}")
+    status = int(code)
+    headers: list[tuple[bytes, bytes]] = []
+    length: int | None = None
+    chunked = False
+    keep_alive = version == b"HTTP/1.1"
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip() or b"\n" in line or b"\r" in line:
+            raise UpstreamProtocolError(f"bad header line {line[:80]!r}")
+        name = name.lower()
+        value = value.strip(b" \t")
+        if name == b"content-length":
+            if not value.isdigit() or (length is not None and int(value) != length):
+                raise UpstreamProtocolError("bad Content-Length")
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = value.lower() == b"chunked"
+            if not chunked:
+                raise UpstreamProtocolError(f"unsupported Transfer-Encoding {value[:40]!r}")
+        elif name == b"connection":
+            tokens = {t.strip().lower() for t in value.split(b",")}
+            if b"close" in tokens:
+                keep_alive = False
+            elif b"keep-alive" in tokens and version == b"HTTP/1.0":
+                keep_alive = True
+        headers.append((name, value))
+    if status < 200 or status in NO_BODY_STATUSES or head_request:
+        framing = "none"
+    elif chunked:
+        framing = "chunked"
+    elif length is not None:
+        framing = "length"
+    else:
+        framing = "close"
+        keep_alive = False
+    return ResponseHead(status, reason, headers, framing, length or 0, keep_alive)
+
+
+class ChunkTracker:
+    """Follows chunked framing over raw bytes (sans I/O) to find where the message ends;
+    with ``decode`` it also collects the payload (for HTTP/1.0 clients)."""
+
+    __slots__ = ("state", "remaining", "line", "done", "payload")
+
+    def __init__(self, decode: bool = False) -> None:
+        self.state = "size"  # size → data → data-crlf → size … → trailer
+        self.remaining = 0
+        self.line = bytearray()
+        self.done = False
+        self.payload: bytearray | None = bytearray() if decode else None
+
+    def feed(self, data: bytes | bytearray) -> int:
+        """How many leading bytes of ``data`` belong to the message (all, until it ends)."""
+        pos = 0
+        end = len(data)
+        while pos < end and not self.done:
+            state = self.state
+            if state == "data":
+                take = min(self.remaining, end - pos)
+                if self.payload is not None:
+                    self.payload += data[pos:pos + take]
+                pos += take
+                self.remaining -= take
+                if not self.remaining:
+                    self.state, self.remaining = "data-crlf", 2
+            elif state == "data-crlf":
+                take = min(self.remaining, end - pos)
+                expected = b"\r\n"[2 - self.remaining:2 - self.remaining + take]
+                if bytes(data[pos:pos + take]) != expected:
+                    raise UpstreamProtocolError("chunk data not followed by CRLF")
+                pos += take
+                self.remaining -= take
+                if not self.remaining:
+                    self.state = "size"
+            else:  # a line: a chunk size, or a trailer line
+                newline = data.find(b"\n", pos)
+                stop = end if newline < 0 else newline + 1
+                self.line += data[pos:stop]
+                pos = stop
+                if len(self.line) > MAX_LINE_BYTES:
+                    raise UpstreamProtocolError("chunk line too long")
+                if newline >= 0:
+                    self._line_done(bytes(self.line))
+                    self.line.clear()
+        return pos
+
+    def _line_done(self, line: bytes) -> None:
+        if not line.endswith(b"\r\n"):
+            raise UpstreamProtocolError("bare LF in chunked framing")
+        text = line[:-2]
+        if self.state == "trailer":
+            if not text:
+                self.done = True
+            return
+        size_text = text.split(b";", 1)[0].strip()
+        if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
+            raise UpstreamProtocolError(f"bad chunk size {size_text[:20]!r}")
+        size = int(size_text, 16)
+        if size == 0:
+            self.state = "trailer"
+        else:
+            self.state, self.remaining = "data", size
+
+
+class BodyReader:
+    """Takes a response body off the connection buffer as bytes arrive (sans I/O): raw,
+    framing included, or the decoded payload when ``decode_chunks``."""
+
+    __slots__ = ("framing", "remaining", "tracker", "done")
+
+    def __init__(self, head: ResponseHead, decode_chunks: bool = False) -> None:
+        self.framing = head.framing
+        self.remaining = head.length
+        self.tracker = ChunkTracker(decode_chunks) if head.framing == "chunked" else None
+        self.done = head.framing == "none" or (head.framing == "length" and not head.length)
+
+    def take(self, buffer: bytearray) -> bytes:
+        if self.framing == "length":
+            count = min(self.remaining, len(buffer))
+            self.remaining -= count
+            self.done = not self.remaining
+        elif self.tracker is not None:
+            count = self.tracker.feed(buffer)
+            self.done = self.tracker.done
+            if self.tracker.payload is not None:
+                del buffer[:count]
+                piece = bytes(self.tracker.payload)
+                self.tracker.payload.clear()
+                return piece
+        else:  # until the connection ends
+            count = len(buffer)
+        if count == len(buffer):
+            piece = bytes(buffer)
+            buffer.clear()
+        else:
+            piece = bytes(buffer[:count])
+            del buffer[:count]
+        return piece
 
 
 @dataclass
 class Upstream:
     path: str
     stream: trio.SocketStream
-    conn: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=64 * 1024))
+    buffer: bytearray = field(default_factory=bytearray)
     reused: bool = False
     idle_since: float = 0.0
+    reusable: bool = False  # set once a whole response was read and the peer keeps the connection
+    received: bool = False  # anything at all came back for the current request
 
-    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-        return await next_event(self.conn, self.stream, timeout)
+    async def send(self, data: bytes | bytearray) -> None:
+        await self.stream.send_all(data)
 
-    async def send(self, event: h11.Event) -> None:
-        data = self.conn.send(event)
-        if data:
-            await self.stream.send_all(data)
+    async def fill(self) -> bool:
+        """Receive into the buffer; False at end of stream."""
+        data = await self.stream.receive_some(READ_SIZE)
+        if not data:
+            return False
+        self.received = True
+        self.buffer += data
+        return True
+
+    async def read_head(self, head_request: bool) -> ResponseHead:
+        """The next final or 101 response head; 1xx informational heads are skipped."""
+        self.reusable = False
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            while end < 0:
+                if len(self.buffer) > MAX_HEAD_BYTES:
+                    raise UpstreamProtocolError("response head too large")
+                if not await self.fill():
+                    raise UpstreamClosed("the instance closed the connection")
+                end = self.buffer.find(b"\r\n\r\n", max(0, len(self.buffer) - READ_SIZE - 3))
+            raw = bytes(self.buffer[:end])
+            del self.buffer[:end + 4]
+            head = parse_head(raw, head_request)
+            if 100 <= head.status < 200 and head.status != 101:
+                continue  # 100-continue and friends are not relayed
+            return head
 
 
 class UpstreamPool:
@@ -48,8 +236,7 @@ class UpstreamPool:
             idle = self.idle.get(path)
             while idle:
                 upstream = idle.pop()
-                fresh_enough = trio.current_time() - upstream.idle_since < MAX_IDLE_SECONDS
-                if fresh_enough and upstream.conn.our_state is h11.IDLE and upstream.conn.their_state is h11.IDLE:
+                if trio.current_time() - upstream.idle_since < MAX_IDLE_SECONDS:
                     upstream.reused = True
                     return upstream
                 await trio.aclose_forcefully(upstream.stream)
@@ -57,16 +244,11 @@ class UpstreamPool:
         return Upstream(path, stream)
 
     async def release(self, upstream: Upstream) -> None:
-        conn = upstream.conn
-        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-            try:
-                conn.start_next_cycle()
-            except h11.LocalProtocolError:
-                await trio.aclose_forcefully(upstream.stream)
-                return
+        if upstream.reusable:
             idle = self.idle.setdefault(upstream.path, [])
             if len(idle) < MAX_IDLE_PER_SOCKET:
                 upstream.idle_since = trio.current_time()
+                upstream.reusable = False
                 idle.append(upstream)
                 return
         await trio.aclose_forcefully(upstream.stream)
