@@ -24,6 +24,7 @@ from schemas.control import Target
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
+from .socket_streams import RawSocketStream, receive_within
 from .upstream import (
     BodyReader,
     ResponseHead,
@@ -85,24 +86,21 @@ class ClientGone(Exception):
     pass
 
 
-async def next_event(conn: h11.Connection, stream: trio.abc.ReceiveStream,
+async def next_event(conn: h11.Connection, stream: RawSocketStream,
                      timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
     """The next h11 event, receiving as needed; TooSlowError after ``timeout`` seconds."""
     event = conn.next_event()
-    if event is not h11.NEED_DATA:
-        return event
-    with trio.fail_after(timeout):
-        while True:
-            conn.receive_data(bytes(await stream.receive_some(65536)))
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
+    deadline = trio.current_time() + timeout
+    while event is h11.NEED_DATA:
+        conn.receive_data(await receive_within(stream, deadline - trio.current_time()))
+        event = conn.next_event()
+    return event
 
 
 class Client:
     """The downstream side: an h11 server connection over a (TLS) stream with timeouts."""
 
-    def __init__(self, stream: trio.abc.Stream, limits: EdgeLimits) -> None:
+    def __init__(self, stream: RawSocketStream, limits: EdgeLimits) -> None:
         self.stream = stream
         self.limits = limits
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
@@ -125,8 +123,7 @@ class Client:
             if not started and self.conn.trailing_data[0]:
                 started = True
                 deadline = trio.current_time() + header
-            with trio.fail_after(max(0.0, deadline - trio.current_time())):
-                data = await self.stream.receive_some(65536)
+            data = await receive_within(self.stream, deadline - trio.current_time())
             if data and not started:
                 started = True
                 deadline = trio.current_time() + header
@@ -461,8 +458,7 @@ class Exchange:
 
     async def _response_head(self, upstream: Upstream) -> ResponseHead:
         try:
-            with trio.fail_after(self.ctx.limits.upstream_timeout):
-                return await upstream.read_head(self.request.method == b"HEAD")
+            return await upstream.read_head(self.request.method == b"HEAD", self.ctx.limits.upstream_timeout)
         except trio.TooSlowError:
             raise Reject(504, "the instance did not answer in time", close=True, reason="upstream-timeout") from None
         except UpstreamClosed:
@@ -518,8 +514,7 @@ class Exchange:
                 if out:
                     await send(bytes(out))
                     out.clear()
-                with trio.fail_after(timeout):
-                    more = await upstream.fill()
+                more = await upstream.fill(timeout)
                 if not more:
                     if framing != "close":
                         raise ClientGone()  # cut short: all we can do is close
@@ -589,7 +584,7 @@ async def _drain(client: Client, budget: int = 64 * 1024) -> bool:
     return False
 
 
-async def handle_connection(ctx: EdgeContext, stream: trio.abc.Stream, peer: str) -> None:
+async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str) -> None:
     client = Client(stream, ctx.limits)
     limits = ctx.limits
     try:

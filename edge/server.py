@@ -16,6 +16,7 @@ from .control_client import ControlClient
 from .limits import QuotaCounter
 from .metrics import Metrics
 from .proxy import EdgeContext, EdgeLimits, handle_connection
+from .socket_streams import RawSocketStream, TlsSocketStream
 
 log = logging.getLogger("mockfleet.edge")
 
@@ -30,15 +31,6 @@ class EdgeConfig:
     metrics_port: int | None = 9464
     metrics_bind: str = "127.0.0.1"
     limits: EdgeLimits | None = None
-
-
-def _peer(stream: trio.abc.Stream) -> str:
-    inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
-    try:
-        address = inner.socket.getpeername()  # type: ignore[attr-defined,union-attr]
-        return str(address[0])
-    except (AttributeError, OSError, IndexError):
-        return ""
 
 
 @asynccontextmanager
@@ -59,9 +51,15 @@ async def _admitted(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: tri
         limiter.release()
 
 
-async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SSLStream) -> None:
-    async with _admitted(ctx, limiter, stream) as admitted:
+async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, context: ssl.SSLContext,
+                     accepted: trio.SocketStream) -> None:
+    async with _admitted(ctx, limiter, accepted) as admitted:
         if not admitted:
+            return
+        try:
+            stream = TlsSocketStream.accept(accepted, context)
+        except (ssl.SSLError, OSError):
+            await trio.aclose_forcefully(accepted)
             return
         with trio.move_on_after(ctx.limits.handshake_timeout) as scope:
             try:
@@ -74,13 +72,14 @@ async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: tr
             ctx.metrics.rejected["tls-timeout"] += 1
             await trio.aclose_forcefully(stream)
             return
-        await handle_connection(ctx, stream, _peer(stream))
+        await handle_connection(ctx, stream, stream.peer_host())
 
 
-async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, stream: trio.SocketStream) -> None:
-    async with _admitted(ctx, limiter, stream) as admitted:
+async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, accepted: trio.SocketStream) -> None:
+    async with _admitted(ctx, limiter, accepted) as admitted:
         if admitted:
-            await handle_connection(ctx, stream, _peer(stream))
+            stream = RawSocketStream.adopt(accepted)
+            await handle_connection(ctx, stream, stream.peer_host())
 
 
 async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
@@ -119,9 +118,8 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
         nursery.start_soon(ctx.control.follow_invalidations)
         nursery.start_soon(ctx.control.report_usage_forever)
         if config.ssl_context is not None:
-            listeners = await trio.open_ssl_over_tcp_listeners(config.https_port, config.ssl_context,
-                                                               host=config.bind, https_compatible=True)
-            nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter), listeners)
+            listeners = await trio.open_tcp_listeners(config.https_port, host=config.bind)
+            nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners)
         if config.http_port is not None:
             plain = await trio.open_tcp_listeners(config.http_port, host=config.bind)
             nursery.start_soon(trio.serve_listeners, partial(_serve_plain, ctx, limiter), plain)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import trio
 
+from .socket_streams import RawSocketStream, open_unix_stream, receive_within
+
 MAX_IDLE_PER_SOCKET = 32
 MAX_IDLE_SECONDS = 4.0  # workers close keep-alive connections after 5 s idle
 MAX_HEAD_BYTES = 64 * 1024
@@ -189,7 +191,7 @@ class BodyReader:
 @dataclass
 class Upstream:
     path: str
-    stream: trio.SocketStream
+    stream: RawSocketStream
     buffer: bytearray = field(default_factory=bytearray)
     reused: bool = False
     idle_since: float = 0.0
@@ -199,24 +201,25 @@ class Upstream:
     async def send(self, data: bytes | bytearray) -> None:
         await self.stream.send_all(data)
 
-    async def fill(self) -> bool:
-        """Receive into the buffer; False at end of stream."""
-        data = await self.stream.receive_some(READ_SIZE)
+    async def fill(self, timeout: float) -> bool:
+        """Receive into the buffer (``trio.TooSlowError`` after ``timeout``); False at end of stream."""
+        data = await receive_within(self.stream, timeout)
         if not data:
             return False
         self.received = True
         self.buffer += data
         return True
 
-    async def read_head(self, head_request: bool) -> ResponseHead:
+    async def read_head(self, head_request: bool, timeout: float) -> ResponseHead:
         """The next final or 101 response head; 1xx informational heads are skipped."""
         self.reusable = False
+        deadline = trio.current_time() + timeout
         while True:
             end = self.buffer.find(b"\r\n\r\n")
             while end < 0:
                 if len(self.buffer) > MAX_HEAD_BYTES:
                     raise UpstreamProtocolError("response head too large")
-                if not await self.fill():
+                if not await self.fill(deadline - trio.current_time()):
                     raise UpstreamClosed("the instance closed the connection")
                 end = self.buffer.find(b"\r\n\r\n", max(0, len(self.buffer) - READ_SIZE - 3))
             raw = bytes(self.buffer[:end])
@@ -240,8 +243,7 @@ class UpstreamPool:
                     upstream.reused = True
                     return upstream
                 await trio.aclose_forcefully(upstream.stream)
-        stream = await trio.open_unix_socket(path)
-        return Upstream(path, stream)
+        return Upstream(path, await open_unix_stream(path))
 
     async def release(self, upstream: Upstream) -> None:
         if upstream.reusable:

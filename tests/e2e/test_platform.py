@@ -279,7 +279,13 @@ def test_pinning_survives_a_new_runtime_and_a_supervisor_restart(platform: Platf
             pass
         time.sleep(0.2)
     assert ok
-    details = platform.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)[1]
+    # the API answers 503 with Retry-After until the new supervisor is up
+    while True:
+        status, details = platform.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)
+        if status != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 200, details
     assert details["runtime"] == "builtin"
     # a re-deploy moves it to the newest runtime
     moved = deploy(platform, token, environment)
