@@ -195,39 +195,62 @@ async def send_reject(client: Client, reject: Reject) -> int:
     return len(body)
 
 
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    return [v for k, v in headers if k == name]
+_SCANNED = frozenset({b"content-length", b"transfer-encoding", b"host", b"authorization", b"connection", b"upgrade"})
 
 
-def check_framing(request: h11.Request) -> None:
+class HeadFacts:
+    """What the edge needs from a request head, gathered in one pass over its headers."""
+
+    __slots__ = ("values", "count")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.values: dict[bytes, list[bytes]] = {}
+        self.count = len(headers)
+        for key, value in headers:
+            if key in _SCANNED:
+                self.values.setdefault(key, []).append(value)
+
+    def get(self, name: bytes) -> list[bytes]:
+        return self.values.get(name, [])
+
+    @property
+    def upgrade(self) -> bool:
+        connection = b",".join(self.get(b"connection")).lower()
+        return b"upgrade" in connection and bool(self.get(b"upgrade"))
+
+    @property
+    def closes(self) -> bool:
+        return any(b"close" in value.lower() for value in self.get(b"connection"))
+
+
+def check_framing(request: h11.Request, facts: HeadFacts) -> None:
     """Refuse what proxies and servers could read differently (request smuggling)."""
-    headers = list(request.headers)
-    lengths = _header(headers, b"content-length")
-    encodings = _header(headers, b"transfer-encoding")
+    lengths = facts.get(b"content-length")
+    encodings = facts.get(b"transfer-encoding")
     if len(lengths) > 1:
         raise Reject(400, "duplicate Content-Length", close=True, reason="smuggling")
     if lengths and encodings:
         raise Reject(400, "Content-Length together with Transfer-Encoding", close=True, reason="smuggling")
     if len(encodings) > 1 or (encodings and encodings[0].strip().lower() != b"chunked"):
         raise Reject(400, "only a single Transfer-Encoding: chunked is accepted", close=True, reason="smuggling")
-    if len(headers) > 100:
+    if facts.count > 100:
         raise Reject(431, "too many header fields", close=True, reason="headers")
     if len(request.target) > 8192:
         raise Reject(414, "request target too long", close=True, reason="target")
-    hosts = _header(headers, b"host")
+    hosts = facts.get(b"host")
     if len(hosts) != 1:
         raise Reject(400, "exactly one Host header is required", close=True, reason="host")
 
 
-def host_of(request: h11.Request) -> str:
-    raw = _header(list(request.headers), b"host")[0].decode("ascii", "replace").strip().lower()
+def host_of(facts: HeadFacts) -> str:
+    raw = facts.get(b"host")[0].decode("ascii", "replace").strip().lower()
     if raw.startswith("["):
         return raw
     return raw.rsplit(":", 1)[0].rstrip(".")
 
 
-def bearer(request: h11.Request) -> str:
-    for value in _header(list(request.headers), b"authorization"):
+def bearer(facts: HeadFacts) -> str:
+    for value in facts.get(b"authorization"):
         scheme, _, token = value.decode("latin-1").strip().partition(" ")
         if scheme.lower() == "bearer":
             return token.strip()
@@ -261,13 +284,13 @@ class Exchange:
         self.decision = "forwarded"
         self.upgraded = False
         self.headers = list(request.headers)
+        self.facts = HeadFacts(self.headers)
         self.raw_response = False  # the response went out as bytes we wrote, not through h11
-        self.keep_alive = request.http_version == b"1.1" and not any(
-            k == b"connection" and b"close" in v.lower() for k, v in self.headers)
+        self.keep_alive = request.http_version == b"1.1" and not self.facts.closes
 
     async def run(self) -> None:
-        check_framing(self.request)
-        self.host = host_of(self.request)
+        check_framing(self.request, self.facts)
+        self.host = host_of(self.facts)
         try:
             target = await self.ctx.control.resolve(self.host)
         except SupervisorUnavailable:
@@ -281,7 +304,7 @@ class Exchange:
         if target.kind == "deployment":
             headers = self._authorize(target, path, headers)
             self._limit(target)
-        length = _header(headers, b"content-length")
+        length = self.facts.get(b"content-length")
         if length and target.max_body and int(length[0]) > target.max_body:
             raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
         await self._forward(target, headers)
@@ -289,7 +312,7 @@ class Exchange:
     def _authorize(self, target: Target, path: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         admin = path == b"/mockoon-admin" or path.startswith(b"/mockoon-admin/")
         if target.visibility == "PRIVATE" or admin:
-            provided = bearer(self.request)
+            provided = bearer(self.facts)
             if not provided:
                 raise Reject(401, "this instance requires an API key: send Authorization: Bearer <api key>",
                              [("WWW-Authenticate", 'Bearer realm="mockfleet"')], reason="auth")
@@ -337,7 +360,7 @@ class Exchange:
         """The request head for the worker, as bytes: h11 validated every name and value
         on the way in, so they are copied, minus hop-by-hop and forwarding headers."""
         out = bytearray(self.request.method + b" " + self.request.target + b" HTTP/1.1\r\n")
-        upgrade = self._is_upgrade()
+        upgrade = self.facts.upgrade
         prior: list[bytes] = []
         chunked = False
         for key, value in headers:
@@ -356,11 +379,6 @@ class Exchange:
             out += b"transfer-encoding: chunked\r\n"
         out += b"\r\n"
         return bytes(out)
-
-    def _is_upgrade(self) -> bool:
-        headers = self.headers
-        connection = b",".join(_header(headers, b"connection")).lower()
-        return b"upgrade" in connection and bool(_header(headers, b"upgrade"))
 
     async def _forward(self, target: Target, headers: list[tuple[bytes, bytes]]) -> None:
         socket_path = await self._socket_for(target)
@@ -383,7 +401,7 @@ class Exchange:
                 upstream = await self._connect(socket_path, target, fresh=True)
                 await self._send_head(upstream, upstream_head)
             if not bodyless:
-                await self._stream_request_body(upstream, target, chunked=bool(_header(headers, b"transfer-encoding")))
+                await self._stream_request_body(upstream, target, chunked=bool(self.facts.get(b"transfer-encoding")))
             try:
                 response = await self._response_head(upstream)
             except UpstreamClosed:
@@ -407,10 +425,9 @@ class Exchange:
         await ctx.pool.release(upstream)
 
     def _bodyless(self) -> bool:
-        headers = self.headers
-        if _header(headers, b"transfer-encoding") or self._is_upgrade():
+        if self.facts.get(b"transfer-encoding") or self.facts.upgrade:
             return False
-        length = _header(headers, b"content-length")
+        length = self.facts.get(b"content-length")
         return not length or length[0].strip() == b"0"
 
     @staticmethod
