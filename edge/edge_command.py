@@ -17,7 +17,10 @@ from .server import EdgeConfig, run_edge
 
 def add_edge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bind", default="0.0.0.0", help="address of the HTTPS (and plain HTTP) listeners")
-    p.add_argument("--http-port", type=int, default=None, help="also serve plain HTTP here (off by default)")
+    p.add_argument("--http-port", type=int, default=None,
+                   help="also listen for plain HTTP here (off by default); it redirects to HTTPS unless --http-serve")
+    p.add_argument("--http-serve", action="store_true",
+                   help="serve mocks over the plain-HTTP port instead of redirecting (local development)")
     p.add_argument("--metrics-port", type=int, default=9464, help="Prometheus metrics on 127.0.0.1 (0: off)")
     p.add_argument("--tls-cert", type=Path, help="wildcard certificate for *.<server-id>.<domain> (PEM chain)")
     p.add_argument("--tls-key", type=Path)
@@ -47,6 +50,7 @@ def tls_files(args: argparse.Namespace, cert_dir: Path, domain: str, server_id: 
 def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles, api_host: str) -> EdgeConfig:
     return EdgeConfig(control_socket=control_socket, ssl_context=sni_context(files, api_host),
                       https_port=args.https_port, bind=args.bind, http_port=args.http_port,
+                      http_redirect=not args.http_serve,
                       metrics_port=args.metrics_port or None,
                       limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections))
 

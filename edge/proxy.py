@@ -66,7 +66,6 @@ class EdgeContext:
     rates: RateLimiter = field(default_factory=RateLimiter)
     pool: UpstreamPool = field(default_factory=UpstreamPool)
     metrics: Metrics = field(default_factory=Metrics)
-    scheme: str = "https"
 
 
 class Reject(Exception):
@@ -271,8 +270,11 @@ def _rate_headers(limit: int, remaining: int, reset: float) -> list[tuple[str, s
 class Exchange:
     """One request/response; fields feed the access log."""
 
-    def __init__(self, ctx: EdgeContext, client: Client, request: h11.Request, peer: str) -> None:
+    def __init__(self, ctx: EdgeContext, client: Client, request: h11.Request, peer: str, scheme: str = "https",
+                 redirect_port: int | None = None) -> None:
         self.ctx = ctx
+        self.scheme = scheme
+        self.redirect_port = redirect_port
         self.client = client
         self.request = request
         self.peer = peer
@@ -299,6 +301,11 @@ class Exchange:
         if target.kind == "none":
             raise Reject(404, f"no such instance: {self.host}", reason="unknown-host")
         self.deployment = target.deployment or "api"
+        if self.redirect_port is not None:
+            port = "" if self.redirect_port == 443 else f":{self.redirect_port}"
+            location = f"https://{self.host}{port}{self.request.target.decode('ascii', 'replace')}"
+            raise Reject(308, f"this platform is served over HTTPS: {location}", [("Location", location)],
+                         reason="https-redirect")
         path = self.request.target.split(b"?", 1)[0]
         headers = self.headers
         if target.kind == "deployment":
@@ -373,7 +380,7 @@ class Exchange:
                 continue
             out += key + b": " + value + b"\r\n"
         chain = (b", ".join(prior) + b", " if prior else b"") + self.peer.encode()
-        out += (b"x-forwarded-for: " + chain + b"\r\nx-forwarded-proto: " + self.ctx.scheme.encode()
+        out += (b"x-forwarded-for: " + chain + b"\r\nx-forwarded-proto: " + self.scheme.encode()
                 + b"\r\nx-forwarded-host: " + self.host.encode() + b"\r\n")
         if chunked:
             out += b"transfer-encoding: chunked\r\n"
@@ -601,7 +608,8 @@ async def _drain(client: Client, budget: int = 64 * 1024) -> bool:
     return False
 
 
-async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str) -> None:
+async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str, scheme: str = "https",
+                            redirect_port: int | None = None) -> None:
     client = Client(stream, ctx.limits)
     limits = ctx.limits
     try:
@@ -624,7 +632,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
                 return
             if not isinstance(first, h11.Request):
                 return
-            exchange = Exchange(ctx, client, first, peer)
+            exchange = Exchange(ctx, client, first, peer, scheme, redirect_port)
             try:
                 await exchange.run()
             except Reject as reject:

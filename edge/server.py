@@ -28,6 +28,7 @@ class EdgeConfig:
     https_port: int = 8443
     bind: str = "0.0.0.0"
     http_port: int | None = None
+    http_redirect: bool = True  # the plain port answers 308 to the same URL over HTTPS
     metrics_port: int | None = 9464
     metrics_bind: str = "127.0.0.1"
     limits: EdgeLimits | None = None
@@ -75,11 +76,12 @@ async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, context: s
         await handle_connection(ctx, stream, stream.peer_host())
 
 
-async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, accepted: trio.SocketStream) -> None:
+async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, redirect_port: int | None,
+                       accepted: trio.SocketStream) -> None:
     async with _admitted(ctx, limiter, accepted) as admitted:
         if admitted:
             stream = RawSocketStream.adopt(accepted)
-            await handle_connection(ctx, stream, stream.peer_host())
+            await handle_connection(ctx, stream, stream.peer_host(), scheme="http", redirect_port=redirect_port)
 
 
 async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
@@ -111,8 +113,7 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
 async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext] = trio.TASK_STATUS_IGNORED) -> None:
     quota = QuotaCounter()
     ctx = EdgeContext(control=ControlClient(config.control_socket, quota), quota=quota,
-                      limits=config.limits or EdgeLimits(), metrics=Metrics(),
-                      scheme="https" if config.ssl_context else "http")
+                      limits=config.limits or EdgeLimits(), metrics=Metrics())
     limiter = trio.CapacityLimiter(ctx.limits.max_connections)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ctx.control.follow_invalidations)
@@ -122,7 +123,8 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
             nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners)
         if config.http_port is not None:
             plain = await trio.open_tcp_listeners(config.http_port, host=config.bind)
-            nursery.start_soon(trio.serve_listeners, partial(_serve_plain, ctx, limiter), plain)
+            redirect = config.https_port if config.http_redirect and config.ssl_context is not None else None
+            nursery.start_soon(trio.serve_listeners, partial(_serve_plain, ctx, limiter, redirect), plain)
         if config.metrics_port is not None:
             metrics = await trio.open_tcp_listeners(config.metrics_port, host=config.metrics_bind)
             nursery.start_soon(trio.serve_listeners, partial(_serve_metrics, ctx), metrics)

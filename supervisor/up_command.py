@@ -71,6 +71,8 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
                 "--header-timeout", str(args.header_timeout), "--max-connections", str(args.max_connections)]
         if args.http_port is not None:
             out += ["--http-port", str(args.http_port)]
+            if args.http_serve:
+                out.append("--http-serve")
         for flag in ("tls_cert", "tls_key", "api_tls_cert", "api_tls_key"):
             value = getattr(args, flag)
             if value:
