@@ -101,6 +101,7 @@ class Supervisor:
         self.subscribers: set[trio.MemorySendChannel[Invalidate]] = set()
         self.nursery: trio.Nursery | None = None
         self.spares = workers.SparePool(settings)
+        self.closing = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
             self.registry.add_runtime(builtin_runtime())
 
@@ -144,6 +145,7 @@ class Supervisor:
 
     async def shutdown(self) -> None:
         """Stop every worker; their deployments stay RUNNING in the registry and resume next start."""
+        self.closing = True  # restarts still in flight stop the worker they get (see _restart)
         async with trio.open_nursery() as nursery:
             for slot in self.slots.values():
                 if slot.worker is not None:
@@ -429,7 +431,7 @@ class Supervisor:
     async def _restart(self, uuid: str, why: str) -> None:
         slot = self._slot(uuid)
         async with slot.lock:
-            if slot.worker is not None and slot.worker.alive():
+            if self.closing or (slot.worker is not None and slot.worker.alive()):
                 return
             deployment = self.registry.deployment(uuid)
             if deployment is None:
@@ -444,6 +446,9 @@ class Supervisor:
             except WorkerStartError as error:
                 self._event(uuid, f"start failed ({why}): {error}")
                 self._crashed(uuid, slot, f"{error}\n{error.stderr_tail}")
+                return
+            if self.closing:
+                await workers.stop(worker, 1.0)
                 return
             slot.worker = worker
             slot.cpu = CpuWindow()

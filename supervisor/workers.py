@@ -185,13 +185,18 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
         started = time.time()
     worker = WorkerProcess(deployment, revision, spare.socket, popen.pid, started, spare.log_path, popen)
     deadline = trio.current_time() + settings.worker_ready_timeout
-    while trio.current_time() < deadline:
-        if popen.poll() is not None:
-            raise WorkerStartError(f"worker exited with status {popen.returncode} before it was ready",
-                                   tail(spare.log_path))
-        if spare.socket.exists() and await probe(spare.socket):
-            return worker
-        await trio.sleep(0.005)
+    try:
+        while trio.current_time() < deadline:
+            if popen.poll() is not None:
+                raise WorkerStartError(f"worker exited with status {popen.returncode} before it was ready",
+                                       tail(spare.log_path))
+            if spare.socket.exists() and await probe(spare.socket):
+                return worker
+            await trio.sleep(0.005)
+    except BaseException:
+        # cancelled (the supervisor is stopping) or failed: a worker nobody will record must not outlive us
+        worker.signal(signal.SIGKILL)
+        raise
     worker.signal(signal.SIGKILL)
     raise WorkerStartError(f"worker not ready after {settings.worker_ready_timeout:.0f}s", tail(spare.log_path))
 

@@ -164,6 +164,23 @@ class Platform:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+        self.assert_no_workers_left()
+
+    def assert_no_workers_left(self) -> None:
+        """A stopped platform leaves no process behind (workers are started in their own sessions)."""
+        import psutil
+
+        marker = str(self.data_dir)
+        deadline = time.monotonic() + 10
+        while True:
+            left = [p for p in psutil.process_iter(["cmdline"])
+                    if any(marker in arg for arg in (p.info.get("cmdline") or []))]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for proc in left:
+            proc.kill()
+        assert not left, f"processes outlived the platform: {[p.info['cmdline'] for p in left]}"
 
     @property
     def credentials(self) -> dict[str, Any]:
