@@ -10,6 +10,7 @@ stay cancellable: they check for cancellation on entry and every wait is a check
 
 from __future__ import annotations
 
+import enum
 import errno
 import socket
 import ssl
@@ -17,6 +18,11 @@ import ssl
 import trio
 
 READ_SIZE = 65536
+
+
+class Wait(enum.Enum):
+    READABLE = "readable"
+    WRITABLE = "writable"
 
 
 class SocketClosed(trio.BrokenResourceError):
@@ -34,16 +40,33 @@ class RawSocketStream(trio.abc.Stream):
     @classmethod
     def adopt(cls, stream: trio.SocketStream) -> RawSocketStream:
         """Take over the socket of a trio stream (from a listener or ``open_unix_socket``)."""
-        trio_socket = stream.socket
-        family, kind, proto = trio_socket.family, trio_socket.type, trio_socket.proto
-        return cls(socket.socket(family, kind, proto, fileno=trio_socket.detach()))
+        return cls(_detach(stream))
 
     def peer_host(self) -> str:
+        return _peer_of(self.sock)
+
+    # One attempt each, without waiting: bytes (or a count), or which readiness to wait for.
+    def _try_recv(self, size: int) -> bytes | Wait:
         try:
-            address = self.sock.getpeername()
-        except OSError:
-            return ""
-        return str(address[0]) if isinstance(address, tuple) else ""
+            return self.sock.recv(size)
+        except BlockingIOError:
+            return Wait.READABLE
+        except OSError as error:
+            raise SocketClosed(str(error)) from error
+
+    def _try_send(self, view: memoryview) -> int | Wait:
+        try:
+            return self.sock.send(view)
+        except BlockingIOError:
+            return Wait.WRITABLE
+        except OSError as error:
+            raise SocketClosed(str(error)) from error
+
+    async def _wait(self, wait: Wait) -> None:
+        if wait is Wait.READABLE:
+            await trio.lowlevel.wait_readable(self.sock)
+        else:
+            await trio.lowlevel.wait_writable(self.sock)
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -51,21 +74,15 @@ class RawSocketStream(trio.abc.Stream):
         while True:
             if self._closed:
                 raise trio.ClosedResourceError("stream is closed")
-            try:
-                return self.sock.recv(size)
-            except BlockingIOError:
-                await trio.lowlevel.wait_readable(self.sock)
-            except OSError as error:
-                raise SocketClosed(str(error)) from error
+            result = self._try_recv(size)
+            if not isinstance(result, Wait):
+                return result
+            await self._wait(result)
 
     def receive_nowait(self, max_bytes: int = READ_SIZE) -> bytes | None:
         """What is already there, without waiting: None when nothing is."""
-        try:
-            return self.sock.recv(max_bytes)
-        except BlockingIOError:
-            return None
-        except OSError as error:
-            raise SocketClosed(str(error)) from error
+        result = self._try_recv(max_bytes)
+        return None if isinstance(result, Wait) else result
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -73,13 +90,11 @@ class RawSocketStream(trio.abc.Stream):
         while view:
             if self._closed:
                 raise trio.ClosedResourceError("stream is closed")
-            try:
-                sent = self.sock.send(view)
-                view = view[sent:]
-            except BlockingIOError:
-                await trio.lowlevel.wait_writable(self.sock)
-            except OSError as error:
-                raise SocketClosed(str(error)) from error
+            result = self._try_send(view)
+            if isinstance(result, Wait):
+                await self._wait(result)
+            else:
+                view = view[result:]
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.wait_writable(self.sock)
@@ -113,69 +128,52 @@ class TlsSocketStream(RawSocketStream):
 
     @classmethod
     def accept(cls, stream: trio.SocketStream, context: ssl.SSLContext) -> TlsSocketStream:
-        trio_socket = stream.socket
-        family, kind, proto = trio_socket.family, trio_socket.type, trio_socket.proto
-        return cls(socket.socket(family, kind, proto, fileno=trio_socket.detach()), context)
+        return cls(_detach(stream), context)
 
     def peer_host(self) -> str:
         return self.raw_peer
-
-    async def _wait_for(self, want: ssl.SSLError) -> None:
-        if isinstance(want, ssl.SSLWantWriteError):
-            await trio.lowlevel.wait_writable(self.sock)
-        else:
-            await trio.lowlevel.wait_readable(self.sock)
 
     async def do_handshake(self) -> None:
         while True:
             try:
                 self.tls.do_handshake()
                 return
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as want:
-                await self._wait_for(want)
+            except ssl.SSLWantReadError:
+                await self._wait(Wait.READABLE)
+            except ssl.SSLWantWriteError:
+                await self._wait(Wait.WRITABLE)
             except (ssl.SSLError, OSError) as error:
                 raise SocketClosed(f"TLS handshake failed: {error}") from error
 
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        size = max_bytes or READ_SIZE
-        while True:
-            if self._closed:
-                raise trio.ClosedResourceError("stream is closed")
-            try:
-                return self.tls.recv(size)
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as want:
-                await self._wait_for(want)
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""
-            except (ssl.SSLError, OSError) as error:
-                if isinstance(error, OSError) and error.errno in (errno.ECONNRESET, errno.EPIPE):
-                    return b""
-                raise SocketClosed(str(error)) from error
-
-    def receive_nowait(self, max_bytes: int = READ_SIZE) -> bytes | None:
+    def _try_recv(self, size: int) -> bytes | Wait:
         try:
-            return self.tls.recv(max_bytes)
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            return None
+            return self.tls.recv(size)
+        except ssl.SSLWantReadError:
+            return Wait.READABLE
+        except ssl.SSLWantWriteError:
+            return Wait.WRITABLE
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
             return b""
         except (ssl.SSLError, OSError) as error:
+            if isinstance(error, OSError) and error.errno in (errno.ECONNRESET, errno.EPIPE):
+                return b""
             raise SocketClosed(str(error)) from error
 
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        view = memoryview(data)
-        while view:
-            if self._closed:
-                raise trio.ClosedResourceError("stream is closed")
-            try:
-                sent = self.tls.send(view)
-                view = view[sent:]
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as want:
-                await self._wait_for(want)
-            except (ssl.SSLError, OSError) as error:
-                raise SocketClosed(str(error)) from error
+    def _try_send(self, view: memoryview) -> int | Wait:
+        try:
+            return self.tls.send(view)
+        except ssl.SSLWantReadError:
+            return Wait.READABLE
+        except ssl.SSLWantWriteError:
+            return Wait.WRITABLE
+        except (ssl.SSLError, OSError) as error:
+            raise SocketClosed(str(error)) from error
+
+
+def _detach(stream: trio.SocketStream) -> socket.socket:
+    trio_socket = stream.socket
+    family, kind, proto = trio_socket.family, trio_socket.type, trio_socket.proto
+    return socket.socket(family, kind, proto, fileno=trio_socket.detach())
 
 
 def _peer_of(sock: socket.socket) -> str:

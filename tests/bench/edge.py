@@ -112,9 +112,10 @@ def main(seconds: float = 5.0) -> None:
             for label, opener in (("direct", direct), ("edge", through)):
                 loadgen.run(opener, request, 4, 1.0)
                 results[f"{label}-latency"] = loadgen.run(opener, request, 1, seconds)
-                before = _cpu(edge_pid)
+                before, worker_before = _cpu(edge_pid), _cpu(worker_pid)
                 results[label] = loadgen.run(opener, request, 16, seconds)
                 results[f"{label}-edge-cpu"] = _cpu(edge_pid) - before  # type: ignore[assignment]
+                results[f"{label}-worker-cpu"] = _cpu(worker_pid) - worker_before  # type: ignore[assignment]
             env_file = write_json(Path(tmp) / "env.json", env)
             mockoon_port = free_port()
             mockoon = start_mockoon(env_file, mockoon_port)
@@ -138,8 +139,11 @@ def main(seconds: float = 5.0) -> None:
     if "mockoon" in results:
         lines += [results["mockoon"].line("edge bench (c) Mockoon CLI 9.9.0 over TCP, 16 conns"),
                   results["mockoon-latency"].line("edge bench (c) Mockoon CLI 1 connection")]
+    worker_cpu_us = results["direct-worker-cpu"] / results["direct"].requests * 1e6  # type: ignore[operator, attr-defined]
     lines.append(f"edge overhead: {edge_cpu_us:.0f} µs CPU per request in the edge process (target <= 150), "
                  f"p50 +{p50_overhead:.2f} ms with one connection (target <= 0.5)")
+    lines.append(f"edge scale: the worker itself needs {worker_cpu_us:.0f} µs CPU per request here (static route); "
+                 f"the edge costs {edge_cpu_us / worker_cpu_us:.2f}x that")
     lines.append(f"edge floor: h11 alone costs {h11_floor():.0f} µs CPU per proxied request on this machine "
                  "(parse and re-serialise request and response), before TLS and socket work")
     record("edge (server processes on one core, client on the other)", lines)
