@@ -118,55 +118,112 @@ def _unescape_string(token: str) -> str:
     return token[1:-1].replace("\\" + quote, quote)
 
 
+@dataclass(slots=True)
+class _Where:
+    """Where a tag's inside sits in the template, for Handlebars-style error messages."""
+
+    source: str
+    offset: int  # of the tag's inside
+    closer: str  # the token that ends it: CLOSE, CLOSE_UNESCAPED, or EOF when unclosed
+    closer_at: int
+
+
+_HEAD = "'ID', 'STRING', 'NUMBER', 'BOOLEAN', 'UNDEFINED', 'NULL', 'DATA'"
+_VALUE = "'OPEN_SEXPR', " + _HEAD
+_IN_SEXPR = "'OPEN_SEXPR', 'CLOSE_SEXPR', " + _HEAD
+_ANY_IN_TAG = ("'CLOSE_RAW_BLOCK', 'CLOSE', 'CLOSE_UNESCAPED', 'OPEN_SEXPR', 'CLOSE_SEXPR', 'ID', 'OPEN_BLOCK_PARAMS', "
+               "'STRING', 'NUMBER', 'BOOLEAN', 'UNDEFINED', 'NULL', 'DATA', 'SEP'")
+_JISON_NAMES = {"open_sexpr": "OPEN_SEXPR", "close_sexpr": "CLOSE_SEXPR", "string": "STRING", "number": "NUMBER",
+                "hashkey": "ID", "equals": "EQUALS", "pipe": "CLOSE_BLOCK_PARAMS", "invalid": "INVALID"}
+_LITERAL_NAMES = {"true": "BOOLEAN", "false": "BOOLEAN", "null": "NULL", "undefined": "UNDEFINED"}
+
+
+def _jison_name(kind: str, text: str) -> str:
+    if kind == "path":
+        return "DATA" if text.startswith("@") else _LITERAL_NAMES.get(text, "ID")
+    return _JISON_NAMES.get(kind, kind.upper())
+
+
 class _ExprParser:
     """Parses the inside of one tag: ``path param... key=value... [as |a b|]``."""
 
-    def __init__(self, text: str, line: int) -> None:
-        self.tokens: list[tuple[str, str]] = []
+    def __init__(self, text: str, line: int, where: _Where | None = None) -> None:
+        self.tokens: list[tuple[str, str, int]] = []
         self.line = line
+        self.where = where
         pos = 0
         while pos < len(text):
             match = _TOKEN.match(text, pos)
             if not match or match.end() == pos:
-                raise TemplateSyntaxError(f"Parse error on line {line}: unexpected {text[pos:pos + 10]!r}")
+                # what Handlebars' lexer cannot read is an INVALID token where it stands
+                self.tokens.append(("invalid", text[pos:pos + 10], pos))
+                break
             kind = match.lastgroup or ""
             if kind != "ws":
-                self.tokens.append((kind, match.group()))
+                self.tokens.append((kind, match.group(), pos))
             pos = match.end()
+        if where is not None and where.closer == "EOF" and self.tokens and self.tokens[-1][0] in ("path", "number"):
+            kind, token_text, start = self.tokens[-1]
+            if start + len(token_text) == len(text):  # an ID needs a character after it to end
+                self.tokens[-1] = ("invalid", token_text, start)
         self.index = 0
+        self.anything = _ANY_IN_TAG  # what the lexer accepts inside a tag, for INVALID tokens
 
-    def peek(self) -> tuple[str, str] | None:
+    def error(self, expected: str, fallback: str, token: tuple[str, str, int] | None = None) -> TemplateSyntaxError:
+        """Handlebars.js's message where the tag's position is known, ours otherwise."""
+        where = self.where
+        if where is None:
+            return TemplateSyntaxError(f"Parse error on line {self.line}: {fallback}")
+        if token is None:
+            return _jison_error(where.source, where.closer_at, where.closer_at + (0 if where.closer == "EOF" else 2),
+                                expected, where.closer)
+        kind, text, start = token
+        at = where.offset + start
+        return _jison_error(where.source, at, at + len(text), expected, _jison_name(kind, text))
+
+    def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
-    def take(self) -> tuple[str, str]:
+    def take(self, expected: str = _VALUE) -> tuple[str, str, int]:
         token = self.peek()
         if token is None:
-            raise TemplateSyntaxError(f"Parse error on line {self.line}: unexpected end of expression")
+            raise self.error(expected, "unexpected end of expression")
+        if token[0] == "invalid":
+            if token[1] == "@" and self.index == len(self.tokens) - 1:  # '@' must be followed by a name
+                raise self.error("'ID'", "unexpected '@'")
+            raise self.error(expected if self.index == 0 else self.anything, f"unexpected {token[1]!r}", token)
         self.index += 1
         return token
 
-    def call(self, allow_block_params: bool = False) -> tuple[SubExpr, list[str]]:
+    def call(self, allow_block_params: bool = False, nested: bool = False) -> tuple[SubExpr, list[str]]:
+        if allow_block_params:
+            self.anything = _ANY_IN_TAG.replace("'ID', ", "'ID', 'EQUALS', ")
         head = self.value(head=True)
         params: list[Any] = []
         hash_: dict[str, Any] = {}
         block_params: list[str] = []
         while (token := self.peek()) is not None:
-            kind, text = token
+            kind, text, _ = token
             if kind == "close_sexpr":
+                if not nested:
+                    raise self.error(_close_list(self.where, hash_, allow_block_params), "unexpected ')'", token)
                 break
+            if kind in ("invalid", "equals"):
+                raise self.error(self.anything, f"unexpected {text!r}", token)
             if kind == "hashkey":
                 self.take()
-                if self.take()[0] != "equals":
-                    raise TemplateSyntaxError(f"Parse error on line {self.line}: expected '=' after {text}")
+                self.take()
                 hash_[text] = self.value()
             elif kind == "path" and text == "as" and allow_block_params and self._block_params_follow():
                 self.take()
                 self.take()
-                while (tok := self.take())[0] != "pipe":
+                while (tok := self.take("'ID', 'CLOSE_BLOCK_PARAMS'"))[0] != "pipe":
                     block_params.append(tok[1])
             else:
                 if hash_:
-                    raise TemplateSyntaxError(f"Parse error on line {self.line}: positional {text!r} after hash arguments")
+                    # Handlebars reads a name after hash arguments as the next key: '=' must follow
+                    self.index += 1
+                    raise self.error("'EQUALS'", f"positional {text!r} after hash arguments", self.peek())
                 params.append(self.value())
         return SubExpr(head, params, hash_, self.line), block_params
 
@@ -175,11 +232,11 @@ class _ExprParser:
         return nxt is not None and nxt[0] == "pipe"
 
     def value(self, head: bool = False) -> Any:
-        kind, text = self.take()
-        if kind == "open_sexpr":
-            sub, _ = self.call()
-            if self.take()[0] != "close_sexpr":
-                raise TemplateSyntaxError(f"Parse error on line {self.line}: expected ')'")
+        token = self.take(_HEAD if head else _VALUE)
+        kind, text, _ = token
+        if kind == "open_sexpr" and not head:
+            sub, _ = self.call(nested=True)
+            self.take(_IN_SEXPR)
             return sub
         if kind == "string":
             return Literal(_unescape_string(text), text)
@@ -195,7 +252,7 @@ class _ExprParser:
 
                 return Literal(UNDEFINED, text)
             return parse_path(text, self.line)
-        raise TemplateSyntaxError(f"Parse error on line {self.line}: unexpected {text!r}")
+        raise self.error(_HEAD if head else _VALUE, f"unexpected {text!r}", token)
 
 
 def parse_path(text: str, line: int = 1) -> Path:
@@ -334,7 +391,11 @@ def parse(source: str) -> Program:
         close_token = "}}}" if triple else "}}"
         end = source.find("}}", start + 2)
         if end < 0:
-            raise TemplateSyntaxError(f"Parse error on line {line}: unclosed mustache")
+            rest = source[start + 2:].lstrip("~").lstrip()
+            rest = rest[1:].lstrip() if rest[:1] in ("#", "^", "/", "&", "{") else rest
+            if not rest.strip():
+                raise _jison_error(source, length, length, _HEAD, "EOF")
+            _parse_call(rest, line, where=_where(source, start + 2, rest, "EOF", length))
         # the closing token is the longest run Handlebars' lexer takes: }}}} or }}} or }}
         run = 4 if source.startswith("}}}}", end) else 3 if source.startswith("}}}", end) else 2
         got = {4: "CLOSE_RAW_BLOCK", 3: "CLOSE_UNESCAPED", 2: "CLOSE"}[run]
@@ -367,7 +428,7 @@ def parse(source: str) -> Program:
             inner = inner[1:]
             if inner.endswith("}"):
                 inner = inner[:-1]
-            call, _ = _parse_call(inner, line)
+            call, _ = _parse_call(inner, line, where=_where(source, start, inner.strip(), "CLOSE_UNESCAPED", end))
             current_body().append(Mustache(call, False, strip))
             continue
         inner_stripped = inner.strip()
@@ -376,8 +437,11 @@ def parse(source: str) -> Program:
             current_body().append(Comment(strip))
         elif sigil == "#" and inner_stripped[1:2] in (">", "*"):
             raise TemplateSyntaxError(f"Parse error on line {line}: partial blocks and decorators are not supported")
+        elif sigil == "#" and not inner_stripped[1:].strip():
+            raise _jison_error(source, end, end + 2, _HEAD, "CLOSE")
         elif sigil in ("#", "^") and inner_stripped[1:].strip():
-            call, block_params = _parse_call(inner_stripped[1:], line, allow_block_params=True)
+            call, block_params = _parse_call(inner_stripped[1:], line, allow_block_params=True,
+                                             where=_where(source, start, inner_stripped[1:].strip(), "CLOSE", end))
             frame = _Frame(call, strip, Program([], block_params), inverted=sigil == "^",
                            block_params=block_params, name=_call_name(call))
             stack.append(frame)
@@ -410,7 +474,8 @@ def parse(source: str) -> Program:
             rest = inner_stripped[4:].strip() if inner_stripped.startswith("else") else ""
             if rest:
                 frame.inverse = Program([], chained=True)
-                call, block_params = _parse_call(rest, line, allow_block_params=True)
+                call, block_params = _parse_call(rest, line, allow_block_params=True,
+                                                 where=_where(source, start + 6, rest, "CLOSE", end))
                 stack.append(_Frame(call, strip, Program([], block_params), block_params=block_params,
                                     chained_parent=frame, name=frame.name))
             else:
@@ -420,9 +485,9 @@ def parse(source: str) -> Program:
         else:
             if sigil == "&":
                 inner_stripped = inner_stripped[1:]
-            if not inner_stripped:
-                raise TemplateSyntaxError(f"Parse error on line {line}: empty mustache")
-            call, _ = _parse_call(inner_stripped, line)
+            if not inner_stripped.strip():
+                raise _jison_error(source, end, end + 2, _HEAD, "CLOSE")
+            call, _ = _parse_call(inner_stripped, line, where=_where(source, start, inner_stripped.strip(), "CLOSE", end))
             current_body().append(Mustache(call, sigil != "&", strip))
 
     if len(stack) > 1:
@@ -442,12 +507,26 @@ def _call_name(call: SubExpr) -> str:
     return call.path.original if isinstance(call.path, (Path, Literal)) else ""
 
 
-def _parse_call(text: str, line: int, allow_block_params: bool = False) -> tuple[SubExpr, list[str]]:
-    parser = _ExprParser(text, line)
+def _close_list(where: _Where | None, hash_: dict[str, Any], block: bool) -> str:
+    closer = where.closer if where is not None and where.closer != "EOF" else "CLOSE"
+    if hash_:
+        return f"'{closer}', 'OPEN_BLOCK_PARAMS'" if block else f"'{closer}'"
+    return f"'{closer}', " + _PARAMS.format(block="'OPEN_BLOCK_PARAMS', " if block else "")
+
+
+def _parse_call(text: str, line: int, allow_block_params: bool = False,
+                where: _Where | None = None) -> tuple[SubExpr, list[str]]:
+    parser = _ExprParser(text, line, where)
     call, block_params = parser.call(allow_block_params)
     if parser.peek() is not None:
-        raise TemplateSyntaxError(f"Parse error on line {line}: unexpected {parser.peek()[1]!r}")  # type: ignore[index]
+        raise parser.error(parser.anything, f"unexpected {parser.peek()[1]!r}", parser.peek())  # type: ignore[index]
+    if where is not None and where.closer == "EOF":
+        raise parser.error(parser.anything.replace(", 'SEP'", ""), "unclosed mustache")
     return call, block_params
+
+
+def _where(source: str, start: int, text: str, closer: str, closer_at: int) -> _Where:
+    return _Where(source, source.find(text, start) if text else closer_at, closer, closer_at)
 
 
 def _finish_block(frame: _Frame, close_strip: Strip) -> Block:
