@@ -153,11 +153,11 @@ class Client:
             await self.stream.send_all(data)
 
 
+_PHRASES = {status.value: status.phrase.encode() for status in HTTPStatus}
+
+
 def _phrase(status: int) -> bytes:
-    try:
-        return HTTPStatus(status).phrase.encode()
-    except ValueError:
-        return b""
+    return _PHRASES.get(status, b"")
 
 
 def _json_body(status: int, message: str) -> bytes:
@@ -200,7 +200,7 @@ _SCANNED = frozenset({b"content-length", b"transfer-encoding", b"host", b"author
 class HeadFacts:
     """What the edge needs from a request head, gathered in one pass over its headers."""
 
-    __slots__ = ("values", "count")
+    __slots__ = ("values", "count", "upgrade")
 
     def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
         self.values: dict[bytes, list[bytes]] = {}
@@ -208,14 +208,11 @@ class HeadFacts:
         for key, value in headers:
             if key in _SCANNED:
                 self.values.setdefault(key, []).append(value)
+        connection = b",".join(self.get(b"connection")).lower()
+        self.upgrade = b"upgrade" in connection and bool(self.get(b"upgrade"))
 
     def get(self, name: bytes) -> list[bytes]:
         return self.values.get(name, [])
-
-    @property
-    def upgrade(self) -> bool:
-        connection = b",".join(self.get(b"connection")).lower()
-        return b"upgrade" in connection and bool(self.get(b"upgrade"))
 
     @property
     def closes(self) -> bool:

@@ -187,11 +187,16 @@ def _peer_of(sock: socket.socket) -> str:
 async def receive_within(stream: RawSocketStream, seconds: float, max_bytes: int = READ_SIZE) -> bytes:
     """``receive_some`` bounded in time (``trio.TooSlowError``); bytes already there are
     taken without setting up a cancel scope, the common case on a busy connection."""
-    data = stream.receive_nowait(max_bytes)
-    if data is not None:
-        return data
+    await trio.lowlevel.checkpoint_if_cancelled()
+    result = stream._try_recv(max_bytes)
+    if not isinstance(result, Wait):
+        return result
     with trio.CancelScope(deadline=trio.current_time() + seconds):
-        return await stream.receive_some(max_bytes)
+        while True:
+            await stream._wait(result)
+            result = stream._try_recv(max_bytes)
+            if not isinstance(result, Wait):
+                return result
     raise trio.TooSlowError
 
 

@@ -30,6 +30,7 @@ from tests.bench.common import (
     stop,
     write_json,
 )
+from tests.bench.relay_floor import relay_floor
 from tests.bench.worker import environment
 
 
@@ -146,6 +147,8 @@ def main(seconds: float = 5.0) -> None:
                  f"the edge costs {edge_cpu_us / worker_cpu_us:.2f}x that")
     lines.append(f"edge floor: h11 alone costs {h11_floor():.0f} µs CPU per proxied request on this machine "
                  "(parse and re-serialise request and response), before TLS and socket work")
+    lines.append(f"edge floor: a trio TLS-to-Unix-socket relay doing no HTTP work at all costs {relay_floor():.0f} µs "
+                 "CPU per request on this machine (tests/bench/relay_floor.py)")
     record("edge (server processes on one core, client on the other)", lines)
 
 

@@ -1,0 +1,85 @@
+"""The cost floor of any trio edge on this machine: a TLS-to-Unix-socket relay that does no HTTP
+work at all (fixed-size request and response copied as bytes), on the same streams the edge
+uses. ``just bench edge`` prints it beside the edge's own figure."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import ssl
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+
+REQUEST = b"GET /static HTTP/1.1\r\nHost: bench-edge.local.mockfleet.localhost\r\nAccept: */*\r\n\r\n"
+RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: 33\r\n"
+            b"server: hypercorn-h11\r\n\r\n" + b"x" * 33)
+
+
+def _upstream(path: str, ready: multiprocessing.synchronize.Event) -> None:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    ready.set()
+    conn, _ = server.accept()
+    while conn.recv(65536):
+        conn.sendall(RESPONSE)
+
+
+def _client(port: int, cafile: str, count: int) -> None:
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection(("127.0.0.1", port)) as raw, \
+            context.wrap_socket(raw, server_hostname="bench-edge.local.mockfleet.localhost") as sock:
+        for _ in range(count):
+            sock.sendall(REQUEST)
+            received = 0
+            while received < len(RESPONSE):
+                received += len(sock.recv(65536))
+
+
+def relay_floor(count: int = 3000) -> float:
+    """CPU µs per request of the relay process (TLS in, Unix socket out and back, TLS out)."""
+    from edge.certificates import ensure_local_certificates, server_context
+    from edge.socket_streams import TlsSocketStream, open_unix_stream, receive_within
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = ensure_local_certificates(Path(tmp) / "certs", "mockfleet.localhost", "local")
+        context = server_context(files.instances_cert, files.instances_key)
+        cafile = str(files.ca_cert)
+        path = os.path.join(tmp, "u.sock")
+        ready = multiprocessing.Event()
+        upstream = multiprocessing.Process(target=_upstream, args=(path, ready), daemon=True)
+        upstream.start()
+        ready.wait(10)
+        spent: list[float] = []
+
+        async def main() -> None:
+            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            port = listeners[0].socket.getsockname()[1]
+            client = multiprocessing.Process(target=_client, args=(port, cafile, count), daemon=True)
+            client.start()
+            accepted = await listeners[0].accept()
+            tls = TlsSocketStream.accept(accepted, context)
+            await tls.do_handshake()
+            worker = await open_unix_stream(path)
+            started = time.process_time()
+            for _ in range(count):
+                request = await receive_within(tls, 10)
+                await worker.send_all(request)
+                response = b""
+                while len(response) < len(RESPONSE):
+                    response += await receive_within(worker, 10)
+                await tls.send_all(response)
+            spent.append(time.process_time() - started)
+            client.join(10)
+
+        trio.run(main)
+        upstream.kill()
+    return spent[0] / count * 1e6
+
+
+if __name__ == "__main__":
+    print(f"relay floor: {relay_floor():.0f} µs CPU per request")
