@@ -111,24 +111,31 @@ class Client:
 
     async def read_head(self, idle: float, header: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
         """Wait up to ``idle`` for a request to start, then ``header`` for its whole head (slowloris)."""
-        deadline = trio.current_time() + idle
-        started = False
-        while True:
+        pending, closed = self.conn.trailing_data  # what a pipelining client already sent
+        self.head = bytearray(pending[:self.limits.max_header_bytes + 1])
+        started = bool(pending)
+        deadline = trio.current_time() + (header if started else idle)
+        if started or closed:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
-                if isinstance(event, h11.Request):
-                    self._check_raw_head()
-                return event
-            if not started and self.conn.trailing_data[0]:
-                started = True
-                deadline = trio.current_time() + header
+                return self._checked(event)
+        while True:
             data = await receive_within(self.stream, deadline - trio.current_time())
             if data and not started:
                 started = True
                 deadline = trio.current_time() + header
             if len(self.head) <= self.limits.max_header_bytes:
                 self.head += data
-            self.conn.receive_data(bytes(data))
+            self.conn.receive_data(data)
+            event = self.conn.next_event()
+            if event is not h11.NEED_DATA:
+                return self._checked(event)
+
+    def _checked(self, event: h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]
+                 ) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
+        if isinstance(event, h11.Request):
+            self._check_raw_head()
+        return event
 
     def renew(self) -> None:
         """A fresh parser for the next request on this connection, fed what the client already

@@ -582,3 +582,9 @@ def test_keep_alive_pipelining_http10_and_connection_close_through_the_edge(plat
     first, second = data.split(b"HTTP/1.1 ")[1:]
     assert first.startswith(b"404") and first.endswith(b"</html>\n")
     assert second.startswith(b"404") and b"content-length: 145" in second.lower() and second.endswith(b"\r\n\r\n")
+    # a pipelined request is held to the same rules as a first one: obsolete line folding is refused
+    time.sleep(1.2)
+    data = exchange(b"GET /hello?n=1 HTTP/1.1\r\nHost: %b\r\n\r\n"
+                    b"GET /hello?n=2 HTTP/1.1\r\nHost: %b\r\nX-A: a\r\n b\r\n\r\n" % (h, h))
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"}")
+    assert b"HTTP/1.1 400 Bad Request" in data and b"obsolete line folding" in data
