@@ -27,7 +27,8 @@ def add_edge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-tls-cert", type=Path, help="certificate for api.<domain> (default: --tls-cert)")
     p.add_argument("--api-tls-key", type=Path)
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--header-timeout", type=float, default=10.0, help="seconds to receive a request head (slowloris)")
+    p.add_argument("--header-timeout", type=float, default=10.0,
+                   help="seconds to complete a TLS handshake, and to receive a request head (slowloris)")
     p.add_argument("--max-connections", type=int, default=10_000)
 
 
@@ -52,7 +53,8 @@ def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles,
                       https_port=args.https_port, bind=args.bind, http_port=args.http_port,
                       http_redirect=not args.http_serve,
                       metrics_port=args.metrics_port or None,
-                      limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections))
+                      limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections,
+                                        handshake_timeout=args.header_timeout))
 
 
 def configure_logging(access: bool) -> None:

@@ -100,3 +100,42 @@ def test_runaway_cpu_worker_is_killed_with_an_event(watchful: Platform) -> None:
     finally:
         stop.set()
     assert killed, details["events"]
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    yield from running_platform(tmp_path_factory, "capped", "--max-connections", "4", "--header-timeout", "2")
+
+
+def test_connection_cap_and_slow_handshakes(capped: Platform) -> None:
+    import socket
+    import ssl
+
+    status, answer = capped.api("POST", "/deployments", deploy_body(env("capped")))
+    assert status == 200, answer
+    host = capped.host(answer["subdomain"])
+    time.sleep(0.5)  # the API call's connection is closed and its slot given back
+
+    def tls() -> ssl.SSLSocket:
+        sock = socket.create_connection(("127.0.0.1", capped.port), timeout=5)
+        return capped.ssl_context().wrap_socket(sock, server_hostname=host)
+
+    # a client that never finishes its TLS handshake is cut off after the header timeout
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", capped.port), timeout=10) as stalled:
+        stalled.sendall(b"\x16\x03\x01\x00")  # the start of a ClientHello, then nothing
+        assert stalled.recv(100) == b""
+    assert time.monotonic() - started < 5
+    # four connections fill the cap; a fifth is closed at once; a freed slot serves again
+    held = [tls() for _ in range(4)]
+    with pytest.raises((ssl.SSLError, OSError)):
+        extra = tls()
+        extra.sendall(b"GET /hello HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n")
+        if not extra.recv(100):
+            raise ConnectionResetError("closed by the edge")
+    held.pop().close()
+    time.sleep(0.3)
+    status, _, body = capped.request(host, "GET", "/hello")
+    assert (status, body) == (200, b'{"hello": "world"}')
+    for sock in held:
+        sock.close()
