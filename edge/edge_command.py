@@ -54,12 +54,12 @@ def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles,
                       http_redirect=not args.http_serve,
                       metrics_port=args.metrics_port or None,
                       limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections,
-                                        handshake_timeout=args.header_timeout))
+                                        handshake_timeout=args.header_timeout),
+                      access_log=args.access_log)
 
 
-def configure_logging(access: bool) -> None:
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    logging.getLogger("mockfleet.edge.access").setLevel(logging.INFO if access else logging.WARNING)
 
 
 async def _main(config: EdgeConfig) -> None:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from supervisor.supervise_command import settings_from
 
     settings = settings_from(args)
-    configure_logging(args.access_log)
+    configure_logging()
     try:
         files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
         config = edge_config(args, settings.control_socket, files, settings.api_host)

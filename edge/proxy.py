@@ -21,6 +21,7 @@ import trio
 
 from schemas.control import Target
 
+from .access_log import AccessLog
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
@@ -35,7 +36,6 @@ from .upstream import (
 )
 
 log = logging.getLogger("mockfleet.edge")
-access_log = logging.getLogger("mockfleet.edge.access")
 
 OBS_FOLD = re.compile(rb"\n[ \t]")
 PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body"})
@@ -66,6 +66,7 @@ class EdgeContext:
     rates: RateLimiter = field(default_factory=RateLimiter)
     pool: UpstreamPool = field(default_factory=UpstreamPool)
     metrics: Metrics = field(default_factory=Metrics)
+    access_log: AccessLog = field(default_factory=AccessLog)
 
 
 class Reject(Exception):
@@ -589,12 +590,12 @@ class Exchange:
         cls = f"{self.status // 100}xx" if self.status else "none"
         self.ctx.metrics.requests[cls] += 1
         self.ctx.metrics.bytes_out += self.bytes_out
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(json.dumps({
+        if self.ctx.access_log.enabled:
+            self.ctx.access_log.write({
                 "ts": round(time.time(), 3), "host": self.host, "deployment": self.deployment,
                 "method": self.request.method.decode(), "path": self.request.target.split(b"?", 1)[0].decode("latin-1"),
                 "status": self.status, "bytes": self.bytes_out, "ms": round(elapsed * 1000, 2),
-                "decision": self.decision, "client": self.peer}))
+                "decision": self.decision, "client": self.peer})
 
 
 async def _drain(client: Client, budget: int = 64 * 1024) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import trio
 
+from .access_log import AccessLog
 from .control_client import ControlClient
 from .limits import QuotaCounter
 from .metrics import Metrics
@@ -32,6 +33,7 @@ class EdgeConfig:
     metrics_port: int | None = 9464
     metrics_bind: str = "127.0.0.1"
     limits: EdgeLimits | None = None
+    access_log: bool = False
 
 
 @asynccontextmanager
@@ -113,11 +115,13 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
 async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext] = trio.TASK_STATUS_IGNORED) -> None:
     quota = QuotaCounter()
     ctx = EdgeContext(control=ControlClient(config.control_socket, quota), quota=quota,
-                      limits=config.limits or EdgeLimits(), metrics=Metrics())
+                      limits=config.limits or EdgeLimits(), metrics=Metrics(),
+                      access_log=AccessLog(config.access_log))
     limiter = trio.CapacityLimiter(ctx.limits.max_connections)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ctx.control.follow_invalidations)
         nursery.start_soon(ctx.control.report_usage_forever)
+        nursery.start_soon(ctx.access_log.flush_forever)
         if config.ssl_context is not None:
             listeners = await trio.open_tcp_listeners(config.https_port, host=config.bind)
             nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners)
@@ -132,5 +136,6 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
         try:
             await trio.sleep_forever()
         finally:
+            ctx.access_log.flush()
             with trio.CancelScope(shield=True), trio.move_on_after(2):
                 await ctx.control.report_usage()

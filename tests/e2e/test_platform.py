@@ -588,3 +588,24 @@ def test_keep_alive_pipelining_http10_and_connection_close_through_the_edge(plat
                     b"GET /hello?n=2 HTTP/1.1\r\nHost: %b\r\nX-A: a\r\n b\r\n\r\n" % (h, h))
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"}")
     assert b"HTTP/1.1 400 Bad Request" in data and b"obsolete line folding" in data
+
+
+def test_one_json_access_log_line_per_request(platform: Platform) -> None:
+    token = account(platform)
+    answer = deploy(platform, token, env("logged"), visibility="PRIVATE")
+    host = platform.host(answer["subdomain"])
+    marker = uuidlib.uuid4().hex
+    assert platform.request(host, "GET", f"/hello-{marker}")[0] == 401  # refused: no key
+    status = platform.request(host, "GET", f"/hello?{marker}", headers={"Authorization": f"Bearer {answer['apiKey']}"})[0]
+    assert status == 200
+    deadline = time.monotonic() + 5
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and len(lines) < 2:
+        time.sleep(0.3)  # lines are written in batches, every quarter second
+        lines = [json.loads(line) for line in platform.log.read_text().splitlines()
+                 if line.startswith("{") and answer["environmentUuid"] in line]
+    refused, served = lines[-2:]
+    assert (refused["status"], refused["decision"], refused["path"]) == (401, "auth", f"/hello-{marker}")
+    assert (served["status"], served["decision"], served["path"]) == (200, "forwarded", "/hello")
+    assert served["deployment"] == answer["environmentUuid"] and served["host"] == host
+    assert served["bytes"] == len('{"hello": "world"}') and served["ms"] > 0 and served["client"] == "127.0.0.1"
