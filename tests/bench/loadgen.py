@@ -31,6 +31,13 @@ class Result:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else float("nan")
 
+    def merged(self, other: Result | None) -> Result:
+        """This run and an earlier one as one (rounds of the same case)."""
+        if other is None:
+            return self
+        return Result(self.requests + other.requests, self.errors + other.errors, self.seconds + other.seconds,
+                      other.latencies + self.latencies)
+
     def line(self, label: str) -> str:
         return (f"{label}: {self.rps:,.0f} req/s, p50 {self.percentile(0.5):.2f} ms, "
                 f"p99 {self.percentile(0.99):.2f} ms ({self.requests} requests, {self.errors} errors)")
