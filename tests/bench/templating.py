@@ -18,6 +18,7 @@ BUCKET = json.dumps([{"id": i, "name": f"user {i}", "age": 20 + i % 50} for i in
 TEMPLATES = {
     "repeat+faker": "[{{#repeat 10}}{\"id\": \"{{faker 'string.uuid'}}\", \"name\": \"{{faker 'person.firstName'}}\"}{{/repeat}}]",
     "data bucket": "{{#each (dataRaw 'users')}}{{#if (gt age 40)}}{{name}},{{/if}}{{/each}} {{data 'users' '3.name'}}",
+    "each with @index/@last": "[{{#each (dataRaw 'users')}}{\"n\": {{@index}}, \"name\": \"{{name}}\"}{{#unless @last}},{{/unless}}{{/each}}]",
     "jsonPath": "{{jsonPath (dataRaw 'users') '$[2].name'}} {{len (dataRaw 'users')}}",
     "switch": "{{#switch (queryParam 'type')}}{{#case 'a'}}A{{/case}}{{#case 'b'}}B{{/case}}{{#default}}D{{/default}}{{/switch}}",
     "request+math": "{{add (queryParam 'n') 5}} {{urlParam 'id'}} {{#if (eq (queryParam 'type') 'b')}}yes{{else}}no{{/if}}",

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .codegen import Spec, generate, generate_loop
 from .errors import TemplateError
-from .jsvalues import UNDEFINED, SafeString, is_nullish, to_output, truthy
+from .jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
 from .parser import Block, Comment, Content, Literal, Mustache, Path, Program, SubExpr, parse
 
 Helper = Callable[..., Any]
@@ -135,6 +136,8 @@ class Compiler:
         # ``options`` object, @data): a loop body with none of them may reuse one frame.
         self.observers = 0
         self.parent_reads = 0  # paths with ``../``: a loop must keep the depth stack for them
+        self.data_reads = 0  # @index, @key, @root…: a loop must keep per-item data for them
+        self.data_names: list[str] = []  # the names of plain ``@name`` reads, in compile order
 
     # --- expressions -------------------------------------------------------------------
     def path(self, path: Path) -> Evaluator:
@@ -153,7 +156,16 @@ class Compiler:
                     value = lookup_property(value, part)
                 return value
 
-            self.observers += 1
+            self.data_reads += 1
+            if not depth and len(parts) == 1:
+                name = parts[0]
+                self.data_names.append(name)
+
+                def eval_data_name(frame: Frame) -> Any:
+                    return frame.data.get(name, UNDEFINED)
+
+                eval_data_name.inline = Spec("data", name)  # type: ignore[attr-defined]
+                return eval_data_name
             return eval_data
         depth = path.depth
         if depth:
@@ -176,6 +188,7 @@ class Compiler:
                 return UNDEFINED if is_nullish(ctx) else lookup_property(ctx, only_part)
 
             eval_name.property_name = only_part  # type: ignore[attr-defined]
+            eval_name.inline = Spec("prop", only_part, fallback=eval_name)  # type: ignore[attr-defined]
             return eval_name
 
         def eval_path(frame: Frame) -> Any:
@@ -330,9 +343,26 @@ class Compiler:
         return render
 
     def mustache(self, node: Mustache) -> Renderer:
-        evaluate = self.call(node.call, None, None, is_block=False)
         call = node.call
         head = call.path
+        if (isinstance(head, Path) and head.data and not head.depth and len(head.parts) == 1 and not call.params
+                and not call.hash):
+            # ``{{@index}}``, ``{{@key}}``: one read of the data frame
+            self.data_reads += 1
+            data_name = head.parts[0]
+            self.data_names.append(data_name)
+            escaped = node.escaped
+
+            def render_data(frame: Frame) -> str:
+                value = frame.data.get(data_name, UNDEFINED)
+                if value.__class__ is int:
+                    return format_number(value)
+                text = to_output(value) if not isinstance(value, SafeString) else str.__str__(value)
+                return escape_html(text) if escaped and not isinstance(value, SafeString) else text
+
+            render_data.inline = Spec("data", data_name, escaped)  # type: ignore[attr-defined]
+            return render_data
+        evaluate = self.call(node.call, None, None, is_block=False)
         if (node.escaped and isinstance(head, Path) and head.simple and len(head.parts) == 1 and not call.params
                 and not call.hash and head.parts[0] not in self.helpers
                 and self.helpers.get("helperMissing") is _builtin_helper_missing()):
@@ -353,6 +383,7 @@ class Compiler:
                     return str.__str__(value)
                 return escape_html(to_output(value))
 
+            render_property.inline = Spec("prop", name, True, fallback=evaluate)  # type: ignore[attr-defined]
             return render_property
         scope_fn = getattr(evaluate, "scope_fn", None)
         if scope_fn is not None:
@@ -380,14 +411,21 @@ class Compiler:
         return render_raw
 
     def block(self, node: Block) -> Renderer:
-        observers, parent_reads = self.observers, self.parent_reads
+        observers, parent_reads, data_reads = self.observers, self.parent_reads, self.data_reads
+        named_reads = len(self.data_names)
         program = self.program(node.program)
         inverse = self.program(node.inverse)
-        body_is_pure = self.observers == observers
+        # which of a loop's @key/@index/@first/@last its body reads (all four if it reads @data otherwise)
+        names_read = self.data_names[named_reads:]
+        loop_keys = tuple(k for k in ("key", "index", "first", "last")
+                          if k in names_read or self.data_reads - data_reads > len(names_read))
+        reads_only_data = self.observers == observers  # nothing in the body holds an options object
+        body_is_pure = reads_only_data and self.data_reads == data_reads
         body_reads_parents = self.parent_reads != parent_reads
         count = len(node.program.block_params) if node.program is not None else 0
         if not node.inverted:
-            inline = self._inline_builtin(node, program, inverse, body_is_pure, body_reads_parents)
+            inline = self._inline_builtin(node, program, inverse, body_is_pure, body_reads_parents, reads_only_data,
+                                          loop_keys)
             if inline is not None:
                 return inline
         evaluate = self.call(node.call, program, inverse, is_block=True, block_param_count=count,
@@ -412,7 +450,8 @@ class Compiler:
 
 
     def _inline_builtin(self, node: Block, program: Renderer | None, inverse: Renderer | None,
-                        body_is_pure: bool, body_reads_parents: bool) -> Renderer | None:
+                        body_is_pure: bool, body_reads_parents: bool, reads_only_data: bool,
+                        loop_keys: tuple[str, ...]) -> Renderer | None:
         """``#if``/``#unless``/``#each`` with one argument, run without an ``options`` object.
 
         These are Handlebars' own helpers (unless an engine replaced them), so their
@@ -442,6 +481,8 @@ class Compiler:
                 false = not truthy(value) or (value.__class__ is list and not value)
                 return otherwise(frame) if false is not unless else run(frame)
 
+            render_condition.inline = Spec("cond", argument=getattr(argument, "inline", None) or argument,  # type: ignore[attr-defined]
+                                           run=run, otherwise=otherwise, negate=unless)
             return render_condition
         if name == "each" and helper is builtins.each:
             names: list[str] = getattr(program, "block_param_names", None) or []
@@ -450,8 +491,8 @@ class Compiler:
             # the fallback (strings, other values) builds data from the frame it is given,
             # which reuse does not change
             self.observers = before_generic
-            return _each_renderer(argument, run, otherwise, names, generic, body_is_pure and not names,
-                                  body_reads_parents)
+            reuse = "frame" if body_is_pure and not names else "frame+data" if reads_only_data and not names else ""
+            return _each_renderer(argument, run, otherwise, names, generic, reuse, body_reads_parents, loop_keys)
         self.observers = observers
         return None
 
@@ -473,8 +514,16 @@ def _empty(frame: Frame) -> str:
     return ""
 
 
+_empty.constant = ""  # type: ignore[attr-defined]
+
+
 def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, names: list[str],
-                   generic: Evaluator, reuse_frame: bool, keep_depths: bool) -> Renderer:
+                   generic: Evaluator, reuse: str, keep_depths: bool, loop_keys: tuple[str, ...]) -> Renderer:
+    body_parts = getattr(run, "parts", None)
+    loop = None
+    if reuse and body_parts is not None:
+        loop = generate_loop(body_parts, loop_keys if reuse == "frame+data" else (), keep_depths)
+
     """Handlebars' ``each`` over arrays and objects: a data frame per item with @index,
     @key, @first and @last, the item as ``this`` (pushed on the depth stack) and block params."""
 
@@ -495,20 +544,27 @@ def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, name
         out: list[str] = []
         append = out.append
         index = 0
-        if reuse_frame:
-            # nothing in the body can see @index/@key or keep the frame: one frame, moved along
-            shared = Frame(None, depths, frame.data, outer_params, scope)
-            for item in (value if value.__class__ is list else value.values()):
+        last = len(value) - 1
+        if loop is not None:
+            data = create_frame(frame.data) if reuse == "frame+data" else frame.data
+            return loop(Frame(None, depths, data, outer_params, scope), pairs, last, data)  # type: ignore[no-any-return]
+        if reuse:
+            # nothing in the body keeps the frame or writes @data (no options object reaches a
+            # helper): one frame moved along, and one data frame updated in place if it is read
+            data = create_frame(frame.data) if reuse == "frame+data" else frame.data
+            shared = Frame(None, depths, data, outer_params, scope)
+            for key, item in pairs:
                 shared.ctx = item
                 if keep_depths:
                     shared.depths = (item, *depths)
+                if reuse == "frame+data":
+                    data["key"], data["index"], data["first"], data["last"] = key, index, index == 0, index == last
                 append(run(shared))
                 index += 1
                 if budget is not None and not index & 7:
                     budget.tick(out)
             return "".join(out)
         base = create_frame(frame.data)
-        last = len(value) - 1
         for key, item in pairs:
             data = {**base, "key": key, "index": index, "first": index == 0, "last": index == last}
             bparams = outer_params
@@ -531,17 +587,27 @@ def _with_names(render: Renderer, names: list[str]) -> Renderer:
     return named
 
 
+def _constant(text: str) -> Renderer:
+    def render_text(frame: Frame) -> str:
+        return text
+
+    render_text.constant = text  # type: ignore[attr-defined]
+    return render_text
+
+
 def _join(parts: list[Renderer | str]) -> Renderer:
     if not parts:
-        return lambda frame: ""
+        return _constant("")
     if len(parts) == 1:
         only = parts[0]
         if isinstance(only, str):
-            return lambda frame: only
+            return _constant(only)
         return only
     if all(isinstance(p, str) for p in parts):
-        text = "".join(parts)  # type: ignore[arg-type]
-        return lambda frame: text
+        return _constant("".join(parts))  # type: ignore[arg-type]
+    generated = generate(parts)
+    if generated is not None:
+        return generated
 
     if len(parts) == 2:
         first, second = parts
