@@ -293,6 +293,7 @@ class Exchange:
         self.headers = list(request.headers)
         self.facts = HeadFacts(self.headers)
         self.raw_response = False  # the response went out as bytes we wrote, not through h11
+        self.request_complete = False  # the whole request was read (h11 may not have been told)
         self.keep_alive = request.http_version == b"1.1" and not self.facts.closes
 
     async def run(self) -> None:
@@ -320,6 +321,10 @@ class Exchange:
         if length and target.max_body and int(length[0]) > target.max_body:
             raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
         await self._forward(target, headers)
+        if target.kind == "api" and self.request.method not in (b"GET", b"HEAD"):
+            # a deploy, delete or key rotation answered: the supervisor's invalidation may still
+            # be on its way, and the caller's next request must see the change
+            self.ctx.control.cache.clear()
 
     def _authorize(self, target: Target, path: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         admin = path == b"/mockoon-admin" or path.startswith(b"/mockoon-admin/")
@@ -400,10 +405,10 @@ class Exchange:
         upstream = await self._connect(socket_path, target)
         try:
             bodyless = self._bodyless()
-            if bodyless:
-                event = await self.client.next_event(self.ctx.limits.body_timeout)
-                if not isinstance(event, h11.EndOfMessage):
-                    raise Reject(400, "unexpected request body", close=True, reason="body")
+            # without Content-Length or Transfer-Encoding a request ends with its head: h11 is
+            # not asked for the EndOfMessage it would give (the next request's bytes stay in
+            # its buffer for ``Client.renew``)
+            self.request_complete = bodyless
             try:
                 await self._send_head(upstream, upstream_head)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
@@ -665,7 +670,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
             else:
                 exchange.log()
             if exchange.raw_response:
-                if not exchange.keep_alive or client.conn.their_state is not h11.DONE:
+                if not exchange.keep_alive or not (exchange.request_complete or client.conn.their_state is h11.DONE):
                     return
                 client.renew()
                 continue

@@ -304,7 +304,11 @@ class Supervisor:
 
     async def _retire(self, worker: WorkerProcess) -> None:
         """The old revision keeps its socket until the edge has switched and drained."""
-        await trio.sleep(self.settings.worker_drain_seconds)
+        try:
+            await trio.sleep(self.settings.worker_drain_seconds)
+        except BaseException:
+            worker.signal(signal.SIGTERM)  # the supervisor is stopping: hypercorn finishes and exits
+            raise
         await workers.stop(worker)
 
     def _generate_subdomain(self) -> str:

@@ -205,9 +205,13 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
     """SIGTERM lets hypercorn finish in-flight requests; SIGKILL after ``drain`` seconds."""
     worker.stopping = True
     worker.signal(signal.SIGTERM)
-    with trio.move_on_after(drain):
-        while worker.alive():
-            await trio.sleep(0.02)
+    try:
+        with trio.move_on_after(drain):
+            while worker.alive():
+                await trio.sleep(0.02)
+    except BaseException:
+        worker.signal(signal.SIGKILL)  # cancelled (the supervisor is stopping): no worker outlives it
+        raise
     if worker.alive():
         worker.signal(signal.SIGKILL)
     if worker.popen is not None:
