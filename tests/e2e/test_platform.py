@@ -609,3 +609,28 @@ def test_one_json_access_log_line_per_request(platform: Platform) -> None:
     assert (served["status"], served["decision"], served["path"]) == (200, "forwarded", "/hello")
     assert served["deployment"] == answer["environmentUuid"] and served["host"] == host
     assert served["bytes"] == len('{"hello": "world"}') and served["ms"] > 0 and served["client"] == "127.0.0.1"
+
+
+def test_large_bodies_stream_through_the_edge_both_ways(platform: Platform) -> None:
+    token = account(platform)
+    big = "".join(f"{i:07d}\n" for i in range(250_000))  # 2 MB, every line different
+    route = {"uuid": "r-echo", "type": "http", "method": "post", "endpoint": "echo",
+             "responses": [{"uuid": "s-echo", "body": "{{len (bodyRaw 'd')}}", "statusCode": 200, "default": True}]}
+    environment = env("large", body=big)
+    environment["routes"].append(route)
+    answer = deploy(platform, token, environment)
+    host = platform.host(answer["subdomain"])
+    conn = platform.connection(host)
+    status, _, body = platform.request(host, "GET", "/hello", conn=conn)
+    assert status == 200 and body.decode() == big
+    # the same keep-alive connection then streams 3 MB of JSON up, chunked, and gets its size back
+    conn.putrequest("POST", "/echo", skip_accept_encoding=True)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.putheader("Content-Type", "application/json")
+    conn.endheaders()
+    pieces = [b'{"d": "'] + [b"y" * 65536] * 48 + [b'"}']
+    for piece in pieces:
+        conn.send(b"%x\r\n%b\r\n" % (len(piece), piece))
+    conn.send(b"0\r\n\r\n")
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, str(48 * 65536).encode())
