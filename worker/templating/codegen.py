@@ -38,12 +38,13 @@ def _format(value: Any, escaped: bool) -> str:
 class Spec:
     """How a compiled statement can be written inline (set on its renderer as ``inline``)."""
 
-    __slots__ = ("kind", "name", "escaped", "fallback", "argument", "run", "otherwise", "negate")
+    __slots__ = ("kind", "name", "escaped", "fallback", "argument", "run", "otherwise", "negate", "number")
 
     def __init__(self, kind: str, name: str = "", escaped: bool = True, fallback: Callable[[Any], Any] | None = None,
                  argument: Spec | Callable[[Any], Any] | None = None, run: Renderer | None = None,
-                 otherwise: Renderer | None = None, negate: bool = False) -> None:
-        self.kind = kind  # "prop", "data" or "cond"
+                 otherwise: Renderer | None = None, negate: bool = False, number: float = 0) -> None:
+        self.kind = kind  # "prop", "data", "cond", or "cmp" (name: the operator, number: the right side)
+        self.number = number
         self.name = name
         self.escaped = escaped
         self.fallback = fallback  # prop: the value when ``this`` is not a plain object or block params exist
@@ -99,15 +100,20 @@ def _emit(parts: list[Renderer | str]) -> tuple[list[str], str, dict[str, Any], 
     the expression joining them."""
     env: dict[str, Any] = {"U": UNDEFINED, "_fmt": _format, "_num": format_number, "_truthy": truthy,
                            "_ND": _NEEDS_ESCAPE, "_ET": _ESCAPE_TABLE}
+    uses_ctx = [False]
+    body, result = _emit_parts(parts, "", env, uses_ctx)
+    return body, result, env, uses_ctx[0]
+
+
+def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
+                uses_ctx: list[bool]) -> tuple[list[str], str]:
     body: list[str] = []
     pieces: list[str] = []
-    uses_ctx = False
 
     def value_of(spec: Spec, slot: str) -> str:
-        nonlocal uses_ctx
         if spec.kind == "data":
             return f"data.get({spec.name!r}, U)"
-        uses_ctx = True
+        uses_ctx[0] = True
         env[slot] = spec.fallback
         return f"(ctx.get({spec.name!r}, U) if plain else {slot}(frame))"
 
@@ -116,12 +122,13 @@ def _emit(parts: list[Renderer | str]) -> tuple[list[str], str, dict[str, Any], 
             pieces.append(part.replace("{", "{{").replace("}", "}}"))
             continue
         spec: Spec | None = getattr(part, "inline", None)
-        var = f"s{index}"
+        tag = f"{prefix}{index}"
+        var = f"s{tag}"
         if spec is None:
-            env[f"_p{index}"] = part
-            body.append(f"{var} = _p{index}(frame)")
+            env[f"_p{tag}"] = part
+            body.append(f"{var} = _p{tag}(frame)")
         elif spec.kind in ("prop", "data"):
-            body.append(f"v = {value_of(spec, f'_f{index}')}")
+            body.append(f"v = {value_of(spec, f'_f{tag}')}")
             if spec.kind == "data":
                 body.append(f"{var} = (str(v) if -{_SAFE_INT} < v < {_SAFE_INT} else _num(v)) if v.__class__ is int "
                             f"else _fmt(v, {spec.escaped!r})")
@@ -131,24 +138,39 @@ def _emit(parts: list[Renderer | str]) -> tuple[list[str], str, dict[str, Any], 
                 body.append(f"{var} = v if v.__class__ is str else _fmt(v, False)")
         else:  # cond
             argument = spec.argument
-            if isinstance(argument, Spec):
-                body.append(f"v = {value_of(argument, f'_a{index}')}")
+            if isinstance(argument, Spec) and argument.kind == "cmp":
+                # gt/gte/lt/lte on a property or @data and a number: compared here when the value
+                # is a number too, else by the helper (JavaScript's coercions)
+                assert isinstance(argument.argument, Spec)
+                env[f"_c{tag}"] = argument.fallback
+                body.append(f"v = {value_of(argument.argument, f'_a{tag}')}")
+                body.append(f"v = (v {argument.name} {argument.number!r}) if v.__class__ is int or v.__class__ is float "
+                            f"else _c{tag}(frame)")
+            elif isinstance(argument, Spec):
+                body.append(f"v = {value_of(argument, f'_a{tag}')}")
             else:
-                env[f"_a{index}"] = argument
-                body.append(f"v = _a{index}(frame)")
+                env[f"_a{tag}"] = argument
+                body.append(f"v = _a{tag}(frame)")
             # Handlebars' #if: falsy, or an empty array, takes the inverse
             body.append("t = v is True or (v is not False and _truthy(v) and not (v.__class__ is list and not v))")
             chosen = [spec.otherwise, spec.run] if not spec.negate else [spec.run, spec.otherwise]
-            branches = []
+            branch_code: list[list[str]] = []
             for which, renderer in zip(("f", "t"), chosen, strict=True):
                 constant = getattr(renderer, "constant", None)
+                nested = getattr(renderer, "parts", None)
                 if constant is not None:
-                    branches.append(repr(constant))
+                    branch_code.append([f"{var} = {constant!r}"])
+                elif nested is not None:  # a generated body: written out here, one level deeper
+                    lines, result = _emit_parts(nested, f"{tag}{which}_", env, uses_ctx)
+                    branch_code.append(lines + [f"{var} = {result}"])
                 else:
-                    env[f"_{which}{index}"] = renderer
-                    branches.append(f"_{which}{index}(frame)")
-            body.append(f"{var} = {branches[1]} if t else {branches[0]}")
+                    env[f"_{which}{tag}"] = renderer
+                    branch_code.append([f"{var} = _{which}{tag}(frame)"])
+            body.append("if t:")
+            body += ["    " + line for line in branch_code[1]]
+            body.append("else:")
+            body += ["    " + line for line in branch_code[0]]
         pieces.append("{" + var + "}")
     # one f-string (2.4x faster than joining a tuple): text with its braces doubled and a {sN}
     # per computed part; repr() makes the whole a valid literal whatever the text holds
-    return body, "f" + repr("".join(pieces)), env, uses_ctx
+    return body, "f" + repr("".join(pieces))

@@ -7,6 +7,7 @@ JavaScript's ``String()``; escaped mustaches use Handlebars' HTML escape table.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -261,6 +262,12 @@ class Compiler:
                                 return helper_fn(None, ctx.get(prop, UNDEFINED), constant)
                             return helper_fn(None, left(frame), constant)
 
+                        op = getattr(helper_fn, "compare_op", None)
+                        number = (isinstance(constant, (int, float)) and not isinstance(constant, bool)
+                                  and math.isfinite(constant))
+                        if op is not None and number and getattr(left, "inline", None) is not None:
+                            call_on_property.inline = Spec("cmp", op, argument=left.inline,  # type: ignore[attr-defined]
+                                                           fallback=call_on_property, number=constant)
                         return call_on_property
                     return lambda frame: helper_fn(None, left(frame), constant)
                 return lambda frame: helper_fn(None, left(frame), right(frame))
@@ -602,7 +609,8 @@ def _join(parts: list[Renderer | str]) -> Renderer:
         only = parts[0]
         if isinstance(only, str):
             return _constant(only)
-        return only
+        if getattr(only, "inline", None) is None:
+            return only
     if all(isinstance(p, str) for p in parts):
         return _constant("".join(parts))  # type: ignore[arg-type]
     generated = generate(parts)

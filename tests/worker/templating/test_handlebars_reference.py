@@ -58,6 +58,9 @@ TEMPLATES = [
     "{{#each (object x='<1>' y=2)}}{{@key}}={{this}}{{#unless @first}}!{{/unless}};{{/each}}",
     "{{#each (dataRaw 'users') as |u|}}{{u.name}}{{name}}{{/each}}",
     "{{#each (dataRaw 'users')}}{{#if (gt age 25)}}{{{name}}}{{else}}{{id}}{{/if}}{{/each}}",
+    # comparisons written out in generated loops: numbers compared there, anything else coerced
+    "{{#each (array (object v=1) (object v=2.5) (object v='30') (object v=null) (object v=true) (object))}}"
+    "{{#if (gt v 2)}}Y{{else}}N{{/if}}{{#unless (lte v 2.5)}}u{{/unless}}{{#if (lt @index 2)}}<{{/if}}|{{/each}}",
     "{{#with (object x='X')}}{{#each (dataRaw 'users')}}{{#if (gt age 28)}}{{../x}}{{name}}{{/if}}{{/each}}{{/with}}",
     "{{#each (dataRaw 'users')}}{{#each tags}}{{../name}}/{{this}} {{/each}}{{/each}}",
     "{{#each (dataRaw 'users')}}{{#if (gt age 25)}}{{#repeat 2 comma=false}}{{id}}{{/repeat}}{{/if}}{{/each}}",

@@ -132,7 +132,7 @@ def eq(opts: Options, *args: Any) -> bool:
     return bool(a == b)
 
 
-def _compare(op: Any) -> Any:
+def _compare(op: Any, symbol: str) -> Any:
     def helper(opts: Options, a: Any = UNDEFINED, b: Any = UNDEFINED, *rest: Any) -> bool:
         if a.__class__ is int and b.__class__ is int:
             return op(a, b)  # type: ignore[no-any-return]
@@ -141,6 +141,7 @@ def _compare(op: Any) -> Any:
             return False
         return bool(op(x, y))
 
+    helper.compare_op = symbol  # type: ignore[attr-defined]  # lets generated code compare numbers itself
     return helper
 
 
@@ -605,10 +606,10 @@ HELPERS = {
     "toFixed": to_fixed,
     "parseInt": parse_int_helper,
     "eq": eq,
-    "gt": _compare(operator.gt),
-    "gte": _compare(operator.ge),
-    "lt": _compare(operator.lt),
-    "lte": _compare(operator.le),
+    "gt": _compare(operator.gt, ">"),
+    "gte": _compare(operator.ge, ">="),
+    "lt": _compare(operator.lt, "<"),
+    "lte": _compare(operator.le, "<="),
     "lowercase": lowercase,
     "uppercase": uppercase,
     "concat": concat,
