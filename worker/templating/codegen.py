@@ -43,7 +43,7 @@ class Spec:
     def __init__(self, kind: str, name: str = "", escaped: bool = True, fallback: Callable[[Any], Any] | None = None,
                  argument: Spec | Callable[[Any], Any] | None = None, run: Renderer | None = None,
                  otherwise: Renderer | None = None, negate: bool = False, number: float = 0) -> None:
-        self.kind = kind  # "prop", "data", "cond", or "cmp" (name: the operator, number: the right side)
+        self.kind = kind  # "prop", "data", "scope", "cond", or "cmp" (name: the operator, number: the right side)
         self.number = number
         self.name = name
         self.escaped = escaped
@@ -127,8 +127,12 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
         if spec is None:
             env[f"_p{tag}"] = part
             body.append(f"{var} = _p{tag}(frame)")
-        elif spec.kind in ("prop", "data"):
-            body.append(f"v = {value_of(spec, f'_f{tag}')}")
+        elif spec.kind in ("prop", "data", "scope"):
+            if spec.kind == "scope":  # a helper bound at compile time that reads only the request scope
+                env[f"_g{tag}"] = spec.fallback
+                body.append(f"v = _g{tag}(frame.scope)")
+            else:
+                body.append(f"v = {value_of(spec, f'_f{tag}')}")
             if spec.kind == "data":
                 body.append(f"{var} = (str(v) if -{_SAFE_INT} < v < {_SAFE_INT} else _num(v)) if v.__class__ is int "
                             f"else _fmt(v, {spec.escaped!r})")

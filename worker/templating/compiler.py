@@ -402,6 +402,7 @@ class Compiler:
                     return escape_html(to_output(value))
                 return to_output(value) if not isinstance(value, SafeString) else str.__str__(value)
 
+            render_from_scope.inline = Spec("scope", escaped=node.escaped, fallback=scope_fn)  # type: ignore[attr-defined]
             return render_from_scope
         if node.escaped:
             def render_escaped(frame: Frame) -> str:
