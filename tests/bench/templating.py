@@ -25,6 +25,7 @@ TEMPLATES = {
 }
 ITERATIONS = 2000
 ROUNDS = 5
+PASSES = 3
 
 
 def ours() -> dict[str, float]:
@@ -68,15 +69,24 @@ def theirs() -> dict[str, float] | None:
 
 def main() -> None:
     pin_client()
-    mine = ours()
-    reference = theirs()
+    # the two sides take turns, three times, and each keeps its best: a slow spell of a noisy
+    # machine then cannot fall on one side only
+    mine: dict[str, float] = {}
+    reference: dict[str, float] | None = {}
+    for _ in range(PASSES):
+        for name, value in ours().items():
+            mine[name] = min(value, mine.get(name, value))
+        if reference is not None:
+            turn = theirs()
+            reference = None if turn is None else {n: min(v, reference.get(n, v)) for n, v in turn.items()}
     lines = []
     for name in TEMPLATES:
         line = f"templating {name}: mockfleet {mine[name]:.1f} µs/render"
         if reference:
             line += f", Handlebars.js + Mockoon helpers {reference[name]:.1f} µs -> ratio {reference[name] / mine[name]:.2f}x"
         lines.append(line)
-    record(f"templating (compiled templates, best of {ROUNDS} rounds of {ITERATIONS // ROUNDS} renders, one core)", lines)
+    record(f"templating (compiled templates; each side's best of {PASSES} alternating passes of {ROUNDS} rounds of "
+           f"{ITERATIONS // ROUNDS} renders, one core)", lines)
 
 
 if __name__ == "__main__":
