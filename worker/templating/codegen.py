@@ -72,15 +72,18 @@ def generate_loop(parts: list[Renderer | str], data_keys: tuple[str, ...], keep_
     """``#each`` over a body that keeps no reference to its frame, written as one loop:
     ``loop(frame, pairs, last, data)`` moves ``frame`` along the items and, when the body
     reads them, sets ``data_keys`` of the data frame in place."""
-    lines, result, env, uses_ctx = _emit(parts)
     values = {"key": "key", "index": "index", "first": "index == 0", "last": "index == last"}
+    # the body reads @key/@index/@first/@last from the loop's own variables; the data frame is
+    # still kept up to date for the helpers a body may fall back to
+    lines, result, env, uses_ctx = _emit(parts, {name: f"({values[name]})" for name in data_keys})
     loop = ["def loop(frame, pairs, last, data):",
             "    out = []", "    append = out.append", "    index = 0", "    depths = frame.depths",
             "    params = frame.bparams", "    budget = frame.scope.budget if frame.scope is not None else None",
             "    for key, item in pairs:", "        frame.ctx = ctx = item"]
     if keep_depths:
         loop.append("        frame.depths = (item, *depths)")
-    loop += [f"        data[{name!r}] = {values[name]}" for name in data_keys]
+    if env["_calls_out"]:
+        loop += [f"        data[{name!r}] = {values[name]}" for name in data_keys]
     if uses_ctx:
         loop.append("        plain = not params and item.__class__ is dict")
     loop += ["        " + line for line in lines]
@@ -95,24 +98,26 @@ def _define(lines: list[str], env: dict[str, Any], name: str) -> Any:
     return env[name]
 
 
-def _emit(parts: list[Renderer | str]) -> tuple[list[str], str, dict[str, Any], bool]:
+def _emit(parts: list[Renderer | str], loop_vars: dict[str, str] | None = None
+          ) -> tuple[list[str], str, dict[str, Any], bool]:
     """Statements computing each part (``frame``, ``ctx``, ``data``, ``plain`` in scope) and
-    the expression joining them."""
+    the expression joining them; ``loop_vars`` maps @data names to expressions to read instead."""
     env: dict[str, Any] = {"U": UNDEFINED, "_fmt": _format, "_num": format_number, "_truthy": truthy,
                            "_ND": _NEEDS_ESCAPE, "_ET": _ESCAPE_TABLE}
-    uses_ctx = [False]
-    body, result = _emit_parts(parts, "", env, uses_ctx)
+    uses_ctx = [False]  # [0]: reads ``this``; any further entry: calls out to code that may read @data
+    body, result = _emit_parts(parts, "", env, uses_ctx, loop_vars or {})
+    env["_calls_out"] = len(uses_ctx) > 1
     return body, result, env, uses_ctx[0]
 
 
 def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
-                uses_ctx: list[bool]) -> tuple[list[str], str]:
+                uses_ctx: list[bool], loop_vars: dict[str, str]) -> tuple[list[str], str]:
     body: list[str] = []
     pieces: list[str] = []
 
     def value_of(spec: Spec, slot: str) -> str:
         if spec.kind == "data":
-            return f"data.get({spec.name!r}, U)"
+            return loop_vars.get(spec.name) or f"data.get({spec.name!r}, U)"
         uses_ctx[0] = True
         env[slot] = spec.fallback
         return f"(ctx.get({spec.name!r}, U) if plain else {slot}(frame))"
@@ -125,6 +130,7 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
         tag = f"{prefix}{index}"
         var = f"s{tag}"
         if spec is None:
+            uses_ctx.append(True)  # a closure that may read the data frame
             env[f"_p{tag}"] = part
             body.append(f"{var} = _p{tag}(frame)")
         elif spec.kind in ("prop", "data", "scope"):
@@ -146,6 +152,8 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
                 # gt/gte/lt/lte on a property or @data and a number: compared here when the value
                 # is a number too, else by the helper (JavaScript's coercions)
                 assert isinstance(argument.argument, Spec)
+                if argument.argument.kind == "data":
+                    uses_ctx.append(True)  # its fallback reads the data frame
                 env[f"_c{tag}"] = argument.fallback
                 body.append(f"v = {value_of(argument.argument, f'_a{tag}')}")
                 body.append(f"v = (v {argument.name} {argument.number!r}) if v.__class__ is int or v.__class__ is float "
@@ -153,6 +161,7 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
             elif isinstance(argument, Spec):
                 body.append(f"v = {value_of(argument, f'_a{tag}')}")
             else:
+                uses_ctx.append(True)
                 env[f"_a{tag}"] = argument
                 body.append(f"v = _a{tag}(frame)")
             # Handlebars' #if: falsy, or an empty array, takes the inverse
@@ -165,9 +174,10 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
                 if constant is not None:
                     branch_code.append([f"{var} = {constant!r}"])
                 elif nested is not None:  # a generated body: written out here, one level deeper
-                    lines, result = _emit_parts(nested, f"{tag}{which}_", env, uses_ctx)
+                    lines, result = _emit_parts(nested, f"{tag}{which}_", env, uses_ctx, loop_vars)
                     branch_code.append(lines + [f"{var} = {result}"])
                 else:
+                    uses_ctx.append(True)
                     env[f"_{which}{tag}"] = renderer
                     branch_code.append([f"{var} = _{which}{tag}(frame)"])
             body.append("if t:")

@@ -61,6 +61,8 @@ TEMPLATES = [
     # comparisons written out in generated loops: numbers compared there, anything else coerced
     "{{#each (array (object v=1) (object v=2.5) (object v='30') (object v=null) (object v=true) (object))}}"
     "{{#if (gt v 2)}}Y{{else}}N{{/if}}{{#unless (lte v 2.5)}}u{{/unless}}{{#if (lt @index 2)}}<{{/if}}|{{/each}}",
+    "{{#each (object a=1 b=2 c=3)}}{{#if (gt @index 0)}}{{@key}}{{@index}}{{#if @last}}!{{/if}}{{/if}}{{/each}}",
+    "{{#each (array 'x' 'y')}}{{#each (array 1 2)}}{{@index}}{{#if @first}}f{{/if}}{{/each}}{{@index}}{{/each}}",
     "{{#with (object x='X')}}{{#each (dataRaw 'users')}}{{#if (gt age 28)}}{{../x}}{{name}}{{/if}}{{/each}}{{/with}}",
     "{{#each (dataRaw 'users')}}{{#each tags}}{{../name}}/{{this}} {{/each}}{{/each}}",
     "{{#each (dataRaw 'users')}}{{#if (gt age 25)}}{{#repeat 2 comma=false}}{{id}}{{/repeat}}{{/if}}{{/each}}",
