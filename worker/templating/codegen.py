@@ -59,9 +59,9 @@ def generate(parts: list[Renderer | str]) -> Renderer | None:
     specs = [getattr(p, "inline", None) for p in parts if not isinstance(p, str)]
     if not any(specs):
         return None
-    lines, result, env, uses_ctx = _emit(parts)
+    lines, result, env, reads_this = _emit(parts)
     head = ["def render(frame):", "    data = frame.data"]
-    if uses_ctx:
+    if reads_this:
         head += ["    ctx = frame.ctx", "    plain = not frame.bparams and ctx.__class__ is dict"]
     render = _define(head + ["    " + line for line in lines] + [f"    return {result}"], env, "render")
     render.parts = parts  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ def generate_loop(parts: list[Renderer | str], data_keys: tuple[str, ...], keep_
     values = {"key": "key", "index": "index", "first": "index == 0", "last": "index == last"}
     # the body reads @key/@index/@first/@last from the loop's own variables; the data frame is
     # still kept up to date for the helpers a body may fall back to
-    lines, result, env, uses_ctx = _emit(parts, {name: f"({values[name]})" for name in data_keys})
+    lines, result, env, reads_this = _emit(parts, {name: f"({values[name]})" for name in data_keys})
     loop = ["def loop(frame, pairs, last, data):",
             "    out = []", "    append = out.append", "    index = 0", "    depths = frame.depths",
             "    params = frame.bparams", "    budget = frame.scope.budget if frame.scope is not None else None",
@@ -84,7 +84,7 @@ def generate_loop(parts: list[Renderer | str], data_keys: tuple[str, ...], keep_
         loop.append("        frame.depths = (item, *depths)")
     if env["_calls_out"]:
         loop += [f"        data[{name!r}] = {values[name]}" for name in data_keys]
-    if uses_ctx:
+    if reads_this:
         loop.append("        plain = not params and item.__class__ is dict")
     loop += ["        " + line for line in lines]
     loop += [f"        append({result})", "        index += 1",
@@ -104,21 +104,32 @@ def _emit(parts: list[Renderer | str], loop_vars: dict[str, str] | None = None
     the expression joining them; ``loop_vars`` maps @data names to expressions to read instead."""
     env: dict[str, Any] = {"U": UNDEFINED, "_fmt": _format, "_num": format_number, "_truthy": truthy,
                            "_ND": _NEEDS_ESCAPE, "_ET": _ESCAPE_TABLE}
-    uses_ctx = [False]  # [0]: reads ``this``; any further entry: calls out to code that may read @data
-    body, result = _emit_parts(parts, "", env, uses_ctx, loop_vars or {})
-    env["_calls_out"] = len(uses_ctx) > 1
-    return body, result, env, uses_ctx[0]
+    state = _State()
+    body, result = _emit_parts(parts, "", env, state, loop_vars or {})
+    env["_calls_out"] = state.calls_out
+    return body, result, env, state.reads_this
+
+
+class _State:
+    """What the generated code needs: ``this`` (ctx/plain locals), and whether it calls out to
+    compiled closures that may read the data frame (a loop must then keep it up to date)."""
+
+    __slots__ = ("reads_this", "calls_out")
+
+    def __init__(self) -> None:
+        self.reads_this = False
+        self.calls_out = False
 
 
 def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
-                uses_ctx: list[bool], loop_vars: dict[str, str]) -> tuple[list[str], str]:
+                state: _State, loop_vars: dict[str, str]) -> tuple[list[str], str]:
     body: list[str] = []
     pieces: list[str] = []
 
     def value_of(spec: Spec, slot: str) -> str:
         if spec.kind == "data":
             return loop_vars.get(spec.name) or f"data.get({spec.name!r}, U)"
-        uses_ctx[0] = True
+        state.reads_this = True
         env[slot] = spec.fallback
         return f"(ctx.get({spec.name!r}, U) if plain else {slot}(frame))"
 
@@ -130,7 +141,7 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
         tag = f"{prefix}{index}"
         var = f"s{tag}"
         if spec is None:
-            uses_ctx.append(True)  # a closure that may read the data frame
+            state.calls_out = True  # a closure that may read the data frame
             env[f"_p{tag}"] = part
             body.append(f"{var} = _p{tag}(frame)")
         elif spec.kind in ("prop", "data", "scope"):
@@ -153,7 +164,7 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
                 # is a number too, else by the helper (JavaScript's coercions)
                 assert isinstance(argument.argument, Spec)
                 if argument.argument.kind == "data":
-                    uses_ctx.append(True)  # its fallback reads the data frame
+                    state.calls_out = True  # its fallback reads the data frame
                 env[f"_c{tag}"] = argument.fallback
                 body.append(f"v = {value_of(argument.argument, f'_a{tag}')}")
                 body.append(f"v = (v {argument.name} {argument.number!r}) if v.__class__ is int or v.__class__ is float "
@@ -161,7 +172,7 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
             elif isinstance(argument, Spec):
                 body.append(f"v = {value_of(argument, f'_a{tag}')}")
             else:
-                uses_ctx.append(True)
+                state.calls_out = True
                 env[f"_a{tag}"] = argument
                 body.append(f"v = _a{tag}(frame)")
             # Handlebars' #if: falsy, or an empty array, takes the inverse
@@ -174,10 +185,10 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
                 if constant is not None:
                     branch_code.append([f"{var} = {constant!r}"])
                 elif nested is not None:  # a generated body: written out here, one level deeper
-                    lines, result = _emit_parts(nested, f"{tag}{which}_", env, uses_ctx, loop_vars)
+                    lines, result = _emit_parts(nested, f"{tag}{which}_", env, state, loop_vars)
                     branch_code.append(lines + [f"{var} = {result}"])
                 else:
-                    uses_ctx.append(True)
+                    state.calls_out = True
                     env[f"_{which}{tag}"] = renderer
                     branch_code.append([f"{var} = _{which}{tag}(frame)"])
             body.append("if t:")
