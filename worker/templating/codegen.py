@@ -13,27 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .jsvalues import UNDEFINED, SafeString, format_number, to_output, truthy
+from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, mustache_text
+from .jsvalues import UNDEFINED, format_number, truthy
 
 Renderer = Callable[[Any], str]
 _SAFE_INT = 10**21  # below it JavaScript prints an integer in full, as str() does
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;", "=": "&#x3D;"}
-_ESCAPE_TABLE = str.maketrans(_ESCAPES)
-_NEEDS_ESCAPE = frozenset(_ESCAPES)
-
-
-def _format(value: Any, escaped: bool) -> str:
-    """A mustache's output for a value that is not a plain string (or int, for data)."""
-    if value is UNDEFINED or value is None:
-        return ""
-    if isinstance(value, SafeString):
-        return str.__str__(value)
-    text = to_output(value)
-    if escaped and not _NEEDS_ESCAPE.isdisjoint(text):
-        return text.translate(_ESCAPE_TABLE)
-    return text
-
 
 class Spec:
     """How a compiled statement can be written inline (set on its renderer as ``inline``)."""
@@ -102,8 +86,8 @@ def _emit(parts: list[Renderer | str], loop_vars: dict[str, str] | None = None
           ) -> tuple[list[str], str, dict[str, Any], bool]:
     """Statements computing each part (``frame``, ``ctx``, ``data``, ``plain`` in scope) and
     the expression joining them; ``loop_vars`` maps @data names to expressions to read instead."""
-    env: dict[str, Any] = {"U": UNDEFINED, "_fmt": _format, "_num": format_number, "_truthy": truthy,
-                           "_ND": _NEEDS_ESCAPE, "_ET": _ESCAPE_TABLE}
+    env: dict[str, Any] = {"U": UNDEFINED, "_fmt": mustache_text, "_num": format_number, "_truthy": truthy,
+                           "_ND": NEEDS_ESCAPE, "_ET": ESCAPE_TABLE}
     state = _State()
     body, result = _emit_parts(parts, "", env, state, loop_vars or {})
     env["_calls_out"] = state.calls_out

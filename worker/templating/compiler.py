@@ -13,20 +13,12 @@ from typing import Any
 
 from .codegen import Spec, generate, generate_loop
 from .errors import TemplateError
+from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, escape_html, mustache_text
 from .jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
 from .parser import Block, Comment, Content, Literal, Mustache, Path, Program, SubExpr, parse
 
 Helper = Callable[..., Any]
 
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;", "=": "&#x3D;"}
-_ESCAPE_TABLE = str.maketrans(_ESCAPES)
-_NEEDS_ESCAPE = frozenset(_ESCAPES)
-
-
-def escape_html(text: str) -> str:
-    if _NEEDS_ESCAPE.isdisjoint(text):
-        return text
-    return text.translate(_ESCAPE_TABLE)
 
 
 class Frame:
@@ -362,10 +354,7 @@ class Compiler:
 
             def render_data(frame: Frame) -> str:
                 value = frame.data.get(data_name, UNDEFINED)
-                if value.__class__ is int:
-                    return format_number(value)
-                text = to_output(value) if not isinstance(value, SafeString) else str.__str__(value)
-                return escape_html(text) if escaped and not isinstance(value, SafeString) else text
+                return format_number(value) if value.__class__ is int else mustache_text(value, escaped)
 
             render_data.inline = Spec("data", data_name, escaped)  # type: ignore[attr-defined]
             return render_data
@@ -383,24 +372,15 @@ class Compiler:
                 else:
                     value = evaluate(frame)
                 if value.__class__ is str:
-                    return value if _NEEDS_ESCAPE.isdisjoint(value) else value.translate(_ESCAPE_TABLE)  # type: ignore[no-any-return]
-                if value is UNDEFINED or value is None:
-                    return ""
-                if isinstance(value, SafeString):
-                    return str.__str__(value)
-                return escape_html(to_output(value))
+                    return value if NEEDS_ESCAPE.isdisjoint(value) else value.translate(ESCAPE_TABLE)  # type: ignore[no-any-return]
+                return mustache_text(value, True)
 
             render_property.inline = Spec("prop", name, True, fallback=evaluate)  # type: ignore[attr-defined]
             return render_property
         scope_fn = getattr(evaluate, "scope_fn", None)
         if scope_fn is not None:
             def render_from_scope(frame: Frame) -> str:
-                value = scope_fn(frame.scope)
-                if value.__class__ is str:
-                    return escape_html(value) if node.escaped else value  # type: ignore[no-any-return]
-                if node.escaped and not isinstance(value, SafeString):
-                    return escape_html(to_output(value))
-                return to_output(value) if not isinstance(value, SafeString) else str.__str__(value)
+                return mustache_text(scope_fn(frame.scope), node.escaped)
 
             render_from_scope.inline = Spec("scope", escaped=node.escaped, fallback=scope_fn)  # type: ignore[attr-defined]
             return render_from_scope
@@ -527,18 +507,21 @@ _empty.constant = ""  # type: ignore[attr-defined]
 
 def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, names: list[str],
                    generic: Evaluator, reuse: str, keep_depths: bool, loop_keys: tuple[str, ...]) -> Renderer:
+    """Handlebars' ``each`` over arrays and objects: a data frame per item with @index,
+    @key, @first and @last, the item as ``this`` (pushed on the depth stack) and block params.
+
+    ``reuse`` is "frame" when the body reads neither @data nor holds an options object (one
+    frame moves along), "frame+data" when it reads @data only (one data frame too, updated in
+    place), "" otherwise; a generated body then runs as one generated loop."""
     body_parts = getattr(run, "parts", None)
     loop = None
     if reuse and body_parts is not None:
         loop = generate_loop(body_parts, loop_keys if reuse == "frame+data" else (), keep_depths)
 
-    """Handlebars' ``each`` over arrays and objects: a data frame per item with @index,
-    @key, @first and @last, the item as ``this`` (pushed on the depth stack) and block params."""
-
     def render_each(frame: Frame) -> str:
         value = argument(frame)
         if value.__class__ is list:
-                pairs: Any = enumerate(value)
+            pairs: Any = enumerate(value)
         elif value.__class__ is dict:
             pairs = value.items()
         else:
