@@ -37,8 +37,3 @@ class Budget:
         self._time()
         if self._ticks & 255 == 0 and sum(map(len, parts)) > self.max_output:
             raise TemplateBudgetExceeded(f"template output is over {self.max_output} bytes")
-
-    def tick_text(self, text: str) -> None:
-        self._time()
-        if len(text) > self.max_output:
-            raise TemplateBudgetExceeded(f"template output is over {self.max_output} bytes")

@@ -3,9 +3,11 @@
 The closure compiler gives every statement its own function; in loops over data buckets the
 calls between them were most of the cost. Here a body's most common statements are written
 out as straight-line Python in one function: text, ``{{name}}`` property reads, ``{{@index}}``
-data reads and ``#if``/``#unless`` on one of those (their branches inline when they are
-constant text). Everything else is still a call to its compiled closure. Only names and text
-from the template reach the generated source, and only through ``repr``.
+data reads, helpers bound to the request scope (faker), and ``#if``/``#unless`` on a property,
+a @data value or a ``gt/gte/lt/lte`` of one with a number, their branches written out in place
+when they are text or generated bodies themselves. Everything else is still a call to its
+compiled closure. Only names and text from the template reach the generated source, and only
+through ``repr``. ``generate_loop`` writes a whole ``#each`` the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .jsvalues import UNDEFINED, format_number, truthy
 
 Renderer = Callable[[Any], str]
 _SAFE_INT = 10**21  # below it JavaScript prints an integer in full, as str() does
+
 
 class Spec:
     """How a compiled statement can be written inline (set on its renderer as ``inline``)."""
@@ -173,8 +176,8 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
                     branch_code.append(lines + [f"{var} = {result}"])
                 else:
                     state.calls_out = True
-                    env[f"_{which}{tag}"] = renderer
-                    branch_code.append([f"{var} = _{which}{tag}(frame)"])
+                    env[f"_b{which}{tag}"] = renderer
+                    branch_code.append([f"{var} = _b{which}{tag}(frame)"])
             body.append("if t:")
             body += ["    " + line for line in branch_code[1]]
             body.append("else:")

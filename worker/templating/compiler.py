@@ -180,7 +180,6 @@ class Compiler:
                     return ctx.get(only_part, UNDEFINED)
                 return UNDEFINED if is_nullish(ctx) else lookup_property(ctx, only_part)
 
-            eval_name.property_name = only_part  # type: ignore[attr-defined]
             eval_name.inline = Spec("prop", only_part, fallback=eval_name)  # type: ignore[attr-defined]
             return eval_name
 
@@ -244,24 +243,26 @@ class Compiler:
                 left, right = params
                 if isinstance(call.params[1], Literal):
                     constant = call.params[1].value
-                    first_param = call.params[0]
-                    if isinstance(first_param, Path) and getattr(left, "property_name", None) is not None:
-                        prop = first_param.parts[0]
+                    left_spec = getattr(left, "inline", None)
+                    if left_spec is not None and left_spec.kind == "prop":
+                        prop = left_spec.name
 
-                        def call_on_property(frame: Frame) -> Any:
+                        def call_with_literal(frame: Frame) -> Any:
                             ctx = frame.ctx
                             if not frame.bparams and ctx.__class__ is dict:
                                 return helper_fn(None, ctx.get(prop, UNDEFINED), constant)
                             return helper_fn(None, left(frame), constant)
+                    else:
+                        def call_with_literal(frame: Frame) -> Any:
+                            return helper_fn(None, left(frame), constant)
 
-                        op = getattr(helper_fn, "compare_op", None)
-                        number = (isinstance(constant, (int, float)) and not isinstance(constant, bool)
-                                  and math.isfinite(constant))
-                        if op is not None and number and getattr(left, "inline", None) is not None:
-                            call_on_property.inline = Spec("cmp", op, argument=left.inline,  # type: ignore[attr-defined]
-                                                           fallback=call_on_property, number=constant)
-                        return call_on_property
-                    return lambda frame: helper_fn(None, left(frame), constant)
+                    op = getattr(helper_fn, "compare_op", None)
+                    number = isinstance(constant, (int, float)) and not isinstance(constant, bool) and math.isfinite(constant)
+                    if op is not None and number and left_spec is not None:
+                        # a property or @data against a number: generated code compares it in place
+                        call_with_literal.inline = Spec("cmp", op, argument=left_spec,  # type: ignore[attr-defined]
+                                                        fallback=call_with_literal, number=constant)
+                    return call_with_literal
                 return lambda frame: helper_fn(None, left(frame), right(frame))
             bind = getattr(helper_fn, "bind_literals", None)
             if bind is not None and not hash_items and not is_block and all(isinstance(p, Literal) for p in call.params):
