@@ -25,7 +25,7 @@ from .access_log import AccessLog
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
-from .socket_streams import RawSocketStream, receive_within
+from .socket_streams import RawSocketStream
 from .upstream import (
     BodyReader,
     ResponseHead,
@@ -92,7 +92,7 @@ async def next_event(conn: h11.Connection, stream: RawSocketStream,
     event = conn.next_event()
     deadline = trio.current_time() + timeout
     while event is h11.NEED_DATA:
-        conn.receive_data(await receive_within(stream, deadline - trio.current_time()))
+        conn.receive_data(await stream.receive_within(deadline - trio.current_time()))
         event = conn.next_event()
     return event
 
@@ -121,7 +121,7 @@ class Client:
             if event is not h11.NEED_DATA:
                 return self._checked(event)
         while True:
-            data = await receive_within(self.stream, deadline - trio.current_time())
+            data = await self.stream.receive_within(deadline - trio.current_time())
             if data and not started:
                 started = True
                 deadline = trio.current_time() + header
@@ -409,28 +409,22 @@ class Exchange:
             # not asked for the EndOfMessage it would give (the next request's bytes stay in
             # its buffer for ``Client.renew``)
             self.request_complete = bodyless
+            # A pooled connection the worker closed just as we reused it fails the write, or
+            # (bodyless requests) ends before any answer: the worker read nothing, so the head
+            # goes again, once, on a new connection.
             try:
                 await self._send_head(upstream, upstream_head)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 if not upstream.reused:
                     raise
-                await ctx.pool.discard(upstream)
-                upstream = await self._connect(socket_path, target, fresh=True)
-                await self._send_head(upstream, upstream_head)
+                upstream = await self._resend_fresh(upstream, socket_path, target, upstream_head)
             if not bodyless:
                 await self._stream_request_body(upstream, target, chunked=bool(self.facts.get(b"transfer-encoding")))
             try:
-                response = await self._response_head(upstream)
+                response = await self._response_head(upstream, may_retry=upstream.reused and bodyless)
             except UpstreamClosed:
-                # a pooled connection the worker closed just as we reused it: the request was
-                # not read, so a bodyless one is sent again once, on a new connection
-                if not (upstream.reused and bodyless and not upstream.received):
-                    raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
-                                 close=True, reason="upstream-error") from None
-                await ctx.pool.discard(upstream)
-                upstream = await self._connect(socket_path, target, fresh=True)
-                await self._send_head(upstream, upstream_head)
-                response = await self._response_head(upstream)
+                upstream = await self._resend_fresh(upstream, socket_path, target, upstream_head)
+                response = await self._response_head(upstream, may_retry=False)
             ctx.metrics.upstream_latency.observe(time.perf_counter() - started)
             if response.status == 101:
                 await self._tunnel(upstream, response)
@@ -446,6 +440,12 @@ class Exchange:
             return False
         length = self.facts.get(b"content-length")
         return not length or length[0].strip() == b"0"
+
+    async def _resend_fresh(self, stale: Upstream, socket_path: str, target: Target, head: bytes) -> Upstream:
+        await self.ctx.pool.discard(stale)
+        upstream = await self._connect(socket_path, target, fresh=True)
+        await self._send_head(upstream, head)
+        return upstream
 
     @staticmethod
     async def _send_head(upstream: Upstream, head: bytes) -> None:
@@ -490,23 +490,32 @@ class Exchange:
             else:
                 raise ClientGone()
 
-    async def _response_head(self, upstream: Upstream) -> ResponseHead:
+    async def _response_head(self, upstream: Upstream, may_retry: bool) -> ResponseHead:
+        """The worker's response head; ``UpstreamClosed`` only when ``may_retry`` and the
+        connection ended before any byte came back, a ``Reject`` for every other failure."""
         try:
             return await upstream.read_head(self.request.method == b"HEAD", self.ctx.limits.upstream_timeout)
         except trio.TooSlowError:
             raise Reject(504, "the instance did not answer in time", close=True, reason="upstream-timeout") from None
         except UpstreamClosed:
-            raise
+            if may_retry and not upstream.received:
+                raise
+            raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
+                         close=True, reason="upstream-error") from None
         except UpstreamProtocolError:
             raise Reject(502, "the instance sent an invalid response", close=True, reason="upstream-error") from None
         except (trio.BrokenResourceError, OSError):
             raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
                          close=True, reason="upstream-error") from None
 
-    def _response_head_bytes(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytearray:
+    @staticmethod
+    def _response_head_bytes(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytearray:
+        """A response head with its closing blank line (headers come from our worker, which
+        h11 validated on the way out)."""
         out = bytearray(b"HTTP/1.1 %d %b\r\n" % (status, reason or _phrase(status)))
         for key, value in headers:
             out += key + b": " + value + b"\r\n"
+        out += b"\r\n"
         return out
 
     async def _stream_response(self, upstream: Upstream, response: ResponseHead) -> None:
@@ -526,7 +535,6 @@ class Exchange:
         self.status = response.status
         self.raw_response = True
         out = self._response_head_bytes(response.status, response.reason, headers)
-        out += b"\r\n"
         reader = BodyReader(response, decode_chunks=framing == "chunked" and not client_11)
         send = self.client.stream.send_all
         timeout = self.ctx.limits.upstream_timeout
@@ -568,7 +576,7 @@ class Exchange:
         self.raw_response = True
         self.keep_alive = False
         head = self._response_head_bytes(101, response.reason, response.headers)
-        await self.client.stream.send_all(bytes(head + b"\r\n"))
+        await self.client.stream.send_all(head)
         upstream_rest = bytes(upstream.buffer)
         upstream.buffer.clear()
         client_rest, _ = self.client.conn.trailing_data

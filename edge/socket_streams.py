@@ -79,10 +79,20 @@ class RawSocketStream(trio.abc.Stream):
                 return result
             await self._wait(result)
 
-    def receive_nowait(self, max_bytes: int = READ_SIZE) -> bytes | None:
-        """What is already there, without waiting: None when nothing is."""
+    async def receive_within(self, seconds: float, max_bytes: int = READ_SIZE) -> bytes:
+        """``receive_some`` bounded in time (``trio.TooSlowError``); bytes already there are
+        taken without setting up a cancel scope, the common case on a busy connection."""
+        await trio.lowlevel.checkpoint_if_cancelled()
         result = self._try_recv(max_bytes)
-        return None if isinstance(result, Wait) else result
+        if not isinstance(result, Wait):
+            return result
+        with trio.CancelScope(deadline=trio.current_time() + seconds):
+            while True:
+                await self._wait(result)
+                result = self._try_recv(max_bytes)
+                if not isinstance(result, Wait):
+                    return result
+        raise trio.TooSlowError
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -121,7 +131,6 @@ class TlsSocketStream(RawSocketStream):
 
     def __init__(self, sock: socket.socket, context: ssl.SSLContext) -> None:
         sock.setblocking(False)
-        self.raw_peer = _peer_of(sock)
         tls = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         super().__init__(tls)
         self.tls = tls
@@ -129,9 +138,6 @@ class TlsSocketStream(RawSocketStream):
     @classmethod
     def accept(cls, stream: trio.SocketStream, context: ssl.SSLContext) -> TlsSocketStream:
         return cls(_detach(stream), context)
-
-    def peer_host(self) -> str:
-        return self.raw_peer
 
     async def do_handshake(self) -> None:
         while True:
@@ -182,22 +188,6 @@ def _peer_of(sock: socket.socket) -> str:
     except OSError:
         return ""
     return str(address[0]) if isinstance(address, tuple) else ""
-
-
-async def receive_within(stream: RawSocketStream, seconds: float, max_bytes: int = READ_SIZE) -> bytes:
-    """``receive_some`` bounded in time (``trio.TooSlowError``); bytes already there are
-    taken without setting up a cancel scope, the common case on a busy connection."""
-    await trio.lowlevel.checkpoint_if_cancelled()
-    result = stream._try_recv(max_bytes)
-    if not isinstance(result, Wait):
-        return result
-    with trio.CancelScope(deadline=trio.current_time() + seconds):
-        while True:
-            await stream._wait(result)
-            result = stream._try_recv(max_bytes)
-            if not isinstance(result, Wait):
-                return result
-    raise trio.TooSlowError
 
 
 async def open_unix_stream(path: str) -> RawSocketStream:

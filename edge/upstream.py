@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from .socket_streams import RawSocketStream, open_unix_stream, receive_within
+from .socket_streams import RawSocketStream, open_unix_stream
 
 MAX_IDLE_PER_SOCKET = 32
 MAX_IDLE_SECONDS = 4.0  # workers close keep-alive connections after 5 s idle
@@ -203,7 +203,7 @@ class Upstream:
 
     async def fill(self, timeout: float) -> bool:
         """Receive into the buffer (``trio.TooSlowError`` after ``timeout``); False at end of stream."""
-        data = await receive_within(self.stream, timeout)
+        data = await self.stream.receive_within(timeout)
         if not data:
             return False
         self.received = True

@@ -43,7 +43,7 @@ def _client(port: int, cafile: str, count: int) -> None:
 def relay_floor(count: int = 3000) -> float:
     """CPU µs per request of the relay process (TLS in, Unix socket out and back, TLS out)."""
     from edge.certificates import ensure_local_certificates, server_context
-    from edge.socket_streams import TlsSocketStream, open_unix_stream, receive_within
+    from edge.socket_streams import TlsSocketStream, open_unix_stream
 
     with tempfile.TemporaryDirectory() as tmp:
         files = ensure_local_certificates(Path(tmp) / "certs", "mockfleet.localhost", "local")
@@ -67,11 +67,11 @@ def relay_floor(count: int = 3000) -> float:
             worker = await open_unix_stream(path)
             started = time.process_time()
             for _ in range(count):
-                request = await receive_within(tls, 10)
+                request = await tls.receive_within(10)
                 await worker.send_all(request)
                 response = b""
                 while len(response) < len(RESPONSE):
-                    response += await receive_within(worker, 10)
+                    response += await worker.receive_within(10)
                 await tls.send_all(response)
             spent.append(time.process_time() - started)
             client.join(10)
