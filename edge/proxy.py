@@ -1,4 +1,4 @@
-"""One client connection: parse (h11, bounded), route by Host, authenticate, limit, forward.
+"""One client connection: parse (bounded, strict), route by Host, authenticate, limit, forward.
 
 Bodies stream in both directions; only request heads are held in memory. Anything the edge
 refuses gets a JSON answer; anything ambiguous about message framing closes the connection.
@@ -10,21 +10,21 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 
-import h11
 import trio
 
 from schemas.control import Target
 
 from .access_log import AccessLog
+from .chunked import ChunkTracker, FramingError
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
+from .request_head import BadRequest, RequestHead, find_head_end, parse_request_head
 from .socket_streams import RawSocketStream
 from .upstream import (
     BodyReader,
@@ -37,8 +37,7 @@ from .upstream import (
 
 log = logging.getLogger("mockfleet.edge")
 
-OBS_FOLD = re.compile(rb"\n[ \t]")
-PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body"})
+PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body", "bad-request"})
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
                         b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
 FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
@@ -86,79 +85,93 @@ class ClientGone(Exception):
     pass
 
 
-async def next_event(conn: h11.Connection, stream: RawSocketStream,
-                     timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-    """The next h11 event, receiving as needed; TooSlowError after ``timeout`` seconds."""
-    event = conn.next_event()
-    deadline = trio.current_time() + timeout
-    while event is h11.NEED_DATA:
-        conn.receive_data(await stream.receive_within(deadline - trio.current_time()))
-        event = conn.next_event()
-    return event
-
-
 class Client:
-    """The downstream side: an h11 server connection over a (TLS) stream with timeouts."""
+    """The downstream side: request heads and bodies read off a (TLS) stream, with timeouts."""
 
     def __init__(self, stream: RawSocketStream, limits: EdgeLimits) -> None:
         self.stream = stream
         self.limits = limits
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
-        self.head = bytearray()  # raw bytes of the head being read, to spot what h11 tolerates
+        self.buffer = bytearray()  # received and not consumed yet: a pipelining client sends ahead
 
-    async def next_event(self, timeout: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-        """Body events after the head (``read_head`` reads heads)."""
-        return await next_event(self.conn, self.stream, timeout)
-
-    async def read_head(self, idle: float, header: float) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-        """Wait up to ``idle`` for a request to start, then ``header`` for its whole head (slowloris)."""
-        pending, closed = self.conn.trailing_data  # what a pipelining client already sent
-        self.head = bytearray(pending[:self.limits.max_header_bytes + 1])
-        started = bool(pending)
-        deadline = trio.current_time() + (header if started else idle)
-        if started or closed:
-            event = self.conn.next_event()
-            if event is not h11.NEED_DATA:
-                return self._checked(event)
+    async def read_head(self, idle: float, header: float) -> RequestHead | None:
+        """Wait up to ``idle`` for a request to start, then ``header`` for its whole head
+        (slowloris); None when the client closes the connection between requests."""
+        buffer = self.buffer
+        limit = self.limits.max_header_bytes
+        deadline = trio.current_time() + (header if buffer else idle)
+        started = bool(buffer)
+        scanned = 0
         while True:
+            if buffer[:1] in (b"\r", b"\n"):  # blank lines between requests are ignored
+                del buffer[:len(buffer) - len(buffer.lstrip(b"\r\n"))]
+            if buffer:
+                end, rest = find_head_end(buffer, max(0, scanned - 3))
+                if 0 <= end <= limit:
+                    raw = bytes(buffer[:end])
+                    del buffer[:rest]
+                    return parse_request_head(raw, self.limits.max_headers, self.limits.max_target)
+                if end > limit or len(buffer) > limit:
+                    raise BadRequest(431, "request head too large", "headers")
+                scanned = len(buffer)
+                if not started:
+                    started = True
+                    deadline = trio.current_time() + header
             data = await self.stream.receive_within(deadline - trio.current_time())
-            if data and not started:
-                started = True
-                deadline = trio.current_time() + header
-            if len(self.head) <= self.limits.max_header_bytes:
-                self.head += data
-            self.conn.receive_data(data)
-            event = self.conn.next_event()
-            if event is not h11.NEED_DATA:
-                return self._checked(event)
+            if not data:
+                return None
+            buffer += data
 
-    def _checked(self, event: h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]
-                 ) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
-        if isinstance(event, h11.Request):
-            self._check_raw_head()
-        return event
 
-    def renew(self) -> None:
-        """A fresh parser for the next request on this connection, fed what the client already
-        sent (pipelining). Used after a response the edge wrote itself, not through h11."""
-        data, closed = self.conn.trailing_data
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
-        if data:
-            self.conn.receive_data(data)
-        if closed:
-            self.conn.receive_data(b"")
+class RequestBody:
+    """One request's body as it arrives: Content-Length bytes as they are, chunked decoded
+    (and checked: a framing error is a 400 and the end of the connection)."""
 
-    def _check_raw_head(self) -> None:
-        end = self.head.find(b"\r\n\r\n")
-        head = bytes(self.head[:end if end >= 0 else len(self.head)])
-        self.head.clear()
-        if OBS_FOLD.search(head):
-            raise Reject(400, "obsolete line folding in header fields", close=True, reason="smuggling")
+    __slots__ = ("client", "remaining", "tracker", "done")
 
-    async def send(self, event: h11.Event) -> None:
-        data = self.conn.send(event)
-        if data:
-            await self.stream.send_all(data)
+    def __init__(self, client: Client, head: RequestHead) -> None:
+        self.client = client
+        self.remaining = head.content_length or 0
+        self.tracker = ChunkTracker(decode=True) if head.chunked else None
+        self.done = not head.has_body
+
+    async def read(self, timeout: float) -> bytes:
+        """The next piece of payload; b"" once the body is complete."""
+        buffer = self.client.buffer
+        while not self.done:
+            if not buffer:
+                data = await self.client.stream.receive_within(timeout)
+                if not data:
+                    raise ClientGone()
+                buffer += data
+            tracker = self.tracker
+            if tracker is None:
+                count = min(self.remaining, len(buffer))
+                piece = bytes(buffer[:count])
+                del buffer[:count]
+                self.remaining -= count
+                self.done = not self.remaining
+                return piece
+            try:
+                used = tracker.feed(buffer)
+            except FramingError as error:
+                raise Reject(400, f"malformed chunked body: {error}", close=True, reason="smuggling") from None
+            del buffer[:used]
+            self.done = tracker.done
+            payload = tracker.payload
+            if payload:
+                piece = bytes(payload)
+                payload.clear()
+                return piece
+        return b""
+
+    async def drain(self, budget: int = 64 * 1024) -> bool:
+        """Read what is left of a refused request's body so the connection can be reused."""
+        try:
+            while not self.done and budget > 0:
+                budget -= len(await self.read(1.0))
+        except (trio.TooSlowError, Reject, ClientGone):
+            return False
+        return self.done
 
 
 _PHRASES = {status.value: status.phrase.encode() for status in HTTPStatus}
@@ -185,76 +198,36 @@ async def linger(stream: trio.abc.Stream, budget: int = 256 * 1024, seconds: flo
             return
 
 
-async def send_reject(client: Client, reject: Reject) -> int:
+async def send_reject(client: Client, reject: Reject, head_request: bool = False) -> int:
     body = _json_body(reject.status, reject.message)
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                ("Date", formatdate(usegmt=True)), ("Cache-Control", "no-store"), *reject.headers]
     if reject.close:
         headers.append(("Connection", "close"))
+    out = bytearray(b"HTTP/1.1 %d %b\r\n" % (reject.status, _phrase(reject.status)))
+    for name, value in headers:
+        out += f"{name}: {value}\r\n".encode("latin-1", "replace")
+    out += b"\r\n"
+    if not head_request:
+        out += body
     try:
-        await client.send(h11.Response(status_code=reject.status, headers=headers, reason=_phrase(reject.status)))
-        await client.send(h11.Data(data=body))
-        await client.send(h11.EndOfMessage())
-    except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
+        await client.stream.send_all(out)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
         return 0
     if reject.close:
         await linger(client.stream)
     return len(body)
 
 
-_SCANNED = frozenset({b"content-length", b"transfer-encoding", b"host", b"authorization", b"connection", b"upgrade"})
-
-
-class HeadFacts:
-    """What the edge needs from a request head, gathered in one pass over its headers."""
-
-    __slots__ = ("values", "count", "upgrade")
-
-    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
-        self.values: dict[bytes, list[bytes]] = {}
-        self.count = len(headers)
-        for key, value in headers:
-            if key in _SCANNED:
-                self.values.setdefault(key, []).append(value)
-        connection = b",".join(self.get(b"connection")).lower()
-        self.upgrade = b"upgrade" in connection and bool(self.get(b"upgrade"))
-
-    def get(self, name: bytes) -> list[bytes]:
-        return self.values.get(name, [])
-
-    @property
-    def closes(self) -> bool:
-        return any(b"close" in value.lower() for value in self.get(b"connection"))
-
-
-def check_framing(request: h11.Request, facts: HeadFacts) -> None:
-    """Refuse what proxies and servers could read differently (request smuggling)."""
-    lengths = facts.get(b"content-length")
-    encodings = facts.get(b"transfer-encoding")
-    if len(lengths) > 1:
-        raise Reject(400, "duplicate Content-Length", close=True, reason="smuggling")
-    if lengths and encodings:
-        raise Reject(400, "Content-Length together with Transfer-Encoding", close=True, reason="smuggling")
-    if len(encodings) > 1 or (encodings and encodings[0].strip().lower() != b"chunked"):
-        raise Reject(400, "only a single Transfer-Encoding: chunked is accepted", close=True, reason="smuggling")
-    if facts.count > 100:
-        raise Reject(431, "too many header fields", close=True, reason="headers")
-    if len(request.target) > 8192:
-        raise Reject(414, "request target too long", close=True, reason="target")
-    hosts = facts.get(b"host")
-    if len(hosts) != 1:
-        raise Reject(400, "exactly one Host header is required", close=True, reason="host")
-
-
-def host_of(facts: HeadFacts) -> str:
-    raw = facts.get(b"host")[0].decode("ascii", "replace").strip().lower()
+def host_of(head: RequestHead) -> str:
+    raw = head.host.decode("ascii", "replace").lower()
     if raw.startswith("["):
         return raw
     return raw.rsplit(":", 1)[0].rstrip(".")
 
 
-def bearer(facts: HeadFacts) -> str:
-    for value in facts.get(b"authorization"):
+def bearer(head: RequestHead) -> str:
+    for value in head.authorization:
         scheme, _, token = value.decode("latin-1").strip().partition(" ")
         if scheme.lower() == "bearer":
             return token.strip()
@@ -275,7 +248,7 @@ def _rate_headers(limit: int, remaining: int, reset: float) -> list[tuple[str, s
 class Exchange:
     """One request/response; fields feed the access log."""
 
-    def __init__(self, ctx: EdgeContext, client: Client, request: h11.Request, peer: str, scheme: str = "https",
+    def __init__(self, ctx: EdgeContext, client: Client, request: RequestHead, peer: str, scheme: str = "https",
                  redirect_port: int | None = None) -> None:
         self.ctx = ctx
         self.scheme = scheme
@@ -290,15 +263,12 @@ class Exchange:
         self.bytes_out = 0
         self.decision = "forwarded"
         self.upgraded = False
-        self.headers = list(request.headers)
-        self.facts = HeadFacts(self.headers)
-        self.raw_response = False  # the response went out as bytes we wrote, not through h11
-        self.request_complete = False  # the whole request was read (h11 may not have been told)
-        self.keep_alive = request.http_version == b"1.1" and not self.facts.closes
+        self.body = RequestBody(client, request)
+        self.responded = False  # a response head went out: a later failure can only close
+        self.keep_alive = request.keep_alive
 
     async def run(self) -> None:
-        check_framing(self.request, self.facts)
-        self.host = host_of(self.facts)
+        self.host = host_of(self.request)
         try:
             target = await self.ctx.control.resolve(self.host)
         except SupervisorUnavailable:
@@ -313,12 +283,12 @@ class Exchange:
             raise Reject(308, f"this platform is served over HTTPS: {location}", [("Location", location)],
                          reason="https-redirect")
         path = self.request.target.split(b"?", 1)[0]
-        headers = self.headers
+        headers = self.request.headers
         if target.kind == "deployment":
             headers = self._authorize(target, path, headers)
             self._limit(target)
-        length = self.facts.get(b"content-length")
-        if length and target.max_body and int(length[0]) > target.max_body:
+        length = self.request.content_length
+        if length and target.max_body and length > target.max_body:
             raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
         await self._forward(target, headers)
         if target.kind == "api" and self.request.method not in (b"GET", b"HEAD"):
@@ -329,7 +299,7 @@ class Exchange:
     def _authorize(self, target: Target, path: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         admin = path == b"/mockoon-admin" or path.startswith(b"/mockoon-admin/")
         if target.visibility == "PRIVATE" or admin:
-            provided = bearer(self.facts)
+            provided = bearer(self.request)
             if not provided:
                 raise Reject(401, "this instance requires an API key: send Authorization: Bearer <api key>",
                              [("WWW-Authenticate", 'Bearer realm="mockfleet"')], reason="auth")
@@ -374,10 +344,10 @@ class Exchange:
         return woken.socket
 
     def _upstream_head(self, headers: list[tuple[bytes, bytes]]) -> bytes:
-        """The request head for the worker, as bytes: h11 validated every name and value
-        on the way in, so they are copied, minus hop-by-hop and forwarding headers."""
+        """The request head for the worker, as bytes: the parser validated every name and
+        value on the way in, so they are copied, minus hop-by-hop and forwarding headers."""
         out = bytearray(self.request.method + b" " + self.request.target + b" HTTP/1.1\r\n")
-        upgrade = self.facts.upgrade
+        upgrade = self.request.upgrade
         prior: list[bytes] = []
         chunked = False
         for key, value in headers:
@@ -404,11 +374,7 @@ class Exchange:
         started = time.perf_counter()
         upstream = await self._connect(socket_path, target)
         try:
-            bodyless = self._bodyless()
-            # without Content-Length or Transfer-Encoding a request ends with its head: h11 is
-            # not asked for the EndOfMessage it would give (the next request's bytes stay in
-            # its buffer for ``Client.renew``)
-            self.request_complete = bodyless
+            bodyless = self.body.done
             # A pooled connection the worker closed just as we reused it fails the write, or
             # (bodyless requests) ends before any answer: the worker read nothing, so the head
             # goes again, once, on a new connection.
@@ -419,7 +385,7 @@ class Exchange:
                     raise
                 upstream = await self._resend_fresh(upstream, socket_path, target, upstream_head)
             if not bodyless:
-                await self._stream_request_body(upstream, target, chunked=bool(self.facts.get(b"transfer-encoding")))
+                await self._stream_request_body(upstream, target)
             try:
                 response = await self._response_head(upstream, may_retry=upstream.reused and bodyless)
             except UpstreamClosed:
@@ -434,12 +400,6 @@ class Exchange:
             await ctx.pool.discard(upstream)
             raise
         await ctx.pool.release(upstream)
-
-    def _bodyless(self) -> bool:
-        if self.facts.get(b"transfer-encoding") or self.facts.upgrade:
-            return False
-        length = self.facts.get(b"content-length")
-        return not length or length[0].strip() == b"0"
 
     async def _resend_fresh(self, stale: Upstream, socket_path: str, target: Target, head: bytes) -> Upstream:
         await self.ctx.pool.discard(stale)
@@ -468,27 +428,19 @@ class Exchange:
             raise Reject(503, "the instance is not reachable right now; retry shortly",
                          [("Retry-After", "1")], reason="upstream-down") from None
 
-    async def _stream_request_body(self, upstream: Upstream, target: Target, chunked: bool) -> None:
+    async def _stream_request_body(self, upstream: Upstream, target: Target) -> None:
         """Client body to the worker as it arrives: as is with a Content-Length, re-chunked
-        (h11 decoded and checked the client's chunking) otherwise."""
+        (decoded and checked on the way in) otherwise."""
+        chunked = self.request.chunked
+        timeout = self.ctx.limits.body_timeout
         size = 0
-        while True:
-            event = await self.client.next_event(self.ctx.limits.body_timeout)
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if target.max_body and size > target.max_body:
-                    raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
-                if chunked:
-                    if event.data:
-                        await upstream.send(b"%x\r\n%b\r\n" % (len(event.data), event.data))
-                else:
-                    await upstream.send(event.data)
-            elif isinstance(event, h11.EndOfMessage) or event is h11.PAUSED:
-                if chunked:
-                    await upstream.send(b"0\r\n\r\n")
-                return
-            else:
-                raise ClientGone()
+        while piece := await self.body.read(timeout):
+            size += len(piece)
+            if target.max_body and size > target.max_body:
+                raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
+            await upstream.send(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            await upstream.send(b"0\r\n\r\n")
 
     async def _response_head(self, upstream: Upstream, may_retry: bool) -> ResponseHead:
         """The worker's response head; ``UpstreamClosed`` only when ``may_retry`` and the
@@ -522,7 +474,7 @@ class Exchange:
         """The worker's response to the client, written by us (no second h11 pass): the head
         minus hop-by-hop headers, then the body bytes as they come, chunked framing passed
         through to HTTP/1.1 clients, decoded for HTTP/1.0 ones."""
-        client_11 = self.request.http_version == b"1.1"
+        client_11 = self.request.version == b"1.1"
         framing = response.framing
         headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
         rechunk = framing == "close" and client_11  # an unknown length goes out chunked
@@ -533,7 +485,7 @@ class Exchange:
         if not self.keep_alive:
             headers.append((b"connection", b"close"))
         self.status = response.status
-        self.raw_response = True
+        self.responded = True
         out = self._response_head_bytes(response.status, response.reason, headers)
         reader = BodyReader(response, decode_chunks=framing == "chunked" and not client_11)
         send = self.client.stream.send_all
@@ -561,7 +513,7 @@ class Exchange:
                     if framing != "close":
                         raise ClientGone()  # cut short: all we can do is close
                     break
-        except (trio.TooSlowError, UpstreamProtocolError, trio.BrokenResourceError, OSError):
+        except (trio.TooSlowError, UpstreamProtocolError, FramingError, trio.BrokenResourceError, OSError):
             raise ClientGone() from None
         if rechunk:
             out += b"0\r\n\r\n"
@@ -573,13 +525,14 @@ class Exchange:
         """After a 101 both sides speak another protocol (WebSocket): copy bytes both ways."""
         self.status = 101
         self.upgraded = True
-        self.raw_response = True
+        self.responded = True
         self.keep_alive = False
         head = self._response_head_bytes(101, response.reason, response.headers)
         await self.client.stream.send_all(head)
         upstream_rest = bytes(upstream.buffer)
         upstream.buffer.clear()
-        client_rest, _ = self.client.conn.trailing_data
+        client_rest = bytes(self.client.buffer)
+        self.client.buffer.clear()
         if upstream_rest:
             await self.client.stream.send_all(upstream_rest)
         if client_rest:
@@ -611,21 +564,6 @@ class Exchange:
                 "decision": self.decision, "client": self.peer})
 
 
-async def _drain(client: Client, budget: int = 64 * 1024) -> bool:
-    """Read what is left of a refused request's body so the connection can be reused."""
-    try:
-        while budget > 0:
-            event = await client.next_event(1.0)
-            if isinstance(event, h11.EndOfMessage):
-                return True
-            if not isinstance(event, h11.Data):
-                return False
-            budget -= len(event.data)
-    except (trio.TooSlowError, h11.RemoteProtocolError):
-        pass
-    return False
-
-
 async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str, scheme: str = "https",
                             redirect_port: int | None = None) -> None:
     client = Client(stream, ctx.limits)
@@ -633,59 +571,44 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
     try:
         while True:
             try:
-                first = await client.read_head(limits.idle_timeout, limits.header_timeout)
+                head = await client.read_head(limits.idle_timeout, limits.header_timeout)
             except trio.TooSlowError:
-                if client.conn.trailing_data[0] or client.head:
+                if client.buffer:
                     ctx.metrics.rejected["header-timeout"] += 1
                     await send_reject(client, Reject(408, "request head not received in time", close=True))
                 return
-            except Reject as reject:
-                ctx.metrics.rejected[reject.reason] += 1
-                await send_reject(client, reject)
+            except BadRequest as bad:
+                ctx.metrics.rejected[bad.reason] += 1
+                await send_reject(client, Reject(bad.status, f"malformed request: {bad.message}", close=True))
                 return
-            except h11.RemoteProtocolError as error:
-                ctx.metrics.rejected["bad-request"] += 1
-                status = error.error_status_hint or 400
-                await send_reject(client, Reject(status, f"malformed request: {error}", close=True))
+            if head is None:
                 return
-            if not isinstance(first, h11.Request):
-                return
-            exchange = Exchange(ctx, client, first, peer, scheme, redirect_port)
+            exchange = Exchange(ctx, client, head, peer, scheme, redirect_port)
             try:
                 await exchange.run()
             except Reject as reject:
                 exchange.status = reject.status
                 exchange.decision = reject.reason
-                if not reject.close and client.conn.their_state is h11.SEND_BODY:
-                    reject.close = not await _drain(client)
                 if reject.reason in PROTOCOL_REJECTIONS:
                     ctx.metrics.rejected[reject.reason] += 1
-                if client.conn.our_state is h11.SEND_RESPONSE:
-                    exchange.bytes_out = await send_reject(client, reject)
+                if exchange.responded:
+                    reject.close = True  # mid-response: all that is left is to close
+                else:
+                    if not reject.close and not exchange.body.done:
+                        reject.close = not await exchange.body.drain()
+                    reject.close = reject.close or not exchange.keep_alive
+                    exchange.bytes_out = await send_reject(client, reject, head.method == b"HEAD")
                 exchange.log()
                 if reject.close:
                     return
-            except h11.RemoteProtocolError as error:
-                exchange.status = 400
-                exchange.decision = "bad-request"
-                if client.conn.our_state is h11.SEND_RESPONSE:
-                    await send_reject(client, Reject(400, f"malformed request: {error}", close=True))
-                exchange.log()
-                return
+                continue
             except (ClientGone, trio.TooSlowError):
                 exchange.log()
                 return
-            else:
-                exchange.log()
-            if exchange.raw_response:
-                if not exchange.keep_alive or not (exchange.request_complete or client.conn.their_state is h11.DONE):
-                    return
-                client.renew()
-                continue
-            if client.conn.our_state is h11.MUST_CLOSE or client.conn.their_state is not h11.DONE:
+            exchange.log()
+            if not exchange.keep_alive or not exchange.body.done:
                 return
-            client.conn.start_next_cycle()
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, h11.LocalProtocolError):
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
         return
     finally:
         await trio.aclose_forcefully(stream)

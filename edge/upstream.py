@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import trio
 
+from .chunked import ChunkTracker
 from .socket_streams import RawSocketStream, open_unix_stream
 
 MAX_IDLE_PER_SOCKET = 32
 MAX_IDLE_SECONDS = 4.0  # workers close keep-alive connections after 5 s idle
 MAX_HEAD_BYTES = 64 * 1024
-MAX_LINE_BYTES = 4096
 READ_SIZE = 65536
 NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -84,72 +84,6 @@ def parse_head(raw: bytes, head_request: bool) -> ResponseHead:
         framing = "close"
         keep_alive = False
     return ResponseHead(status, reason, headers, framing, length or 0, keep_alive)
-
-
-class ChunkTracker:
-    """Follows chunked framing over raw bytes (sans I/O) to find where the message ends;
-    with ``decode`` it also collects the payload (for HTTP/1.0 clients)."""
-
-    __slots__ = ("state", "remaining", "line", "done", "payload")
-
-    def __init__(self, decode: bool = False) -> None:
-        self.state = "size"  # size → data → data-crlf → size … → trailer
-        self.remaining = 0
-        self.line = bytearray()
-        self.done = False
-        self.payload: bytearray | None = bytearray() if decode else None
-
-    def feed(self, data: bytes | bytearray) -> int:
-        """How many leading bytes of ``data`` belong to the message (all, until it ends)."""
-        pos = 0
-        end = len(data)
-        while pos < end and not self.done:
-            state = self.state
-            if state == "data":
-                take = min(self.remaining, end - pos)
-                if self.payload is not None:
-                    self.payload += data[pos:pos + take]
-                pos += take
-                self.remaining -= take
-                if not self.remaining:
-                    self.state, self.remaining = "data-crlf", 2
-            elif state == "data-crlf":
-                take = min(self.remaining, end - pos)
-                expected = b"\r\n"[2 - self.remaining:2 - self.remaining + take]
-                if bytes(data[pos:pos + take]) != expected:
-                    raise UpstreamProtocolError("chunk data not followed by CRLF")
-                pos += take
-                self.remaining -= take
-                if not self.remaining:
-                    self.state = "size"
-            else:  # a line: a chunk size, or a trailer line
-                newline = data.find(b"\n", pos)
-                stop = end if newline < 0 else newline + 1
-                self.line += data[pos:stop]
-                pos = stop
-                if len(self.line) > MAX_LINE_BYTES:
-                    raise UpstreamProtocolError("chunk line too long")
-                if newline >= 0:
-                    self._line_done(bytes(self.line))
-                    self.line.clear()
-        return pos
-
-    def _line_done(self, line: bytes) -> None:
-        if not line.endswith(b"\r\n"):
-            raise UpstreamProtocolError("bare LF in chunked framing")
-        text = line[:-2]
-        if self.state == "trailer":
-            if not text:
-                self.done = True
-            return
-        size_text = text.split(b";", 1)[0].strip()
-        if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
-            raise UpstreamProtocolError(f"bad chunk size {size_text[:20]!r}")
-        size = int(size_text, 16)
-        if size == 0:
-            self.state = "trailer"
-        else:
-            self.state, self.remaining = "data", size
 
 
 class BodyReader:

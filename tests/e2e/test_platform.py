@@ -588,6 +588,14 @@ def test_keep_alive_pipelining_http10_and_connection_close_through_the_edge(plat
                     b"GET /hello?n=2 HTTP/1.1\r\nHost: %b\r\nX-A: a\r\n b\r\n\r\n" % (h, h))
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"}")
     assert b"HTTP/1.1 400 Bad Request" in data and b"obsolete line folding" in data
+    # blank lines between pipelined requests are skipped and bare-LF line endings read as lines
+    # (RFC 9112 section 2.2); a body that is not valid chunking is a 400 and the end of the connection
+    time.sleep(1.2)
+    data = exchange(b"GET /hello?n=1 HTTP/1.1\nHost: %b\n\n\r\n\r\n"
+                    b"POST /hello HTTP/1.1\r\nHost: %b\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n"
+                    b"GET /hello?n=3 HTTP/1.1\r\nHost: %b\r\n\r\n" % (h, h, h))
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"GET 1" in data
+    assert b"HTTP/1.1 400 Bad Request" in data and b"malformed chunked body" in data and b"GET 3" not in data
 
 
 def test_one_json_access_log_line_per_request(platform: Platform) -> None:

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from edge.upstream import BodyReader, ChunkTracker, UpstreamProtocolError, parse_head
+from edge.chunked import ChunkTracker, FramingError
+from edge.upstream import BodyReader, UpstreamProtocolError, parse_head
 
 
 def test_head_is_split_and_names_lowered() -> None:
@@ -66,7 +67,7 @@ def test_chunk_tracker_finds_the_end_whatever_the_split() -> None:
 @pytest.mark.parametrize("body", [b"zz\r\nab\r\n0\r\n\r\n", b"2\r\nabXY0\r\n\r\n", b"2\nab\r\n0\r\n\r\n",
                                   b"1" * 5000 + b"\r\n"])
 def test_bad_chunking_is_refused(body: bytes) -> None:
-    with pytest.raises(UpstreamProtocolError):
+    with pytest.raises(FramingError):
         ChunkTracker().feed(body)
 
 
