@@ -29,6 +29,8 @@ def add_edge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--header-timeout", type=float, default=10.0,
                    help="seconds to complete a TLS handshake, and to receive a request head (slowloris)")
+    p.add_argument("--send-timeout", type=float, default=30.0,
+                   help="seconds a client may read nothing of a response before the edge drops it")
     p.add_argument("--max-connections", type=int, default=10_000)
 
 
@@ -54,7 +56,7 @@ def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles,
                       http_redirect=not args.http_serve,
                       metrics_port=args.metrics_port or None,
                       limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections,
-                                        handshake_timeout=args.header_timeout),
+                                        handshake_timeout=args.header_timeout, send_timeout=args.send_timeout),
                       access_log=args.access_log)
 
 

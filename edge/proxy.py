@@ -51,6 +51,7 @@ class EdgeLimits:
     header_timeout: float = 10.0
     idle_timeout: float = 30.0
     body_timeout: float = 30.0
+    send_timeout: float = 30.0  # a client that reads nothing of a response for this long is dropped
     upstream_timeout: float = 60.0
     wake_timeout: float = 15.0
     handshake_timeout: float = 10.0
@@ -98,7 +99,7 @@ class Client:
         (slowloris); None when the client closes the connection between requests."""
         buffer = self.buffer
         limit = self.limits.max_header_bytes
-        deadline = trio.current_time() + (header if buffer else idle)
+        deadline = time.monotonic() + (header if buffer else idle)
         started = bool(buffer)
         scanned = 0
         while True:
@@ -115,8 +116,8 @@ class Client:
                 scanned = len(buffer)
                 if not started:
                     started = True
-                    deadline = trio.current_time() + header
-            data = await self.stream.receive_within(deadline - trio.current_time())
+                    deadline = time.monotonic() + header
+            data = await self.stream.receive_within(deadline - time.monotonic())
             if not data:
                 return None
             buffer += data
@@ -570,6 +571,11 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
     limits = ctx.limits
     try:
         while True:
+            if not stream.waited:
+                # every operation of the last exchange completed at once (a pipelining client,
+                # answers the edge gives itself): let other connections run before the next
+                await trio.lowlevel.checkpoint()
+            stream.waited = False
             try:
                 head = await client.read_head(limits.idle_timeout, limits.header_timeout)
             except trio.TooSlowError:

@@ -17,7 +17,7 @@ from .control_client import ControlClient
 from .limits import QuotaCounter
 from .metrics import Metrics
 from .proxy import EdgeContext, EdgeLimits, handle_connection
-from .socket_streams import RawSocketStream, TlsSocketStream
+from .socket_streams import DEADLINES, RawSocketStream, TlsSocketStream
 
 log = logging.getLogger("mockfleet.edge")
 
@@ -75,6 +75,7 @@ async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, context: s
             ctx.metrics.rejected["tls-timeout"] += 1
             await trio.aclose_forcefully(stream)
             return
+        stream.send_timeout = ctx.limits.send_timeout
         await handle_connection(ctx, stream, stream.peer_host())
 
 
@@ -83,6 +84,7 @@ async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, redirect
     async with _admitted(ctx, limiter, accepted) as admitted:
         if admitted:
             stream = RawSocketStream.adopt(accepted)
+            stream.send_timeout = ctx.limits.send_timeout
             await handle_connection(ctx, stream, stream.peer_host(), scheme="http", redirect_port=redirect_port)
 
 
@@ -119,6 +121,7 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
                       access_log=AccessLog(config.access_log))
     limiter = trio.CapacityLimiter(ctx.limits.max_connections)
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(DEADLINES.enforce)
         nursery.start_soon(ctx.control.follow_invalidations)
         nursery.start_soon(ctx.control.report_usage_forever)
         nursery.start_soon(ctx.access_log.flush_forever)

@@ -6,14 +6,19 @@ adds checkpoints and conflict detection around every call; on the edge's hot pat
 a third of the CPU per request. Here each operation tries the syscall first and only waits
 for readiness (``wait_readable``/``wait_writable``) when the kernel says so. Operations
 stay cancellable: they check for cancellation on entry and every wait is a checkpoint.
+
+Timeouts are kept by one task for all streams (``Deadlines``) rather than by a cancel scope
+per wait, which costs as much here as the rest of a wait together.
 """
 
 from __future__ import annotations
 
 import enum
 import errno
+import math
 import socket
 import ssl
+import time
 
 import trio
 
@@ -29,6 +34,40 @@ class SocketClosed(trio.BrokenResourceError):
     """The peer reset the connection, or TLS failed mid-stream."""
 
 
+class Deadlines:
+    """Every stream that waits with a timeout, and when it must give up.
+
+    One task (``enforce``) wakes every ``period`` seconds and ends the expired waits with
+    ``notify_closing``, which the waiting stream turns into ``trio.TooSlowError``; a wait so
+    costs two dict operations instead of a cancel scope, and ends at most ``period`` late.
+    Without that task running, streams fall back to cancel scopes.
+    """
+
+    def __init__(self, period: float = 0.1) -> None:
+        self.period = period
+        self.waiting: dict[RawSocketStream, float] = {}
+        self.running = False
+
+    async def enforce(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.running = True
+        task_status.started()
+        try:
+            while True:
+                await trio.sleep(self.period)
+                now = time.monotonic()
+                expired = [stream for stream, deadline in self.waiting.items() if deadline <= now]
+                for stream in expired:
+                    del self.waiting[stream]
+                    stream.timed_out = True
+                    trio.lowlevel.notify_closing(stream.sock)
+        finally:
+            self.running = False
+            self.waiting.clear()
+
+
+DEADLINES = Deadlines()
+
+
 class RawSocketStream(trio.abc.Stream):
     """A connected non-blocking socket as a trio stream."""
 
@@ -36,6 +75,9 @@ class RawSocketStream(trio.abc.Stream):
         sock.setblocking(False)
         self.sock = sock
         self._closed = False
+        self.timed_out = False
+        self.send_timeout = math.inf  # how long one send may wait for the peer to read
+        self.waited = False  # went through the scheduler since the flag was last cleared
 
     @classmethod
     def adopt(cls, stream: trio.SocketStream) -> RawSocketStream:
@@ -63,10 +105,33 @@ class RawSocketStream(trio.abc.Stream):
             raise SocketClosed(str(error)) from error
 
     async def _wait(self, wait: Wait) -> None:
+        self.waited = True
         if wait is Wait.READABLE:
             await trio.lowlevel.wait_readable(self.sock)
         else:
             await trio.lowlevel.wait_writable(self.sock)
+
+    async def _wait_until(self, wait: Wait, deadline: float) -> None:
+        """``_wait``, ended by ``trio.TooSlowError`` at ``deadline`` (``time.monotonic``)."""
+        if not DEADLINES.running:
+            with trio.move_on_at(trio.current_time() + deadline - time.monotonic()):
+                await self._wait(wait)
+                return
+            raise trio.TooSlowError
+        if deadline <= time.monotonic():
+            raise trio.TooSlowError
+        waiting = DEADLINES.waiting
+        waiting[self] = deadline
+        self.timed_out = False
+        try:
+            await self._wait(wait)
+        except trio.ClosedResourceError:
+            if self.timed_out:
+                self.timed_out = False
+                raise trio.TooSlowError from None
+            raise
+        finally:
+            waiting.pop(self, None)
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -86,13 +151,14 @@ class RawSocketStream(trio.abc.Stream):
         result = self._try_recv(max_bytes)
         if not isinstance(result, Wait):
             return result
-        with trio.CancelScope(deadline=trio.current_time() + seconds):
-            while True:
-                await self._wait(result)
-                result = self._try_recv(max_bytes)
-                if not isinstance(result, Wait):
-                    return result
-        raise trio.TooSlowError
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._closed:
+                raise trio.ClosedResourceError("stream is closed")
+            await self._wait_until(result, deadline)
+            result = self._try_recv(max_bytes)
+            if not isinstance(result, Wait):
+                return result
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -101,10 +167,12 @@ class RawSocketStream(trio.abc.Stream):
             if self._closed:
                 raise trio.ClosedResourceError("stream is closed")
             result = self._try_send(view)
-            if isinstance(result, Wait):
-                await self._wait(result)
-            else:
+            if not isinstance(result, Wait):
                 view = view[result:]
+            elif self.send_timeout == math.inf:
+                await self._wait(result)
+            else:  # a peer that stops reading gets ``send_timeout`` per wait, then TooSlowError
+                await self._wait_until(result, time.monotonic() + self.send_timeout)
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.wait_writable(self.sock)

@@ -9,6 +9,7 @@ parse is an ``UpstreamProtocolError``; the edge answers 502 and drops the connec
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import trio
@@ -147,13 +148,13 @@ class Upstream:
     async def read_head(self, head_request: bool, timeout: float) -> ResponseHead:
         """The next final or 101 response head; 1xx informational heads are skipped."""
         self.reusable = False
-        deadline = trio.current_time() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             end = self.buffer.find(b"\r\n\r\n")
             while end < 0:
                 if len(self.buffer) > MAX_HEAD_BYTES:
                     raise UpstreamProtocolError("response head too large")
-                if not await self.fill(deadline - trio.current_time()):
+                if not await self.fill(deadline - time.monotonic()):
                     raise UpstreamClosed("the instance closed the connection")
                 end = self.buffer.find(b"\r\n\r\n", max(0, len(self.buffer) - READ_SIZE - 3))
             raw = bytes(self.buffer[:end])
@@ -173,7 +174,7 @@ class UpstreamPool:
             idle = self.idle.get(path)
             while idle:
                 upstream = idle.pop()
-                if trio.current_time() - upstream.idle_since < MAX_IDLE_SECONDS:
+                if time.monotonic() - upstream.idle_since < MAX_IDLE_SECONDS:
                     upstream.reused = True
                     return upstream
                 await trio.aclose_forcefully(upstream.stream)
@@ -183,7 +184,7 @@ class UpstreamPool:
         if upstream.reusable:
             idle = self.idle.setdefault(upstream.path, [])
             if len(idle) < MAX_IDLE_PER_SOCKET:
-                upstream.idle_since = trio.current_time()
+                upstream.idle_since = time.monotonic()
                 upstream.reusable = False
                 idle.append(upstream)
                 return

@@ -68,7 +68,8 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
            "--worker-cpu-limit-percent", str(args.worker_cpu_limit_percent)]
     if edge:
         out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
-                "--header-timeout", str(args.header_timeout), "--max-connections", str(args.max_connections)]
+                "--header-timeout", str(args.header_timeout), "--send-timeout", str(args.send_timeout),
+                "--max-connections", str(args.max_connections)]
         if args.http_port is not None:
             out += ["--http-port", str(args.http_port)]
             if args.http_serve:

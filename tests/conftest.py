@@ -264,4 +264,4 @@ def running_platform(tmp_path_factory: pytest.TempPathFactory, name: str, *flags
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    yield from running_platform(tmp_path_factory, "mf", "--header-timeout", "2")
+    yield from running_platform(tmp_path_factory, "mf", "--header-timeout", "2", "--send-timeout", "2")

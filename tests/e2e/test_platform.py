@@ -642,3 +642,28 @@ def test_large_bodies_stream_through_the_edge_both_ways(platform: Platform) -> N
     conn.send(b"0\r\n\r\n")
     response = conn.getresponse()
     assert (response.status, response.read()) == (200, str(48 * 65536).encode())
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(platform: Platform) -> None:
+    import socket
+
+    token = account(platform)
+    size = 6_000_000
+    answer = deploy(platform, token, env("slow-reader", body="x" * size))
+    host = platform.host(answer["subdomain"])
+    raw = socket.create_connection(("127.0.0.1", platform.port), timeout=10)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock = platform.ssl_context().wrap_socket(raw, server_hostname=host)
+    sock.sendall(b"GET /hello HTTP/1.1\r\nHost: %b\r\n\r\n" % host.encode())
+    time.sleep(5)  # the fixture's send timeout is 2 s per stalled write
+    received = 0
+    try:
+        while chunk := sock.recv(65536):
+            received += len(chunk)
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        sock.close()
+    assert 0 < received < size  # cut off, not served to the end
+    # the instance and the edge go on serving others
+    assert platform.request(host, "GET", "/hello")[0] == 200
