@@ -41,6 +41,7 @@ PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
                         b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
 FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 @dataclass
@@ -266,6 +267,7 @@ class Exchange:
         self.upgraded = False
         self.body = RequestBody(client, request)
         self.responded = False  # a response head went out: a later failure can only close
+        self.continued = False  # "100 Continue" went out: the client is sending its body
         self.keep_alive = request.keep_alive
 
     async def run(self) -> None:
@@ -359,6 +361,8 @@ class Exchange:
             if key in HOP_BY_HOP and not (upgrade and key in (b"upgrade", b"connection")):
                 chunked = chunked or key == b"transfer-encoding"
                 continue
+            if key == b"expect":  # the edge answers "100 Continue" itself (``_stream_request_body``)
+                continue
             out += key + b": " + value + b"\r\n"
         chain = (b", ".join(prior) + b", " if prior else b"") + self.peer.encode()
         out += (b"x-forwarded-for: " + chain + b"\r\nx-forwarded-proto: " + self.scheme.encode()
@@ -435,6 +439,10 @@ class Exchange:
         chunked = self.request.chunked
         timeout = self.ctx.limits.body_timeout
         size = 0
+        if self.request.expect_continue and not self.client.buffer:
+            # the request passed every check: the client may send its body now
+            await self.client.stream.send_all(CONTINUE)
+            self.continued = True
         while piece := await self.body.read(timeout):
             size += len(piece)
             if target.max_body and size > target.max_body:
@@ -600,6 +608,8 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
                 if exchange.responded:
                     reject.close = True  # mid-response: all that is left is to close
                 else:
+                    if head.expect_continue and not exchange.continued and not client.buffer:
+                        reject.close = True  # the client holds its body back: don't wait for it
                     if not reject.close and not exchange.body.done:
                         reject.close = not await exchange.body.drain()
                     reject.close = reject.close or not exchange.keep_alive

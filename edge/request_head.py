@@ -37,11 +37,11 @@ class RequestHead:
     """A parsed request head and the facts about it the edge routes and frames by."""
 
     __slots__ = ("method", "target", "version", "headers", "host", "content_length", "chunked",
-                 "authorization", "keep_alive", "upgrade")
+                 "authorization", "keep_alive", "upgrade", "expect_continue")
 
     def __init__(self, method: bytes, target: bytes, version: bytes, headers: list[tuple[bytes, bytes]],
                  host: bytes, content_length: int | None, chunked: bool, authorization: list[bytes],
-                 keep_alive: bool, upgrade: bool) -> None:
+                 keep_alive: bool, upgrade: bool, expect_continue: bool = False) -> None:
         self.method = method
         self.target = target
         self.version = version  # b"1.1" or b"1.0"
@@ -52,6 +52,7 @@ class RequestHead:
         self.authorization = authorization
         self.keep_alive = keep_alive
         self.upgrade = upgrade
+        self.expect_continue = expect_continue  # the client waits for "100 Continue" before its body
 
     @property
     def has_body(self) -> bool:
@@ -96,6 +97,7 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
     connection: list[bytes] = []
     authorization: list[bytes] = []
     has_upgrade = False
+    expect_continue = False
     field_name = _FIELD_NAME.fullmatch
     for line in lines[1:]:
         if line[:1] in (b" ", b"\t"):
@@ -118,6 +120,8 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
             authorization.append(value)
         elif name == b"upgrade":
             has_upgrade = True
+        elif name == b"expect":
+            expect_continue = value.lower() == b"100-continue"
     content_length = _content_length(lengths, encodings)
     chunked = bool(encodings)
     if chunked and version == b"1.0":
@@ -127,7 +131,7 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
     tokens = {token.strip(b" \t").lower() for value in connection for token in value.split(b",")}
     keep_alive = version == b"1.1" and b"close" not in tokens
     return RequestHead(method, target, version, headers, hosts[0], content_length, chunked, authorization,
-                       keep_alive, has_upgrade and b"upgrade" in tokens)
+                       keep_alive, has_upgrade and b"upgrade" in tokens, expect_continue and version == b"1.1")
 
 
 def _content_length(lengths: list[bytes], encodings: list[bytes]) -> int | None:

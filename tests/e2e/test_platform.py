@@ -667,3 +667,41 @@ def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(platform:
     assert 0 < received < size  # cut off, not served to the end
     # the instance and the edge go on serving others
     assert platform.request(host, "GET", "/hello")[0] == 200
+
+
+def test_expect_100_continue_is_answered_by_the_edge_once_the_request_passes_its_checks(platform: Platform) -> None:
+    import socket
+
+    token = account(platform)
+    echo = {"uuid": "r-echo", "type": "http", "method": "post", "endpoint": "echo",
+            "responses": [{"uuid": "s-echo", "body": "got {{body}}", "statusCode": 200, "default": True}]}
+    environment = env("expect")
+    environment["routes"].append(echo)
+    public = platform.host(deploy(platform, token, environment)["subdomain"])
+    private_env = env("expect-private")
+    private_env["routes"].append(echo)
+    private = platform.host(deploy(platform, token, private_env, visibility="PRIVATE")["subdomain"])
+
+    def connect(host: str) -> ssl.SSLSocket:
+        return platform.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", platform.port), timeout=5),
+                                                  server_hostname=host)
+
+    head = b"POST /echo HTTP/1.1\r\nHost: %b\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    with connect(public) as sock:
+        sock.sendall(head % public.encode())
+        started = time.monotonic()
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        assert time.monotonic() - started < 0.5  # the edge did not wait for a body first
+        sock.sendall(b"hello")
+        reply = b""
+        while not reply.endswith(b"got hello"):
+            reply += sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 200 OK") and b"100 Continue" not in reply
+    # refused before the body: the final answer comes at once, without "100 Continue", and the
+    # connection closes rather than wait for a body the client holds back
+    with connect(private) as sock:
+        sock.sendall(head % private.encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 401 ") and b"100 Continue" not in reply
