@@ -95,9 +95,10 @@ class Client:
         self.limits = limits
         self.buffer = bytearray()  # received and not consumed yet: a pipelining client sends ahead
 
-    async def read_head(self, idle: float, header: float) -> RequestHead | None:
+    async def read_head(self, idle: float, header: float, wait_first: bool = False) -> RequestHead | None:
         """Wait up to ``idle`` for a request to start, then ``header`` for its whole head
-        (slowloris); None when the client closes the connection between requests."""
+        (slowloris); None when the client closes the connection between requests.
+        ``wait_first`` right after an answer: a client that was waiting for it has sent nothing yet."""
         buffer = self.buffer
         limit = self.limits.max_header_bytes
         deadline = time.monotonic() + (header if buffer else idle)
@@ -118,7 +119,7 @@ class Client:
                 if not started:
                     started = True
                     deadline = time.monotonic() + header
-            data = await self.stream.receive_within(deadline - time.monotonic())
+            data = await self.stream.receive_within(deadline - time.monotonic(), wait_first=wait_first and not buffer)
             if not data:
                 return None
             buffer += data
@@ -577,6 +578,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
                             redirect_port: int | None = None) -> None:
     client = Client(stream, ctx.limits)
     limits = ctx.limits
+    answered = False
     try:
         while True:
             if not stream.waited:
@@ -585,7 +587,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
                 await trio.lowlevel.checkpoint()
             stream.waited = False
             try:
-                head = await client.read_head(limits.idle_timeout, limits.header_timeout)
+                head = await client.read_head(limits.idle_timeout, limits.header_timeout, wait_first=answered)
             except trio.TooSlowError:
                 if client.buffer:
                     ctx.metrics.rejected["header-timeout"] += 1
@@ -597,6 +599,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
                 return
             if head is None:
                 return
+            answered = True
             exchange = Exchange(ctx, client, head, peer, scheme, redirect_port)
             try:
                 await exchange.run()

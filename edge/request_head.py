@@ -19,7 +19,10 @@ _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/(\d)\.(\d)")
 _FIELD_NAME = re.compile(_TOKEN)
 # besides the line feeds between lines, only HTAB and visible/obs-text bytes may appear
-_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROLS = bytes(range(0x00, 0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
+# field names seen before, valid, with their lower-case form: most requests repeat the same few
+_KNOWN_NAMES: dict[bytes, bytes] = {}
+_KNOWN_NAMES_MAX = 1024
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -74,7 +77,7 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
         raise BadRequest(400, "bare CR in request head", "smuggling")
     lines = text.split(b"\n")
     request_line = lines[0]
-    if _CONTROL.search(text):
+    if len(text.translate(None, _CONTROLS)) != len(text):
         raise BadRequest(400, "control character in request head")
     matched = _REQUEST_LINE.fullmatch(request_line)
     if matched is None:
@@ -98,14 +101,18 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
     authorization: list[bytes] = []
     has_upgrade = False
     expect_continue = False
-    field_name = _FIELD_NAME.fullmatch
+    known = _KNOWN_NAMES
     for line in lines[1:]:
         if line[:1] in (b" ", b"\t"):
             raise BadRequest(400, "obsolete line folding in header fields", "smuggling")
-        name, colon, value = line.partition(b":")
-        if not colon or field_name(name) is None:
-            raise BadRequest(400, f"malformed header field {line[:40]!r}")
-        name = name.lower()
+        raw_name, colon, value = line.partition(b":")
+        name = known.get(raw_name) if colon else None
+        if name is None:
+            if not colon or _FIELD_NAME.fullmatch(raw_name) is None:
+                raise BadRequest(400, f"malformed header field {line[:40]!r}")
+            name = raw_name.lower()
+            if len(known) < _KNOWN_NAMES_MAX:
+                known[raw_name] = name
         value = value.strip(b" \t")
         headers.append((name, value))
         if name == b"host":

@@ -87,6 +87,10 @@ class RawSocketStream(trio.abc.Stream):
     def peer_host(self) -> str:
         return _peer_of(self.sock)
 
+    def _buffered(self) -> bool:
+        """Bytes already received by a layer above the socket (TLS), which readiness won't show."""
+        return False
+
     # One attempt each, without waiting: bytes (or a count), or which readiness to wait for.
     def _try_recv(self, size: int) -> bytes | Wait:
         try:
@@ -144,21 +148,26 @@ class RawSocketStream(trio.abc.Stream):
                 return result
             await self._wait(result)
 
-    async def receive_within(self, seconds: float, max_bytes: int = READ_SIZE) -> bytes:
-        """``receive_some`` bounded in time (``trio.TooSlowError``); bytes already there are
-        taken without setting up a cancel scope, the common case on a busy connection."""
+    async def receive_within(self, seconds: float, max_bytes: int = READ_SIZE, wait_first: bool = False) -> bytes:
+        """``receive_some`` bounded in time (``trio.TooSlowError``). ``wait_first`` when the
+        peer is known to have nothing to say yet (it waits for our answer): the receive that
+        would fail is skipped."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        result = self._try_recv(max_bytes)
-        if not isinstance(result, Wait):
-            return result
+        wait = Wait.READABLE
+        if not wait_first or self._buffered():
+            result = self._try_recv(max_bytes)
+            if not isinstance(result, Wait):
+                return result
+            wait = result
         deadline = time.monotonic() + seconds
         while True:
             if self._closed:
                 raise trio.ClosedResourceError("stream is closed")
-            await self._wait_until(result, deadline)
+            await self._wait_until(wait, deadline)
             result = self._try_recv(max_bytes)
             if not isinstance(result, Wait):
                 return result
+            wait = result
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -218,6 +227,9 @@ class TlsSocketStream(RawSocketStream):
                 await self._wait(Wait.WRITABLE)
             except (ssl.SSLError, OSError) as error:
                 raise SocketClosed(f"TLS handshake failed: {error}") from error
+
+    def _buffered(self) -> bool:
+        return self.tls.pending() > 0
 
     def _try_recv(self, size: int) -> bytes | Wait:
         try:

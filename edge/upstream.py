@@ -136,9 +136,9 @@ class Upstream:
     async def send(self, data: bytes | bytearray) -> None:
         await self.stream.send_all(data)
 
-    async def fill(self, timeout: float) -> bool:
+    async def fill(self, timeout: float, wait_first: bool = False) -> bool:
         """Receive into the buffer (``trio.TooSlowError`` after ``timeout``); False at end of stream."""
-        data = await self.stream.receive_within(timeout)
+        data = await self.stream.receive_within(timeout, wait_first=wait_first)
         if not data:
             return False
         self.received = True
@@ -154,7 +154,8 @@ class Upstream:
             while end < 0:
                 if len(self.buffer) > MAX_HEAD_BYTES:
                     raise UpstreamProtocolError("response head too large")
-                if not await self.fill(deadline - time.monotonic()):
+                # nothing came back yet: the worker is still answering, so wait before reading
+                if not await self.fill(deadline - time.monotonic(), wait_first=not self.received):
                     raise UpstreamClosed("the instance closed the connection")
                 end = self.buffer.find(b"\r\n\r\n", max(0, len(self.buffer) - READ_SIZE - 3))
             raw = bytes(self.buffer[:end])

@@ -81,6 +81,13 @@ def test_refusals_name_their_status_and_reason(raw: bytes, status: int, reason: 
     assert (refused.value.status, refused.value.reason) == (status, reason), refused.value.message
 
 
+def test_a_known_field_name_without_its_colon_is_still_refused() -> None:
+    parse(b"GET / HTTP/1.1\r\nHost: a\r\nX-Known: 1")  # now a name seen before
+    for line in (b"X-Known", b"Host"):
+        with pytest.raises(BadRequest):
+            parse(b"GET / HTTP/1.1\r\nHost: a\r\n" + line)
+
+
 def test_the_head_ends_at_the_first_blank_line_whatever_the_line_endings() -> None:
     assert find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") == (23, 27)
     assert find_head_end(b"GET / HTTP/1.1\nHost: a\n\nGET / HTTP/1.1\r\n\r\n") == (22, 24)
