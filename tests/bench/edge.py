@@ -1,4 +1,5 @@
 """``just bench edge``: a worker directly on its socket, the same through the edge (TLS keep-alive),
+through a bare layer-4 TLS relay (the floor of any trio edge: TLS and byte copying, no HTTP),
 and Mockoon CLI, in one run; the edge's cost per request in CPU µs and in p50 latency.
 
 Server processes share core 0, the load generator has core 1. Latency is measured with one
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from edge.certificates import ensure_local_certificates
 from supervisor.registry import PlanRow, Registry
 from tests.bench import loadgen
 from tests.bench.common import (
@@ -83,6 +85,7 @@ def main(seconds: float = 3.0) -> None:
                                str(port), "--bind", "127.0.0.1", "--metrics-port", "0", "--no-access-log"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
         mockoon = None
+        relay = None
         try:
             deadline = time.monotonic() + 60
             while not (data / "credentials.json").exists() and time.monotonic() < deadline:
@@ -106,24 +109,34 @@ def main(seconds: float = 3.0) -> None:
             assert deployment is not None and deployment.worker_socket and deployment.worker_pid
             worker_pid = deployment.worker_pid
             edge_pid = next(p.pid for p in psutil.Process(up.pid).children() if "edge" in p.cmdline())
+            files = ensure_local_certificates(data / "certs", "mockfleet.localhost", "local")
+            relay_port = free_port()
+            relay = subprocess.Popen([sys.executable, "-m", "tests.bench.relay_floor", "serve", str(relay_port),
+                                      str(files.instances_cert), str(files.instances_key), deployment.worker_socket],
+                                     cwd=ROOT, start_new_session=True)
             _pin(worker_pid)
             _pin(edge_pid)
+            _pin(relay.pid)
             host = "bench-edge.local.mockfleet.localhost"
             direct = loadgen.unix(deployment.worker_socket)
             through = loadgen.tls(port, host, credentials["caPath"])
+            relayed = loadgen.tls(relay_port, host, credentials["caPath"])
             request = loadgen.get("/static", host)
             results: dict[str, loadgen.Result] = {}
-            rounds: dict[str, list[tuple[float, float, float]]] = {"direct": [], "edge": []}
-            for opener in (direct, through):  # warm-up
+            rounds: dict[str, list[tuple[float, float, float]]] = {"direct": [], "edge": [], "relay": []}
+            time.sleep(1)
+            for opener in (direct, through, relayed):  # warm-up
                 loadgen.run(opener, request, 4, 1.0)
-            # alternate direct and edge rounds so drifts of a noisy machine hit both alike
+            # alternate the cases round by round so drifts of a noisy machine hit all alike
+            servers = {"direct": None, "edge": edge_pid, "relay": relay.pid}
             for _ in range(ROUNDS):
-                for label, opener in (("direct", direct), ("edge", through)):
+                for label, opener in (("direct", direct), ("edge", through), ("relay", relayed)):
                     latency = loadgen.run(opener, request, 1, seconds)
-                    before, worker_before = _cpu(edge_pid), _cpu(worker_pid)
+                    server = servers[label]
+                    before, worker_before = (_cpu(server) if server else 0.0), _cpu(worker_pid)
                     load = loadgen.run(opener, request, 16, seconds)
                     rounds[label].append((latency.percentile(0.5),
-                                          (_cpu(edge_pid) - before) / load.requests * 1e6,
+                                          ((_cpu(server) - before) / load.requests * 1e6) if server else 0.0,
                                           (_cpu(worker_pid) - worker_before) / load.requests * 1e6))
                     results[f"{label}-latency"] = latency.merged(results.get(f"{label}-latency"))
                     results[label] = load.merged(results.get(label))
@@ -137,9 +150,15 @@ def main(seconds: float = 3.0) -> None:
                 results["mockoon"] = loadgen.run(opener, loadgen.get("/static"), 16, seconds)
         finally:
             stop(mockoon)
+            if relay is not None:
+                relay.kill()
+                relay.wait(10)
             os.killpg(up.pid, signal.SIGTERM)
             up.wait(30)
     edge_cpu_us = loadgen.median([cpu for _, cpu, _ in rounds["edge"]])
+    relay_cpu_us = loadgen.median([cpu for _, cpu, _ in rounds["relay"]])
+    relay_p50 = loadgen.median([relay[0] - direct[0] for relay, direct in zip(rounds["relay"], rounds["direct"],
+                                                                               strict=True)])
     p50_overhead = loadgen.median([edge[0] - direct[0] for edge, direct in zip(rounds["edge"], rounds["direct"],
                                                                                    strict=True)])
     worker_cpu_us = loadgen.median([cpu for _, _, cpu in rounds["direct"]])
@@ -148,6 +167,8 @@ def main(seconds: float = 3.0) -> None:
         results["edge"].line("edge bench (b) same worker through the edge, TLS keep-alive, 16 conns"),
         results["direct-latency"].line("edge bench (a) 1 connection"),
         results["edge-latency"].line("edge bench (b) 1 connection"),
+        results["relay"].line("edge bench (d) same worker through a bare TLS relay (no HTTP), 16 conns"),
+        results["relay-latency"].line("edge bench (d) 1 connection"),
     ]
     if "mockoon" in results:
         lines += [results["mockoon"].line("edge bench (c) Mockoon CLI 9.9.0 over TCP, 16 conns"),
@@ -157,6 +178,10 @@ def main(seconds: float = 3.0) -> None:
                  f"per round: {', '.join(f'{cpu:.0f}' for _, cpu, _ in rounds['edge'])} µs")
     lines.append(f"edge scale: the worker itself needs {worker_cpu_us:.0f} µs CPU per request here (static route); "
                  f"the edge costs {edge_cpu_us / worker_cpu_us:.2f}x that")
+    lines.append(f"edge floor, same load: a bare trio TLS relay to the worker (layer 4, no HTTP, one upstream "
+                 f"connection per client) costs {relay_cpu_us:.0f} µs CPU per request and p50 +{relay_p50:.2f} ms; "
+                 f"the edge's HTTP work (parsing, routing, keys, limits, pooling, logging) adds "
+                 f"{edge_cpu_us - relay_cpu_us:.0f} µs on top")
     lines.append(f"edge floor: h11 alone costs {h11_floor():.0f} µs CPU per proxied request on this machine "
                  "(parse and re-serialise request and response), before TLS and socket work")
     lines.append(f"edge floor: a trio TLS-to-Unix-socket relay doing no HTTP work at all costs {relay_floor():.0f} µs "

@@ -81,5 +81,48 @@ def relay_floor(count: int = 3000) -> float:
     return spent[0] / count * 1e6
 
 
+async def _pipe(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, scope: trio.CancelScope) -> None:
+    try:
+        while data := await source.receive_some(65536):
+            await sink.send_all(data)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass
+    scope.cancel()
+
+
+def serve_relay(port: int, cert: str, key: str, upstream_path: str) -> None:
+    """A layer-4 TLS relay to one Unix socket, no HTTP at all: each client connection gets its
+    own upstream connection and bytes are copied both ways. The edge bench runs it under the
+    same load as the edge, so the two figures compare like for like."""
+    from edge.certificates import server_context
+    from edge.socket_streams import TlsSocketStream, open_unix_stream
+
+    context = server_context(Path(cert), Path(key))  # the edge's own TLS settings
+
+    async def handle(accepted: trio.SocketStream) -> None:
+        tls = TlsSocketStream.accept(accepted, context)
+        try:
+            await tls.do_handshake()
+            upstream = await open_unix_stream(upstream_path)
+        except (trio.BrokenResourceError, OSError):
+            await tls.aclose()
+            return
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_pipe, tls, upstream, nursery.cancel_scope)
+            nursery.start_soon(_pipe, upstream, tls, nursery.cancel_scope)
+        await upstream.aclose()
+        await tls.aclose()
+
+    async def main() -> None:
+        await trio.serve_tcp(handle, port, host="127.0.0.1")
+
+    trio.run(main)
+
+
 if __name__ == "__main__":
-    print(f"relay floor: {relay_floor():.0f} µs CPU per request")
+    import sys
+
+    if sys.argv[1:2] == ["serve"]:
+        serve_relay(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
+    else:
+        print(f"relay floor: {relay_floor():.0f} µs CPU per request")
