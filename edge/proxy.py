@@ -25,7 +25,7 @@ from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
 from .request_head import BadRequest, RequestHead, find_head_end, parse_request_head
-from .socket_streams import RawSocketStream
+from .socket_streams import RawSocketStream, splice
 from .upstream import (
     BodyReader,
     ResponseHead,
@@ -547,18 +547,7 @@ class Exchange:
             await self.client.stream.send_all(upstream_rest)
         if client_rest:
             await upstream.stream.send_all(client_rest)
-
-        async def pipe(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, scope: trio.CancelScope) -> None:
-            try:
-                while data := await source.receive_some(65536):
-                    await sink.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                pass
-            scope.cancel()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(pipe, self.client.stream, upstream.stream, nursery.cancel_scope)
-            nursery.start_soon(pipe, upstream.stream, self.client.stream, nursery.cancel_scope)
+        await splice(self.client.stream, upstream.stream)
         raise ClientGone()  # the connection is consumed
 
     def log(self) -> None:

@@ -270,5 +270,21 @@ def _peer_of(sock: socket.socket) -> str:
     return str(address[0]) if isinstance(address, tuple) else ""
 
 
+async def splice(one: trio.abc.Stream, other: trio.abc.Stream) -> None:
+    """Copy bytes both ways until either side ends (a WebSocket after its 101, a bare relay)."""
+
+    async def copy(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, done: trio.CancelScope) -> None:
+        try:
+            while data := await source.receive_some(READ_SIZE):
+                await sink.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
+        done.cancel()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(copy, one, other, nursery.cancel_scope)
+        nursery.start_soon(copy, other, one, nursery.cancel_scope)
+
+
 async def open_unix_stream(path: str) -> RawSocketStream:
     return RawSocketStream.adopt(await trio.open_unix_socket(path))

@@ -81,21 +81,12 @@ def relay_floor(count: int = 3000) -> float:
     return spent[0] / count * 1e6
 
 
-async def _pipe(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, scope: trio.CancelScope) -> None:
-    try:
-        while data := await source.receive_some(65536):
-            await sink.send_all(data)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-        pass
-    scope.cancel()
-
-
 def serve_relay(port: int, cert: str, key: str, upstream_path: str) -> None:
     """A layer-4 TLS relay to one Unix socket, no HTTP at all: each client connection gets its
     own upstream connection and bytes are copied both ways. The edge bench runs it under the
     same load as the edge, so the two figures compare like for like."""
     from edge.certificates import server_context
-    from edge.socket_streams import TlsSocketStream, open_unix_stream
+    from edge.socket_streams import TlsSocketStream, open_unix_stream, splice
 
     context = server_context(Path(cert), Path(key))  # the edge's own TLS settings
 
@@ -107,9 +98,7 @@ def serve_relay(port: int, cert: str, key: str, upstream_path: str) -> None:
         except (trio.BrokenResourceError, OSError):
             await tls.aclose()
             return
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_pipe, tls, upstream, nursery.cancel_scope)
-            nursery.start_soon(_pipe, upstream, tls, nursery.cancel_scope)
+        await splice(tls, upstream)
         await upstream.aclose()
         await tls.aclose()
 
