@@ -201,12 +201,15 @@ async def linger(stream: trio.abc.Stream, budget: int = 256 * 1024, seconds: flo
             return
 
 
-async def send_reject(client: Client, reject: Reject, head_request: bool = False) -> int:
+async def send_reject(client: Client, reject: Reject, head: RequestHead | None = None) -> int:
     body = _json_body(reject.status, reject.message)
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                ("Date", formatdate(usegmt=True)), ("Cache-Control", "no-store"), *reject.headers]
     if reject.close:
         headers.append(("Connection", "close"))
+    elif head is not None and head.version == b"1.0":
+        headers.append(("Connection", "keep-alive"))
+    head_request = head is not None and head.method == b"HEAD"
     out = bytearray(b"HTTP/1.1 %d %b\r\n" % (reject.status, _phrase(reject.status)))
     for name, value in headers:
         out += f"{name}: {value}\r\n".encode("latin-1", "replace")
@@ -494,6 +497,8 @@ class Exchange:
             self.keep_alive = False  # an HTTP/1.0 client reads to the end of the connection
         if not self.keep_alive:
             headers.append((b"connection", b"close"))
+        elif not client_11:
+            headers.append((b"connection", b"keep-alive"))
         self.status = response.status
         self.responded = True
         out = self._response_head_bytes(response.status, response.reason, headers)
@@ -605,7 +610,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
                     if not reject.close and not exchange.body.done:
                         reject.close = not await exchange.body.drain()
                     reject.close = reject.close or not exchange.keep_alive
-                    exchange.bytes_out = await send_reject(client, reject, head.method == b"HEAD")
+                    exchange.bytes_out = await send_reject(client, reject, head)
                 exchange.log()
                 if reject.close:
                     return

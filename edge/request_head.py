@@ -136,7 +136,8 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
     if len(hosts) != 1:
         raise BadRequest(400, "exactly one Host header is required", "host")
     tokens = {token.strip(b" \t").lower() for value in connection for token in value.split(b",")}
-    keep_alive = version == b"1.1" and b"close" not in tokens
+    # HTTP/1.0 clients (ApacheBench -k among them) keep the connection only when they ask to
+    keep_alive = b"close" not in tokens if version == b"1.1" else b"keep-alive" in tokens
     return RequestHead(method, target, version, headers, hosts[0], content_length, chunked, authorization,
                        keep_alive, has_upgrade and b"upgrade" in tokens, expect_continue and version == b"1.1")
 

@@ -574,6 +574,12 @@ def test_keep_alive_pipelining_http10_and_connection_close_through_the_edge(plat
     time.sleep(1.2)
     data = exchange(b"GET /hello?n=9 HTTP/1.0\r\nHost: %b\r\n\r\n" % h)
     assert data.startswith(b"HTTP/1.1 200 OK") and b"connection: close" in data.lower() and data.endswith(b"GET 9")
+    # one that asks for keep-alive (ApacheBench -k) keeps its connection while it asks
+    data = exchange(b"GET /hello?n=7 HTTP/1.0\r\nHost: %b\r\nConnection: keep-alive\r\n\r\n"
+                    b"GET /hello?n=8 HTTP/1.0\r\nHost: %b\r\n\r\n" % (h, h))
+    first, second = data.split(b"HTTP/1.1 200 OK")[1:]
+    assert b"connection: keep-alive" in first.lower() and first.endswith(b"GET 7")
+    assert b"connection: close" in second.lower() and second.endswith(b"GET 8")
     # a chunked request body is re-framed for the worker; HEAD gets the length and no body
     # (the route is GET only: Mockoon answers both with its 404 page)
     time.sleep(1.2)  # the test plan allows 5 requests per second

@@ -32,6 +32,7 @@ def test_a_head_is_split_with_names_lowered_and_values_trimmed() -> None:
     (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close", False, False),
     (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, CLOSE", False, False),
     (b"GET / HTTP/1.0\r\nHost: a", False, False),
+    (b"GET / HTTP/1.0\r\nHost: a\r\nConnection: Keep-Alive", True, False),
     (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0", True, False),
     (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked", True, True),
     (b"GET / HTTP/1.1\nHost: a\nX: y", True, False),  # bare LF line endings (RFC 9112 section 2.2)
