@@ -654,14 +654,16 @@ def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(platform:
     import socket
 
     token = account(platform)
-    size = 6_000_000
-    answer = deploy(platform, token, env("slow-reader", body="x" * size))
+    size = 6_000_000  # more than the edge's socket send buffer can take (4 MiB at most here)
+    environment = env("slow-reader", body="x" * size)
+    environment["routes"][0]["responses"][0]["disableTemplating"] = True
+    answer = deploy(platform, token, environment)
     host = platform.host(answer["subdomain"])
     raw = socket.create_connection(("127.0.0.1", platform.port), timeout=10)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock = platform.ssl_context().wrap_socket(raw, server_hostname=host)
     sock.sendall(b"GET /hello HTTP/1.1\r\nHost: %b\r\n\r\n" % host.encode())
-    time.sleep(5)  # the fixture's send timeout is 2 s per stalled write
+    time.sleep(6)  # the fixture's send timeout is 2 s per stalled write
     received = 0
     try:
         while chunk := sock.recv(65536):
@@ -695,9 +697,8 @@ def test_expect_100_continue_is_answered_by_the_edge_once_the_request_passes_its
     head = b"POST /echo HTTP/1.1\r\nHost: %b\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
     with connect(public) as sock:
         sock.sendall(head % public.encode())
-        started = time.monotonic()
+        # answered before any body was sent (a wait for the body would end in the socket timeout)
         assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
-        assert time.monotonic() - started < 0.5  # the edge did not wait for a body first
         sock.sendall(b"hello")
         reply = b""
         while not reply.endswith(b"got hello"):
