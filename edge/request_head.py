@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import re
 
+from .field_names import lower_field_name
+
 MAX_CONTENT_LENGTH_DIGITS = 18
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/(\d)\.(\d)")
-_FIELD_NAME = re.compile(_TOKEN)
 # besides the line feeds between lines, only HTAB and visible/obs-text bytes may appear
 _CONTROLS = bytes(range(0x00, 0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
-# field names seen before, valid, with their lower-case form: most requests repeat the same few
-_KNOWN_NAMES: dict[bytes, bytes] = {}
-_KNOWN_NAMES_MAX = 1024
+
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -101,18 +100,13 @@ def parse_request_head(raw: bytes, max_headers: int, max_target: int) -> Request
     authorization: list[bytes] = []
     has_upgrade = False
     expect_continue = False
-    known = _KNOWN_NAMES
     for line in lines[1:]:
         if line[:1] in (b" ", b"\t"):
             raise BadRequest(400, "obsolete line folding in header fields", "smuggling")
         raw_name, colon, value = line.partition(b":")
-        name = known.get(raw_name) if colon else None
+        name = lower_field_name(raw_name) if colon else None
         if name is None:
-            if not colon or _FIELD_NAME.fullmatch(raw_name) is None:
-                raise BadRequest(400, f"malformed header field {line[:40]!r}")
-            name = raw_name.lower()
-            if len(known) < _KNOWN_NAMES_MAX:
-                known[raw_name] = name
+            raise BadRequest(400, f"malformed header field {line[:40]!r}")
         value = value.strip(b" \t")
         headers.append((name, value))
         if name == b"host":

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import trio
 
 from .chunked import ChunkTracker
+from .field_names import lower_field_name
 from .socket_streams import RawSocketStream, open_unix_stream
 
 MAX_IDLE_PER_SOCKET = 32
@@ -45,6 +46,9 @@ class ResponseHead:
 def parse_head(raw: bytes, head_request: bool) -> ResponseHead:
     """Split a response head (without its blank line) and work out how its body is framed."""
     lines = raw.split(b"\r\n")
+    breaks = len(lines) - 1
+    if raw.count(b"\r") != breaks or raw.count(b"\n") != breaks:
+        raise UpstreamProtocolError("bare CR or LF in response head")
     version, _, rest = lines[0].partition(b" ")
     code, _, reason = rest.partition(b" ")
     if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
@@ -55,10 +59,10 @@ def parse_head(raw: bytes, head_request: bool) -> ResponseHead:
     chunked = False
     keep_alive = version == b"HTTP/1.1"
     for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or b"\n" in line or b"\r" in line:
+        raw_name, colon, value = line.partition(b":")
+        name = lower_field_name(raw_name) if colon else None
+        if name is None:
             raise UpstreamProtocolError(f"bad header line {line[:80]!r}")
-        name = name.lower()
         value = value.strip(b" \t")
         if name == b"content-length":
             if not value.isdigit() or (length is not None and int(value) != length):
