@@ -96,6 +96,15 @@ def test_the_head_ends_at_the_first_blank_line_whatever_the_line_endings() -> No
     assert find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", start=20) == (23, 27)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40).map(lambda b: bytes(b"a\r\n"[x % 3] for x in b)), st.integers(0, 5))
+def test_the_head_end_is_where_a_blank_line_first_follows_a_line_end(buffer: bytes, start: int) -> None:
+    import re
+
+    found = re.compile(rb"\r?\n\r?\n").search(buffer, start)
+    assert find_head_end(buffer, start) == ((found.start(), found.end()) if found else (-1, -1))
+
+
 # Side by side with h11: heads built from pieces that are valid, invalid and borderline.
 _METHODS = st.sampled_from([b"GET", b"POST", b"HEAD", b"M-SEARCH", b"G T", b"", b"GET\x00", b"g{t"])
 _TARGETS = st.sampled_from([b"/", b"/a?b=c", b"*", b"http://x/y", b"/a b", b"/\x7f", b"/\xc3\xa9", b""])
