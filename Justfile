@@ -13,9 +13,9 @@ serve env port="3000":
 test:
     {{py}} -m pytest
 
-# Benchmarks: just bench schemas | worker | supervisor | edge (prints figures, appends to BENCHMARKS.md)
-bench target:
-    {{py}} -m tests.bench.{{target}}
+# Benchmarks: just bench schemas | worker | supervisor | edge | edge_instructions | templating (prints figures, appends to BENCHMARKS.md)
+bench target *args:
+    {{py}} -m tests.bench.{{target}} {{args}}
 
 # Lint and type-check our packages
 lint:
