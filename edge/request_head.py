@@ -23,7 +23,6 @@ _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/(\d)\.(\d)"
 _CONTROLS = bytes(range(0x00, 0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
 
 
-
 class BadRequest(Exception):
     """A request the edge refuses before routing it; the connection closes after the answer."""
 
@@ -63,9 +62,9 @@ class RequestHead:
 def find_head_end(buffer: bytes | bytearray, start: int = 0) -> tuple[int, int]:
     """Where the head in ``buffer`` ends and where what follows it starts, or (-1, -1).
 
-    A blank line follows a line end as "\n\n" or "\n\r\n" (a bare LF ends a line too, RFC
-    9112 section 2.2); two ``find`` calls beat a regular-expression search, which tries a
-    match at every byte."""
+    A blank line follows a line end as LF LF or LF CR LF (a bare LF ends a line too, RFC 9112
+    section 2.2); two ``find`` calls beat a regular-expression search, which tries a match at
+    every byte."""
     lf_lf = buffer.find(b"\n\n", start)
     lf_crlf = buffer.find(b"\n\r\n", start)
     if lf_crlf >= 0 and (lf_lf < 0 or lf_crlf < lf_lf):
