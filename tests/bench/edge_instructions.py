@@ -136,7 +136,9 @@ def main() -> None:
         harness.write_bytes(Path(__file__).read_bytes())
         lines = []
         for root in [ROOT, *(path.resolve() for path in args.root)]:
-            label = "this checkout" if root == ROOT else f"checkout {root}"
+            commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True).stdout.strip() or "?"
+            label = f"this checkout, {commit}" if root == ROOT else f"checkout {root}, {commit}"
             figure = per_request(harness, root, args.delay, certs)
             lines.append(f"edge instructions ({label}): {figure:,.0f} CPU instructions per proxied request "
                          f"(in-process edge, one TLS keep-alive connection, worker answering in "
