@@ -59,7 +59,10 @@ class Deadlines:
                 for stream in expired:
                     del self.waiting[stream]
                     stream.timed_out = True
-                    trio.lowlevel.notify_closing(stream.sock)
+                    try:
+                        trio.lowlevel.notify_closing(stream.sock)
+                    except (OSError, ValueError, KeyError):  # closed meanwhile: its waiter is awake already
+                        stream.timed_out = False
         finally:
             self.running = False
             self.waiting.clear()

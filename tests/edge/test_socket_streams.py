@@ -72,3 +72,16 @@ def test_closing_a_stream_while_another_task_waits_is_not_a_timeout() -> None:
         b.close()
 
     trio.run(_with_enforcer, body)
+
+
+def test_the_enforcer_survives_a_stream_closed_while_it_was_listed() -> None:
+    async def body() -> None:
+        a, b = socket.socketpair()
+        stream = RawSocketStream(a)
+        a.close()  # closed under the enforcer's feet, still listed as waiting
+        DEADLINES.waiting[stream] = time.monotonic() - 1
+        await trio.sleep(DEADLINES.period * 3)
+        assert DEADLINES.running and stream not in DEADLINES.waiting
+        b.close()
+
+    trio.run(_with_enforcer, body)
