@@ -82,7 +82,7 @@ def main(seconds: float = 3.0) -> None:
         data = Path(tmp) / "data"
         port = free_port()
         up = subprocess.Popen([sys.executable, "-m", "supervisor.cli", "up", "--data-dir", str(data), "--https-port",
-                               str(port), "--bind", "127.0.0.1", "--metrics-port", "0", "--no-access-log"],
+                               str(port), "--bind", "127.0.0.1", "--metrics-port", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
         mockoon = None
         relay = None

@@ -55,6 +55,7 @@ def serve(count: int, delay: float, certs: Path) -> None:
     import trio
 
     import edge.socket_streams as streams
+    from edge.access_log import AccessLog
     from edge.certificates import ensure_local_certificates, server_context
     from edge.control_client import ControlClient
     from edge.limits import QuotaCounter
@@ -75,7 +76,9 @@ def serve(count: int, delay: float, certs: Path) -> None:
         control.cache[HOST] = (Target(host=HOST, kind="deployment", socket=path, deployment="d1", account=1,
                                       requests_per_second=10**6, monthly_quota=10**9, status="RUNNING"),
                                time.monotonic() + 3600)
-        ctx = EdgeContext(control=control, quota=quota)
+        # the access log on, as ``mockfleet up`` runs it (lines go to /dev/null)
+        access_log = AccessLog(True, os.open(os.devnull, os.O_WRONLY))
+        ctx = EdgeContext(control=control, quota=quota, access_log=access_log)
 
         async def main() -> None:
             listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
