@@ -29,18 +29,21 @@ RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r
             b"date: Wed, 25 Nov 2026 18:40:29 GMT\r\nserver: hypercorn-h11\r\n\r\n" + b"x" * 33)
 
 
-def _worker(path: str, delay: float, ready: multiprocessing.synchronize.Event) -> None:
+def stub_worker(path: str, delay: float, ready: multiprocessing.synchronize.Event) -> None:
+    """Answers each request on one Unix connection with ``RESPONSE`` after ``delay`` seconds."""
     server = socket.socket(socket.AF_UNIX)
     server.bind(path)
     server.listen()
     ready.set()
     conn, _ = server.accept()
     while conn.recv(65536):
-        time.sleep(delay)
+        if delay:
+            time.sleep(delay)
         conn.sendall(RESPONSE)
 
 
-def _client(port: int, cafile: str, count: int) -> None:
+def keep_alive_client(port: int, cafile: str, count: int) -> None:
+    """``count`` requests one after the other on one TLS keep-alive connection."""
     context = ssl.create_default_context(cafile=cafile)
     with socket.create_connection(("127.0.0.1", port)) as raw, context.wrap_socket(raw, server_hostname=HOST) as sock:
         for _ in range(count):
@@ -67,7 +70,7 @@ def serve(count: int, delay: float, certs: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "worker.sock")
         ready = multiprocessing.Event()
-        worker = multiprocessing.Process(target=_worker, args=(path, delay, ready), daemon=True)
+        worker = multiprocessing.Process(target=stub_worker, args=(path, delay, ready), daemon=True)
         worker.start()
         ready.wait(30)
         quota = QuotaCounter()
@@ -83,7 +86,7 @@ def serve(count: int, delay: float, certs: Path) -> None:
         async def main() -> None:
             listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
             port = listeners[0].socket.getsockname()[1]
-            client = multiprocessing.Process(target=_client, args=(port, str(files.ca_cert), count), daemon=True)
+            client = multiprocessing.Process(target=keep_alive_client, args=(port, str(files.ca_cert), count), daemon=True)
             client.start()
             accepted = await listeners[0].accept()
             tls = streams.TlsSocketStream.accept(accepted, context)

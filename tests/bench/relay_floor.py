@@ -6,38 +6,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import socket
-import ssl
 import tempfile
 import time
 from pathlib import Path
 
 import trio
 
-REQUEST = b"GET /static HTTP/1.1\r\nHost: bench-edge.local.mockfleet.localhost\r\nAccept: */*\r\n\r\n"
-RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: 33\r\n"
-            b"server: hypercorn-h11\r\n\r\n" + b"x" * 33)
-
-
-def _upstream(path: str, ready: multiprocessing.synchronize.Event) -> None:
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(path)
-    server.listen()
-    ready.set()
-    conn, _ = server.accept()
-    while conn.recv(65536):
-        conn.sendall(RESPONSE)
-
-
-def _client(port: int, cafile: str, count: int) -> None:
-    context = ssl.create_default_context(cafile=cafile)
-    with socket.create_connection(("127.0.0.1", port)) as raw, \
-            context.wrap_socket(raw, server_hostname="bench-edge.local.mockfleet.localhost") as sock:
-        for _ in range(count):
-            sock.sendall(REQUEST)
-            received = 0
-            while received < len(RESPONSE):
-                received += len(sock.recv(65536))
+from tests.bench.edge_instructions import RESPONSE, keep_alive_client, stub_worker
 
 
 def relay_floor(count: int = 3000) -> float:
@@ -51,7 +26,7 @@ def relay_floor(count: int = 3000) -> float:
         cafile = str(files.ca_cert)
         path = os.path.join(tmp, "u.sock")
         ready = multiprocessing.Event()
-        upstream = multiprocessing.Process(target=_upstream, args=(path, ready), daemon=True)
+        upstream = multiprocessing.Process(target=stub_worker, args=(path, 0.0, ready), daemon=True)
         upstream.start()
         ready.wait(10)
         spent: list[float] = []
@@ -59,7 +34,7 @@ def relay_floor(count: int = 3000) -> float:
         async def main() -> None:
             listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
             port = listeners[0].socket.getsockname()[1]
-            client = multiprocessing.Process(target=_client, args=(port, cafile, count), daemon=True)
+            client = multiprocessing.Process(target=keep_alive_client, args=(port, cafile, count), daemon=True)
             client.start()
             accepted = await listeners[0].accept()
             tls = TlsSocketStream.accept(accepted, context)
