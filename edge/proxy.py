@@ -201,6 +201,16 @@ async def linger(stream: trio.abc.Stream, budget: int = 256 * 1024, seconds: flo
             return
 
 
+def response_head(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytearray:
+    """A response head with its closing blank line; ``reason`` defaults to the standard phrase.
+    Headers come from the edge itself or from our worker, which h11 validated on the way out."""
+    out = bytearray(b"HTTP/1.1 %d %b\r\n" % (status, reason or _phrase(status)))
+    for key, value in headers:
+        out += key + b": " + value + b"\r\n"
+    out += b"\r\n"
+    return out
+
+
 async def send_reject(client: Client, reject: Reject, head: RequestHead | None = None) -> int:
     body = _json_body(reject.status, reject.message)
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
@@ -210,10 +220,8 @@ async def send_reject(client: Client, reject: Reject, head: RequestHead | None =
     elif head is not None and head.version == b"1.0":
         headers.append(("Connection", "keep-alive"))
     head_request = head is not None and head.method == b"HEAD"
-    out = bytearray(b"HTTP/1.1 %d %b\r\n" % (reject.status, _phrase(reject.status)))
-    for name, value in headers:
-        out += f"{name}: {value}\r\n".encode("latin-1", "replace")
-    out += b"\r\n"
+    out = response_head(reject.status, b"", [(name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+                                             for name, value in headers])
     if not head_request:
         out += body
     try:
@@ -473,16 +481,6 @@ class Exchange:
             raise Reject(502, "the instance closed the connection; retry shortly", [("Retry-After", "1")],
                          close=True, reason="upstream-error") from None
 
-    @staticmethod
-    def _response_head_bytes(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytearray:
-        """A response head with its closing blank line (headers come from our worker, which
-        h11 validated on the way out)."""
-        out = bytearray(b"HTTP/1.1 %d %b\r\n" % (status, reason or _phrase(status)))
-        for key, value in headers:
-            out += key + b": " + value + b"\r\n"
-        out += b"\r\n"
-        return out
-
     async def _stream_response(self, upstream: Upstream, response: ResponseHead) -> None:
         """The worker's response to the client, written by us (no second h11 pass): the head
         minus hop-by-hop headers, then the body bytes as they come, chunked framing passed
@@ -501,7 +499,7 @@ class Exchange:
             headers.append((b"connection", b"keep-alive"))
         self.status = response.status
         self.responded = True
-        out = self._response_head_bytes(response.status, response.reason, headers)
+        out = response_head(response.status, response.reason, headers)
         reader = BodyReader(response, decode_chunks=framing == "chunked" and not client_11)
         send = self.client.stream.send_all
         timeout = self.ctx.limits.upstream_timeout
@@ -542,7 +540,7 @@ class Exchange:
         self.upgraded = True
         self.responded = True
         self.keep_alive = False
-        head = self._response_head_bytes(101, response.reason, response.headers)
+        head = response_head(101, response.reason, response.headers)
         await self.client.stream.send_all(head)
         upstream_rest = bytes(upstream.buffer)
         upstream.buffer.clear()

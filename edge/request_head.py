@@ -12,6 +12,7 @@ h11's general state machine was the largest single cost per proxied request.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .field_names import lower_field_name
 
@@ -33,26 +34,21 @@ class BadRequest(Exception):
         self.reason = reason
 
 
+@dataclass(slots=True)
 class RequestHead:
     """A parsed request head and the facts about it the edge routes and frames by."""
 
-    __slots__ = ("method", "target", "version", "headers", "host", "content_length", "chunked",
-                 "authorization", "keep_alive", "upgrade", "expect_continue")
-
-    def __init__(self, method: bytes, target: bytes, version: bytes, headers: list[tuple[bytes, bytes]],
-                 host: bytes, content_length: int | None, chunked: bool, authorization: list[bytes],
-                 keep_alive: bool, upgrade: bool, expect_continue: bool = False) -> None:
-        self.method = method
-        self.target = target
-        self.version = version  # b"1.1" or b"1.0"
-        self.headers = headers  # names lower-cased, values without surrounding whitespace, in order
-        self.host = host
-        self.content_length = content_length
-        self.chunked = chunked
-        self.authorization = authorization
-        self.keep_alive = keep_alive
-        self.upgrade = upgrade
-        self.expect_continue = expect_continue  # the client waits for "100 Continue" before its body
+    method: bytes
+    target: bytes
+    version: bytes  # b"1.1" or b"1.0"
+    headers: list[tuple[bytes, bytes]]  # names lower-cased, values without surrounding whitespace, in order
+    host: bytes
+    content_length: int | None
+    chunked: bool
+    authorization: list[bytes]
+    keep_alive: bool
+    upgrade: bool
+    expect_continue: bool = False  # the client waits for "100 Continue" before its body
 
     @property
     def has_body(self) -> bool:
