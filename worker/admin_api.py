@@ -171,14 +171,14 @@ def _global_vars(server: MockServer, method: str, parts: list[str], body: bytes)
 def _buckets(server: MockServer, method: str, parts: list[str]) -> Response:
     buckets = server.state.buckets
     if method == "GET" and len(parts) == 1:
-        return _json(200, [{"id": b.id, "name": b.name, "parsed": b.parsed, "validJson": b.parsed}
+        return _json(200, [{"id": b.id, "name": b.name, "parsed": b.parsed, "validJson": b.valid_json}
                            for b in buckets])
     if method == "GET" and len(parts) == 2:
         bucket = server.state.find_bucket(parts[1])
         if bucket is None:
             return _msg(404, "Data bucket not found")
         return _json(200, {"id": bucket.id, "name": bucket.name, "parsed": bucket.parsed,
-                           "validJson": bucket.parsed, "value": bucket.value})
+                           "validJson": bucket.valid_json, "value": bucket.value})
     if (method == "PURGE" and len(parts) == 1) or (method == "POST" and parts[1:] == ["purge"]):
         server.regenerate_buckets()
         return _json(200, {"message": "Data buckets have been reset to their initial state"})
@@ -195,7 +195,6 @@ def _update_environment(ctx: AdminContext, body: bytes) -> Response:
     options = current.options
     options.disabled_routes = frozenset(report.disabled_routes)
     ctx.holder["server"] = MockServer(env, options, state=current.state)
-    ctx.holder["server"]._deferred_buckets = set(current._deferred_buckets)
     return _json(200, {"message": "Environment updated"})
 
 

@@ -12,6 +12,7 @@ from werkzeug.routing import BaseConverter
 
 from . import admin_api
 from .admin_api import AdminContext
+from .http1_compat import NODE_METHODS
 from .request_model import BadContentEncoding, BodyTooLarge, RequestView, decode_content, parse_body
 from .responder import MockResponse, MockServer
 from .routing import dedup_slashes
@@ -19,10 +20,7 @@ from .transactions import EventHub, build_transaction
 
 log = logging.getLogger("mockfleet.worker")
 
-METHODS = ["ACL", "BIND", "CHECKOUT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "M-SEARCH", "MERGE",
-           "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "NOTIFY", "OPTIONS", "PATCH", "POST", "PROPFIND",
-           "PROPPATCH", "PURGE", "PUT", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND",
-           "UNLINK", "UNLOCK", "UNSUBSCRIBE"]  # every method Node's HTTP parser accepts
+METHODS = sorted(NODE_METHODS)
 
 
 class _AnyPath(BaseConverter):

@@ -23,7 +23,7 @@ from .crud import crud_matchers, run_crud
 from .request_model import RequestView
 from .routing import InvalidRoutePath, PathMatcher, compile_route_path
 from .rules import choose_response
-from .state import EnvironmentState, initial_buckets, make_bucket
+from .state import EnvironmentState, bucket_references, generate_bucket, initial_buckets
 from .templating import Budget, Engine, TemplateError
 from .templating.helpers.fakes import FakerContext
 from .templating.jsvalues import UNDEFINED, json_stringify
@@ -93,6 +93,43 @@ class _CompiledRoute:
     route: Route
     matcher: PathMatcher | None
     crud: list[tuple[str, str, PathMatcher]] | None
+    buckets: list[str] = field(default_factory=list)  # ids of the buckets to generate when it is served
+
+
+def _route_bucket_ids(env: Environment, route: Route) -> list[str]:
+    """The buckets Mockoon generates before serving ``route``: those its texts name, after the
+    ones named by a bucket they name (Mockoon keeps the last such bucket's references only)."""
+    named: list[str] = []
+    for header in env.headers:
+        named += bucket_references(header.value)
+    callbacks = {callback.uuid: callback for callback in env.callbacks}
+    for response in route.responses:
+        for header in response.headers:
+            named += bucket_references(header.value)
+        named += bucket_references(response.body) + bucket_references(response.file_path)
+        for invocation in response.callbacks:
+            callback = callbacks.get(invocation.uuid)
+            if callback is None:
+                continue
+            named += bucket_references(callback.uri) + bucket_references(callback.body)
+            named += bucket_references(callback.file_path)
+            for header in callback.headers:
+                named += bucket_references(header.value)
+            if callback.databucket_id:
+                named.append(callback.databucket_id)
+        for rule in response.rules:
+            if rule.target == "data_bucket":
+                segments = rule.modifier.split(".")
+                named.append(segments[1] if segments[0].startswith("$") and len(segments) > 1 else segments[0])
+                named += bucket_references(rule.value)
+        if response.databucket_id:
+            named.append(response.databucket_id)
+    nested: list[str] = []
+    lowered = [name.lower() for name in named]
+    for bucket in env.data:
+        if bucket.id in named or any(name in bucket.name.lower() for name in lowered):
+            nested = bucket_references(bucket.value)
+    return list(dict.fromkeys(nested + named))
 
 
 # --- Express header rules -------------------------------------------------------------------
@@ -189,13 +226,14 @@ class MockServer:
                 continue
             try:
                 if route.type == "crud":
-                    self.routes.append(_CompiledRoute(route, None, crud_matchers(env.endpoint_prefix, route.endpoint)))
+                    compiled = _CompiledRoute(route, None, crud_matchers(env.endpoint_prefix, route.endpoint))
                 else:
-                    self.routes.append(_CompiledRoute(route, compile_route_path(env.endpoint_prefix, route.endpoint), None))
+                    compiled = _CompiledRoute(route, compile_route_path(env.endpoint_prefix, route.endpoint), None)
+                compiled.buckets = _route_bucket_ids(env, route) if env.data else []
+                self.routes.append(compiled)
             except InvalidRoutePath as error:
                 self.route_errors.append(f"Invalid route path: {error} ({route.endpoint})")
         self.state = state or EnvironmentState()
-        self._deferred_buckets: set[str] = set()
         if state is None:
             self.regenerate_buckets()
 
@@ -208,8 +246,7 @@ class MockServer:
     # --- state --------------------------------------------------------------------------------
     def regenerate_buckets(self) -> None:
         scope = Scope(None, self)
-        self.state.buckets, deferred = initial_buckets(self.env, lambda text: self._render_or_raw(text, scope))
-        self._deferred_buckets = set(deferred)
+        self.state.buckets = initial_buckets(self.env, lambda text: self.engine.render(text, scope))
 
     def _render_or_raw(self, text: str, scope: Scope) -> str:
         try:
@@ -217,14 +254,12 @@ class MockServer:
         except TemplateError:
             return text
 
-    def _generate_request_buckets(self, scope: Scope) -> None:
-        if not self._deferred_buckets:
-            return
-        for index, bucket in enumerate(self.env.data):
-            if bucket.id in self._deferred_buckets:
-                self.state.buckets[index] = make_bucket(bucket.id, bucket.name, bucket.uuid,
-                                                        self._render_or_raw(bucket.value, scope))
-        self._deferred_buckets.clear()
+    def _generate_request_buckets(self, compiled: _CompiledRoute, scope: Scope) -> None:
+        """Generate, with this request, the not yet generated buckets the served route names."""
+        for name in compiled.buckets:
+            bucket = self.state.find_bucket(name)
+            if bucket is not None and not bucket.parsed:
+                generate_bucket(bucket, bucket.value, lambda text: self.engine.render(text, scope))
 
     # --- request handling ------------------------------------------------------------------------
     def handle(self, request: RequestView) -> MockResponse:
@@ -237,6 +272,8 @@ class MockServer:
             if found is None:
                 continue
             response, crud_op = found
+            if compiled.buckets:
+                self._generate_request_buckets(compiled, scope)
             result = self._serve(compiled.route, response, crud_op, request, scope, headers, latency)
             result.response_uuid = response.uuid
             return result
@@ -286,7 +323,6 @@ class MockServer:
 
     def _serve(self, route: Route, response: RouteResponse, crud_op: str | None, request: RequestView,
                scope: Scope, headers: HeaderBag, latency: int) -> MockResponse:
-        self._generate_request_buckets(scope)
         self.state.request_numbers[route.uuid] += 1
         latency += response.latency
         status = response.status_code
@@ -308,7 +344,7 @@ class MockServer:
             if bucket is not None:
                 content = bucket.value
                 if route.type == "crud" and crud_op:
-                    if bucket.parsed:
+                    if bucket.valid_json:
                         headers.set("Content-Type", "application/json")
                     result = run_crud(crud_op, bucket, request.params, request.query, request.body,
                                       request.body_text, route.responses[0].crud_key)
@@ -329,7 +365,8 @@ class MockServer:
             try:
                 content = self.engine.render(content, scope)
             except TemplateError as error:
-                return self._error(headers, f"Error while serving the content: {error}", 500, latency, route.uuid)
+                # Mockoon's sendError keeps the status the route set
+                return self._error(headers, f"Error while serving the content: {error}", status, latency, route.uuid)
         if scope.status is not None:
             status = scope.status
         return self._finish(headers, status, content, latency, route.uuid)

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from schemas import SchemaError, decode_environment
 
+    from . import http1_compat
     from .app import MockApp
     from .responder import MockServer, WorkerOptions
 
@@ -82,10 +83,13 @@ def run(args: argparse.Namespace) -> int:
         faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
         disabled_routes=frozenset(report.disabled_routes), public_base_url=args.public_base_url,
     )
+    if args.port is not None and not args.uds:
+        env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
     server = MockServer(env, options)
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
     app = MockApp(server, args.max_request_body_size, args.admin_api_token)
+    http1_compat.install()
     config = Config()
     config.accesslog = None
     config.errorlog = "-"

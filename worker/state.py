@@ -10,16 +10,19 @@ from typing import Any
 
 from schemas import Environment
 
-from .templating.jsvalues import UNDEFINED
+from .templating.errors import TemplateError
 
 
 @dataclass(slots=True)
 class Bucket:
+    """A processed data bucket, as Mockoon keeps it: generated yet or not, and valid JSON or text."""
+
     id: str
     name: str
     uuid: str
     value: Any
-    parsed: bool
+    parsed: bool  # generated (buckets reading the request wait for the first route that names them)
+    valid_json: bool
 
 
 @dataclass
@@ -43,9 +46,12 @@ class EnvironmentState:
             self.request_numbers[key] = 1
 
 
-_REQUEST_HELPERS = re.compile(
-    r"\{\{[^}]*\b(body|bodyRaw|method|ip|urlParam|urlParams|queryParam|queryParamRaw|queryParams|header|headers|cookie|baseUrl|hostname)\b"
-)
+# Mockoon's test for "reads the request": a request helper right after an opening brace pair
+_REQUEST_HELPER_NAMES = ("body", "bodyRaw", "method", "ip", "urlParam", "urlParams", "queryParam", "queryParamRaw",
+                         "queryParams", "header", "headers", "cookie", "baseUrl", "hostname")
+_REQUEST_HELPERS = re.compile(r"\{{2,3}[#(~\s\w ]*((?<!\w)" + "|".join(_REQUEST_HELPER_NAMES) + r")[)} ~]+")
+# how Mockoon finds the buckets a text names: data 'id' / dataRaw "name"
+_BUCKET_REFERENCE = re.compile(r"""data(?:Raw)? +['|"]([^('|")]*)""")
 
 
 def bucket_uses_request(value: str) -> bool:
@@ -53,21 +59,30 @@ def bucket_uses_request(value: str) -> bool:
     return bool(_REQUEST_HELPERS.search(value))
 
 
-def make_bucket(bucket_id: str, name: str, uuid: str, text: str) -> Bucket:
+def bucket_references(text: str | None) -> list[str]:
+    return _BUCKET_REFERENCE.findall(text) if text else []
+
+
+def generate_bucket(bucket: Bucket, source: str, render: Any) -> None:
+    """Render a bucket's text and keep JSON as data; Mockoon keeps a template error's message."""
     try:
-        return Bucket(bucket_id, name, uuid, json.loads(text), True)
-    except ValueError:
-        return Bucket(bucket_id, name, uuid, text, False)
+        text = render(source)
+    except TemplateError as error:
+        bucket.value, bucket.valid_json = str(error), False
+    else:
+        try:
+            bucket.value, bucket.valid_json = json.loads(text), True
+        except ValueError:
+            bucket.value, bucket.valid_json = text, False
+    bucket.parsed = True
 
 
-def initial_buckets(env: Environment, render: Any) -> tuple[list[Bucket], list[str]]:
-    """Generate every bucket that does not need a request; return the deferred ids too."""
+def initial_buckets(env: Environment, render: Any) -> list[Bucket]:
+    """Generate every bucket that does not read the request; the others keep their text for now."""
     buckets: list[Bucket] = []
-    deferred: list[str] = []
-    for bucket in env.data:
-        if bucket_uses_request(bucket.value):
-            deferred.append(bucket.id)
-            buckets.append(Bucket(bucket.id, bucket.name, bucket.uuid, UNDEFINED, False))
-            continue
-        buckets.append(make_bucket(bucket.id, bucket.name, bucket.uuid, render(bucket.value)))
-    return buckets, deferred
+    for source in env.data:
+        bucket = Bucket(source.id, source.name, source.uuid, source.value, False, False)
+        if not bucket_uses_request(source.value):
+            generate_bucket(bucket, source.value, render)
+        buckets.append(bucket)
+    return buckets

@@ -32,11 +32,12 @@ def test_unknown_path_gets_express_404_and_worker_keeps_serving(worker_factory):
     assert worker.request("GET", "/a")[0] == 200
 
 
-def test_template_error_is_a_500_with_message_then_next_request_is_fine(worker_factory):
-    env = make_env([route("bad", "{{faker 'nope.nothing'}}"), route("good", "{{add 1 2}}")])
+def test_template_error_keeps_the_route_status_with_message_then_next_request_is_fine(worker_factory):
+    # Mockoon CLI 9.9 answers a helper that throws with the route's status and its error text
+    env = make_env([route("bad", "{{faker 'nope.nothing'}}", statusCode=201), route("good", "{{add 1 2}}")])
     worker = worker_factory(env)
     status, headers, body = worker.request("GET", "/bad")
-    assert status == 500
+    assert status == 201
     assert body.decode().startswith("Error while serving the content: nope.nothing is not a valid Faker method")
     assert headers["content-type"] == "text/plain; charset=utf-8"
     assert worker.request("GET", "/good")[2] == b"3"

@@ -47,7 +47,7 @@ class Engine:
 
     def render(self, source: str, scope: Any) -> str:
         """Render ``source``; errors surface as ``TemplateError`` with Mockoon-like messages."""
-        if "{{" not in source:
+        if "{{" not in source and "\x00" not in source:  # Handlebars' lexer refuses NUL in content
             return source
         render = self.compile(source)
         try:

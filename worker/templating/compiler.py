@@ -314,6 +314,10 @@ class Compiler:
                 return helpers["helperMissing"](Options(frame, {}, name, line, program, inverse, 0, is_block))
             value = lookup(frame)
             if is_block:
+                if simple and is_nullish(value):
+                    # Handlebars calls the helperMissing hook for an unknown block name and hands
+                    # its answer ('' in Mockoon) to blockHelperMissing, which renders the block
+                    value = helpers["helperMissing"](Options(frame, {}, name, line, None, None, 0, False))
                 return _block_helper_missing(Options(frame, {}, name, line, program, inverse, block_param_count, True), value)
             if is_nullish(value) and simple:
                 return helpers["helperMissing"](Options(frame, {}, name, line, None, None, 0, False))
@@ -419,18 +423,6 @@ class Compiler:
                 return inline
         evaluate = self.call(node.call, program, inverse, is_block=True, block_param_count=count,
                              pure_body=body_is_pure and not count)
-        if node.inverted:
-            # {{^name}}: render the inverse program when the value is falsy/empty
-            lookup = self.call(node.call, None, None, is_block=False)
-
-            def render_inverted(frame: Frame) -> str:
-                value = lookup(frame)
-                empty = not value if not isinstance(value, list) else not value
-                if is_nullish(value) or value is False or empty:
-                    return inverse(frame) if inverse else ""
-                return program(frame) if program else ""
-
-            return render_inverted
 
         def render_block(frame: Frame) -> str:
             return to_output(evaluate(frame))

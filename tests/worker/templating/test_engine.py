@@ -42,7 +42,9 @@ def render(server: MockServer, source: str, **request: object) -> str:
     ("{{concat '<b>'}}|{{{concat '<b>'}}}|{{&concat '<b>'}}|{{'<b>'}}", "&lt;b&gt;|<b>|<b>|"),
     ("a  {{~ concat 'x' ~}}  b", "axb"),
     ("\\{{literal}}", "{{literal}}"),
-    ("{{{{raw}}}}{{not parsed}}{{{{/raw}}}}", ""),
+    # Mockoon has no raw helper: helperMissing answers '', and blockHelperMissing renders the block
+    ("{{{{raw}}}}{{not parsed}}{{{{/raw}}}}", "{{not parsed}}"),
+    ("{{#unknown}}x{{else}}y{{/unknown}}", "x"), ("{{^unknown}}x{{/unknown}}", ""), ("{{^a.b}}x{{/a.b}}", "x"),
     ("{{unknownHelper 1 2}}|{{missing.path}}", "|"),
     ("{{divide 10 4}} {{multiply 0.1 3}} {{modulo 7 0}} {{round 2.5}} {{toFixed 1.005 2}}", "2.5 0.30000000000000004  3 1.00"),
     ("{{#switch 'b'}}{{#case 'a'}}A{{/case}}{{#case 'b'}}B{{/case}}{{#default}}D{{/default}}{{/switch}}", "B"),
