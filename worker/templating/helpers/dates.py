@@ -56,7 +56,7 @@ def parse_js_date(value: Any) -> datetime | None:
     try:
         from dateutil import parser as du_parser
 
-        parsed = du_parser.parse(text)
+        parsed = du_parser.parse(re.sub(r"\([^)]*\)", " ", text))  # V8 skips parenthesised comments
         return parsed.astimezone() if parsed.tzinfo else parsed.astimezone()
     except (ValueError, OverflowError):
         return None
@@ -240,10 +240,18 @@ def _between(opts: Options, start: datetime, end: datetime) -> datetime:
     return datetime.fromtimestamp(opts.scope.random.uniform(low, high), UTC).astimezone()
 
 
+# the long names Node (ICU) prints in Date strings for the zones Python names by abbreviation
+_ICU_ZONE_NAMES = {"UTC": "Coordinated Universal Time", "GMT": "Greenwich Mean Time",
+                   "CET": "Central European Standard Time", "CEST": "Central European Summer Time",
+                   "EST": "Eastern Standard Time", "EDT": "Eastern Daylight Time",
+                   "PST": "Pacific Standard Time", "PDT": "Pacific Daylight Time"}
+
+
 def js_date_string(dt: datetime) -> str:
     """``Date.prototype.toString()``."""
     offset = _offset(dt, False, False, False)
     name = dt.tzname() or ""
+    name = _ICU_ZONE_NAMES.get(name, name)
     return dt.strftime("%a %b %d %Y %H:%M:%S") + f" GMT{offset} ({name})"
 
 

@@ -13,6 +13,7 @@ import math
 import string
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from ..compiler import Options
@@ -21,6 +22,17 @@ from ..jsvalues import UNDEFINED, is_nan, to_number, unsafe
 from .dates import js_date_string
 
 Gen = Callable[["FakerContext", list[Any], dict[str, Any]], Any]
+
+
+@cache
+def _latin_lorem() -> type:
+    """faker-js writes lorem text from its Latin word list in every locale; Python Faker's English
+    locales use English words, so its lorem provider is given faker-js' list."""
+    from faker.providers.lorem import Provider
+
+    from .faker_more import data
+
+    return type("LatinLorem", (Provider,), {"__provider__": "lorem", "word_list": tuple(data()["lorem"]["word"])})
 
 
 class FakerContext:
@@ -36,6 +48,7 @@ class FakerContext:
             self.faker = Faker(py_locale)
         except AttributeError:
             self.faker = Faker("en_US")
+        self.faker.add_provider(_latin_lorem())
         if seed is not None:
             self.faker.seed_instance(seed)
         self.random = self.faker.random
@@ -124,28 +137,37 @@ def _date_between(ctx: FakerContext, start: datetime, end: datetime) -> str:
     return js_date_string(datetime.fromtimestamp(ctx.random.uniform(low, high), UTC).astimezone())
 
 
+def _reference(args: list[Any], hash_: dict[str, Any]) -> datetime:
+    """faker-js' ``refDate`` option; positional arguments are ignored, as faker-js 9 does."""
+    from .dates import parse_js_date
+
+    given = _opt(args, hash_, "refDate", 99)
+    ref = parse_js_date(given) if given is not UNDEFINED else None
+    return ref.astimezone(UTC) if ref is not None else datetime.now(UTC)
+
+
 def _past(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
-    years = _num(_opt(args, hash_, "years"), 1)
-    now = datetime.now(UTC)
-    return _date_between(ctx, now - timedelta(days=365 * years), now)
+    years = _num(_opt(args, hash_, "years", 99), 1)  # faker-js 9 takes an options object only
+    ref = _reference(args, hash_)
+    return _date_between(ctx, ref - timedelta(days=365 * years), ref)
 
 
 def _future(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
-    years = _num(_opt(args, hash_, "years"), 1)
-    now = datetime.now(UTC)
-    return _date_between(ctx, now, now + timedelta(days=365 * years))
+    years = _num(_opt(args, hash_, "years", 99), 1)  # faker-js 9 takes an options object only
+    ref = _reference(args, hash_)
+    return _date_between(ctx, ref, ref + timedelta(days=365 * years))
 
 
 def _recent(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
-    days = _num(_opt(args, hash_, "days"), 1)
-    now = datetime.now(UTC)
-    return _date_between(ctx, now - timedelta(days=days), now)
+    days = _num(_opt(args, hash_, "days", 99), 1)  # faker-js 9 takes an options object only
+    ref = _reference(args, hash_)
+    return _date_between(ctx, ref - timedelta(days=days), ref)
 
 
 def _soon(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
-    days = _num(_opt(args, hash_, "days"), 1)
-    now = datetime.now(UTC)
-    return _date_between(ctx, now, now + timedelta(days=days))
+    days = _num(_opt(args, hash_, "days", 99), 1)  # faker-js 9 takes an options object only
+    ref = _reference(args, hash_)
+    return _date_between(ctx, ref, ref + timedelta(days=days))
 
 
 def _between(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> str:
@@ -442,5 +464,14 @@ HELPERS = {
     "street": _legacy("location.streetAddress"),
     "tld": _legacy("internet.domainSuffix"),
     "title": _legacy("person.prefix"),
-    "lorem": lambda opts, *a: FAKER_METHODS["lorem.words"](opts.scope.faker, [a[0]] if a else [], {}),
+    "lorem": lambda opts, *a: _legacy_lorem(opts.scope.faker, a[0] if a else None),
 }
+
+
+def _legacy_lorem(context: FakerContext, count: Any) -> str:
+    """Mockoon's ``lorem``: ``faker.lorem.sentence(count)``, a count only when given as a number."""
+    if isinstance(count, (int, float)) and not isinstance(count, bool) and count >= 1:
+        words = int(count)
+    else:
+        words = context.random.randint(3, 10)  # faker-js' default word count
+    return str(context.faker.sentence(nb_words=words, variable_nb_words=False))

@@ -32,6 +32,7 @@ from ..jsvalues import (
     unsafe,
 )
 from . import paths
+from .collation import collation_key
 
 # --- numbers -------------------------------------------------------------------------------
 
@@ -255,30 +256,40 @@ def newline(opts: Options, *args: Any) -> str:
     return "\n"
 
 
+# Mockoon's base64 helpers answer SafeStrings (never HTML-escaped: ``=`` stays ``=``)
 def base64_encode(opts: Options, *args: Any) -> str:
     value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
-    return base64.b64encode(value.encode()).decode()
+    return SafeString(base64.b64encode(value.encode()).decode())
+
+
+def _node_base64_decode(text: str) -> str:
+    """Node's ``Buffer.from(text, 'base64')``: both alphabets, other characters skipped, stops at
+    padding, a dangling sixth of a byte dropped; invalid UTF-8 becomes U+FFFD."""
+    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text.split("=", 1)[0].translate(_URL_ALPHABET))
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]
+    try:
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):  # pragma: no cover - the input is cleaned above
+        return ""
+
+
+_URL_ALPHABET = str.maketrans("-_", "+/")
 
 
 def base64_decode(opts: Options, *args: Any) -> str:
     value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4)).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return ""
+    return SafeString(_node_base64_decode(value))
 
 
 def base64url_encode(opts: Options, *args: Any) -> str:
     value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    return SafeString(base64.urlsafe_b64encode(value.encode()).decode().rstrip("="))
 
 
 def base64url_decode(opts: Options, *args: Any) -> str:
     value = opts.fn() if opts.is_block else (_text(args[0]) if args else "")
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return ""
+    return SafeString(_node_base64_decode(value))
 
 
 def _jwt_part(index: int) -> Any:
@@ -307,6 +318,8 @@ def stringify(opts: Options, data: Any = UNDEFINED, *rest: Any) -> Any:
 
 
 def json_parse(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
+    if not isinstance(text, str):  # Mockoon parses strings only: {{jsonParse 56}} is empty
+        return UNDEFINED
     try:
         return json.loads(_text(text))
     except (ValueError, TypeError):
@@ -386,7 +399,10 @@ def sort(opts: Options, *args: Any) -> Any:
     if not arr or isinstance(arr[0], (dict, list)):
         return arr
     order = _text(args[1]).lower() if len(args) >= 2 else "asc"
-    result = sorted(arr, key=cmp_to_key(_js_compare))
+    if isinstance(arr[0], str):  # String.prototype.localeCompare, as Mockoon sorts strings
+        result = sorted(arr, key=lambda item: collation_key(to_string(item)))
+    else:
+        result = sorted(arr, key=cmp_to_key(_js_compare))
     return result[::-1] if order == "desc" else result
 
 
@@ -442,11 +458,7 @@ def find(opts: Options, *args: Any) -> Any:
 
 
 def reverse(opts: Options, value: Any = UNDEFINED, *rest: Any) -> Any:
-    if isinstance(value, list):
-        return value[::-1]
-    if isinstance(value, str):
-        return _text(value)[::-1]
-    return value
+    return value[::-1] if isinstance(value, list) else ""  # Mockoon reverses arrays only
 
 
 # --- objects ------------------------------------------------------------------------------------
@@ -457,6 +469,8 @@ def object_(opts: Options, *args: Any) -> dict[str, Any]:
 
 
 def object_merge(opts: Options, *args: Any) -> Any:
+    if not args:
+        return ""
     result: dict[str, Any] = {}
     for arg in args:
         if isinstance(arg, dict):
