@@ -9,7 +9,7 @@ from typing import Any
 from .routing import PathMatcher, compile_route_path
 from .state import Bucket
 from .templating.helpers.paths import object_path_get, object_path_set, split_object_path
-from .templating.jsvalues import UNDEFINED, is_nullish, parse_int, to_string
+from .templating.jsvalues import UNDEFINED, is_nullish, js_object_assign, parse_int, to_string
 
 # (operation, method, has id) in Mockoon's order
 CRUD_OPERATIONS = (
@@ -190,6 +190,7 @@ def run_crud(op: str, bucket: Bucket, params: dict[str, Any], query: dict[str, A
 
 
 def _merge(current: Any, incoming: Any) -> Any:
-    if isinstance(current, dict):
-        return {**current, **(incoming if isinstance(incoming, dict) else {})}
+    """``Object.assign({}, current, incoming)`` over an object bucket; anything else is replaced."""
+    if isinstance(current, (dict, list)):
+        return js_object_assign(current, incoming if isinstance(incoming, (dict, list)) else {})
     return incoming

@@ -7,7 +7,6 @@ compact shape), after undoing gzip/deflate/br/zstd content encodings.
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -15,9 +14,9 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import unquote, unquote_plus
-from xml.etree import ElementTree
 
-from .templating.jsvalues import UNDEFINED
+from .templating.jsvalues import UNDEFINED, js_json_parse
+from .xml_body import parse_xml
 
 
 class BodyTooLarge(Exception):
@@ -164,37 +163,6 @@ def decode_content(body: bytes, encoding: str, limit: int) -> bytes:
     return body
 
 
-def _xml_compact(element: ElementTree.Element) -> dict[str, Any]:
-    """xml-js ``compact: true`` shape: ``_attributes``, ``_text``, children by tag, arrays when repeated."""
-    node: dict[str, Any] = {}
-    if element.attrib:
-        node["_attributes"] = dict(element.attrib)
-    text = element.text
-    if text is not None and text.strip() != "" or (text and not len(element)):
-        node["_text"] = text
-    for child in element:
-        value = _xml_compact(child)
-        if child.tag in node:
-            existing = node[child.tag]
-            node[child.tag] = existing + [value] if isinstance(existing, list) else [existing, value]
-        else:
-            node[child.tag] = value
-        if child.tail and child.tail.strip():
-            node["_text"] = node.get("_text", "") + child.tail
-    return node
-
-
-def parse_xml(text: str) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    match = re.match(r"\s*<\?xml([^?]*)\?>", text)
-    if match:
-        attrs = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
-        result["_declaration"] = {"_attributes": attrs}
-    root = ElementTree.fromstring(text)
-    result[root.tag] = _xml_compact(root)
-    return result
-
-
 def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
     fields: dict[str, Any] = {}
@@ -233,14 +201,14 @@ def parse_body(raw: bytes, content_type: str) -> tuple[str, Any]:
         return text, UNDEFINED
     try:
         if JSON_TYPES.search(lowered):
-            return text, json.loads(text)
+            return text, js_json_parse(text)
         if "application/x-www-form-urlencoded" in lowered:
             return text, parse_qs(text, depth=10)
         if "multipart/form-data" in lowered:
             return text, _parse_multipart(raw, content_type)
         if any(t in lowered for t in XML_TYPES):
             return text, parse_xml(text)
-    except (ValueError, ElementTree.ParseError):
+    except ValueError:  # XmlBodyError and JSON errors: the body stays text, as in Mockoon
         return text, UNDEFINED
     return text, UNDEFINED
 

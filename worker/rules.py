@@ -34,12 +34,16 @@ def _body_target(request: RequestView) -> Any:
 def _rule_value(rule: ResponseRule, request: RequestView, state: EnvironmentState, request_number: int, render: Render) -> Any:
     modifier = render(rule.modifier or "")
     target = rule.target
+    if not target:
+        return _NO_MATCH  # Mockoon: a rule without a target never matches (before invert)
     if target == "request_number":
         return request_number
     if target == "cookie":
         return request.cookies.get(modifier, UNDEFINED) if modifier else _NO_MATCH
     if target == "path":
-        return [request.original_url, request.path]
+        # Mockoon 9.9 matches in one middleware, where Express has no req.route: the path target is
+        # the request URL (query included) and an empty route path
+        return [request.original_url, ""]
     if target == "method":
         return request.method.lower()
     if target == "header":
@@ -54,7 +58,8 @@ def _rule_value(rule: ResponseRule, request: RequestView, state: EnvironmentStat
         "data_bucket": lambda: {**{b.id: b.value for b in state.buckets}, **{b.name: b.value for b in state.buckets}},
     }
     if modifier:
-        return get_value_from_path(sources[target](), modifier, UNDEFINED)
+        source = sources.get(target)
+        return get_value_from_path(source(), modifier, UNDEFINED) if source else UNDEFINED
     if target == "body":
         return request.body_text if rule.operator in ("equals", "regex", "regex_i") else _body_target(request)
     if target == "query":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 from schemas import Environment
 
 from .templating.errors import TemplateError
+from .templating.jsvalues import js_json_parse
 
 
 @dataclass(slots=True)
@@ -71,7 +71,7 @@ def generate_bucket(bucket: Bucket, source: str, render: Any) -> None:
         bucket.value, bucket.valid_json = str(error), False
     else:
         try:
-            bucket.value, bucket.valid_json = json.loads(text), True
+            bucket.value, bucket.valid_json = js_json_parse(text), True
         except ValueError:
             bucket.value, bucket.valid_json = text, False
     bucket.parsed = True

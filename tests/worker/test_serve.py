@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 
 from tests.conftest import make_env
 
@@ -102,3 +103,28 @@ def test_cors_preflight_and_route_headers(worker_factory):
     assert status == 200 and headers["access-control-allow-origin"] == "*"
     status, headers, _ = worker.request("GET", "/h?q=v1")
     assert headers["x-q"] == "v1" and headers["set-cookie"] == "a=1, b=2"
+
+
+def test_node_http_details_header_spaces_methods_and_base_url(worker_factory):
+    env = make_env([route("h", "{{baseUrl}}", headers=[{"key": "X-Tpl", "value": "{{method}} {{queryParam 'x'}}"}])])
+    worker = worker_factory(env)
+    status, headers, body = worker.request("GET", "/h")
+    assert status == 200
+    assert headers["x-tpl"] == "GET "  # Node keeps a templated value's outer spaces
+    assert body.decode() == f"http://127.0.0.1:{worker.port}"  # serve --port is the environment's port
+    # Node's parser knows methods by their upper-case names: anything else is a bare 400
+    with socket.create_connection(("127.0.0.1", worker.port), timeout=5) as sock:
+        sock.sendall(b"get /h HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert worker.request("PATCH", "/h")[0] == 404
+
+
+def test_request_buckets_are_generated_by_the_first_route_that_names_them(worker_factory):
+    data = [{"uuid": "u1", "id": "one", "name": "one", "value": "{\"q\": \"{{queryParam 'q'}}\"}"},
+            {"uuid": "u2", "id": "two", "name": "two", "value": "{\"q\": \"{{queryParam 'q'}}\"}"}]
+    env = make_env([route("a", "{{data 'one' 'q'}}"), route("b", "{{data 'two' 'q'}}")], data=data)
+    worker = worker_factory(env)
+    assert worker.request("GET", "/a?q=first")[2] == b"first"
+    assert worker.request("GET", "/b?q=second")[2] == b"second"  # 'two' waited for a route naming it
+    assert worker.request("GET", "/b?q=third")[2] == b"second"  # and is generated once

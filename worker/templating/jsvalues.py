@@ -206,11 +206,66 @@ def _clean_for_json(value: Any) -> Any:
     return value
 
 
+class CircularStructureError(TypeError):
+    """``JSON.stringify`` met an object inside itself (an XML body with unclosed elements)."""
+
+
+def _constructor(value: Any) -> str:
+    return "Array" if isinstance(value, list) else "Object"
+
+
+def _step(key: str | int) -> str:
+    return f"index {key}" if isinstance(key, int) else f"property '{key}'"
+
+
+def circular_message(value: Any) -> str | None:
+    """V8's message for the first cycle ``JSON.stringify`` walks into, or None if there is none."""
+    stack: list[Any] = []
+    keys: list[str | int] = []
+    on_stack: set[int] = set()
+
+    def visit(node: Any) -> str | None:
+        stack.append(node)
+        on_stack.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if not isinstance(child, (dict, list)):
+                continue
+            if id(child) in on_stack:
+                start = next(i for i, item in enumerate(stack) if item is child)
+                chain = [f"{_step(k)} -> object with constructor '{_constructor(stack[i + 1])}'"
+                         for i, k in enumerate(keys[start:], start)]
+                if len(chain) > 3:
+                    chain = [*chain[:2], "...", chain[-1]]
+                lines = [f"    --> starting at object with constructor '{_constructor(child)}'",
+                         *(f"    |     {line}" for line in chain), f"    --- {_step(key)} closes the circle"]
+                return "Converting circular structure to JSON\n" + "\n".join(lines)
+            keys.append(key)
+            found = visit(child)
+            keys.pop()
+            if found:
+                return found
+        stack.pop()
+        on_stack.discard(id(node))
+        return None
+
+    if not isinstance(value, (dict, list)):
+        return None
+    try:
+        return visit(value)
+    except RecursionError:
+        return None
+
+
 def json_stringify(value: Any, indent: int | None = None) -> str | Any:
     """``JSON.stringify(value[, null, indent])``; returns UNDEFINED for undefined input."""
     if value is UNDEFINED or callable(value):
         return UNDEFINED
-    cleaned = _clean_for_json(unsafe(value) if isinstance(value, SafeString) else value)
+    value = unsafe(value) if isinstance(value, SafeString) else value
+    try:
+        cleaned = _clean_for_json(value)
+    except RecursionError:
+        raise CircularStructureError(circular_message(value) or "Maximum call stack size exceeded") from None
     if indent:
         return json.dumps(cleaned, ensure_ascii=False, indent=indent, default=_json_default)
     return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"), default=_json_default)
@@ -229,3 +284,47 @@ def js_equals_strict(a: Any, b: Any) -> bool:
     if isinstance(a, (list, dict)):
         return a is b
     return bool(a == b)
+
+
+# --- objects as JavaScript orders them ---------------------------------------------------------
+
+_INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
+_MAYBE_INDEX_KEY = re.compile(r'"[0-9]+"\s*:')
+
+
+def _is_index_key(key: str) -> bool:
+    return bool(_INDEX_KEY.fullmatch(key)) and int(key) < 4294967295
+
+
+def js_key_order(obj: dict[str, Any]) -> dict[str, Any]:
+    """A JavaScript object's own keys come in this order: array indices ascending, then the other
+    keys as inserted. ``JSON.parse('{"b":1,"0":2}')`` is ``{"0":2,"b":1}``."""
+    indices = [key for key in obj if _is_index_key(key)]
+    if not indices:
+        return obj
+    ordered = {key: obj[key] for key in sorted(indices, key=int)}
+    ordered.update((key, value) for key, value in obj.items() if not _is_index_key(key))
+    return ordered
+
+
+def js_json_parse(text: str | bytes) -> Any:
+    """``JSON.parse``: ``json.loads`` with JavaScript's key order (checked for only when a key
+    looks like a number, so ordinary documents parse at C speed)."""
+    probe = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if _MAYBE_INDEX_KEY.search(probe):
+        return json.loads(text, object_hook=js_key_order)
+    return json.loads(text)
+
+
+def js_object_assign(*sources: Any) -> dict[str, Any]:
+    """``Object.assign({}, ...sources)``: arrays give their indices as keys, non-objects nothing."""
+    merged: dict[str, Any] = {}
+    for source in sources:
+        if isinstance(source, dict):
+            merged.update(source)
+        elif isinstance(source, list):
+            merged.update((str(i), item) for i, item in enumerate(source))
+        elif isinstance(source, str):
+            merged.update((str(i), ch) for i, ch in enumerate(source))
+    return js_key_order(merged)
+

@@ -23,6 +23,7 @@ from ..jsvalues import (
     SafeString,
     is_nan,
     is_nullish,
+    js_json_parse,
     json_stringify,
     normalise_number,
     parse_float,
@@ -321,7 +322,7 @@ def json_parse(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
     if not isinstance(text, str):  # Mockoon parses strings only: {{jsonParse 56}} is empty
         return UNDEFINED
     try:
-        return json.loads(_text(text))
+        return js_json_parse(_text(text))
     except (ValueError, TypeError):
         return UNDEFINED
 
@@ -481,7 +482,7 @@ def object_merge(opts: Options, *args: Any) -> Any:
 def object_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
     if isinstance(data, str):
         try:
-            data = json.loads(data)
+            data = js_json_parse(data)
         except ValueError:
             return UNDEFINED
     if not isinstance(data, (dict, list)) or not isinstance(path, str):
@@ -493,7 +494,7 @@ def object_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *re
 def json_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
     if isinstance(data, str):
         try:
-            data = json.loads(data)
+            data = js_json_parse(data)
         except ValueError:
             return UNDEFINED
     if not isinstance(data, (dict, list)) or not isinstance(path, str):
@@ -505,7 +506,7 @@ def json_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest
 def jmes_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
     if isinstance(data, str):
         try:
-            data = json.loads(data)
+            data = js_json_parse(data)
         except ValueError:
             return UNDEFINED
     if not isinstance(data, (dict, list)) or not isinstance(path, str):
