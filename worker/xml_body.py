@@ -140,9 +140,9 @@ def _markup(text: str, lt: int, out: _Builder) -> int:
         name, _, body = text[lt + 2:end].partition(" ")
         body = body.lstrip()
         if name.lower() == "xml":
-            attributes = {m.group(1): m.group(2) or m.group(3) or m.group(4) or ""
-                          for m in _DECLARATION_ATTRIBUTE.finditer(body)}
-            out.current["_declaration"] = {"_attributes": attributes} if attributes else {}
+            declared = {m.group(1): m.group(2) or m.group(3) or m.group(4) or ""
+                        for m in _DECLARATION_ATTRIBUTE.finditer(body)}
+            out.current["_declaration"] = {"_attributes": declared} if declared else {}
         else:
             out.add("_instruction", {name: body})
         return end + 2
