@@ -43,6 +43,9 @@ class ResponseHead:
     keep_alive: bool = True
 
 
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+
+
 def parse_head(raw: bytes, head_request: bool) -> ResponseHead:
     """Split a response head (without its blank line) and work out how its body is framed."""
     lines = raw.split(b"\r\n")
@@ -63,7 +66,11 @@ def parse_head(raw: bytes, head_request: bool) -> ResponseHead:
         name = lower_field_name(raw_name) if colon else None
         if name is None:
             raise UpstreamProtocolError(f"bad header line {line[:80]!r}")
-        value = value.strip(b" \t")
+        # h11 writes "name: value": only that one space is framing; a value's own outer spaces are
+        # the mock's (Mockoon keeps them)
+        value = value[1:] if value[:1] == b" " else value
+        if name in _FRAMING:
+            value = value.strip(b" \t")
         if name == b"content-length":
             if not value.isdigit() or (length is not None and int(value) != length):
                 raise UpstreamProtocolError("bad Content-Length")
