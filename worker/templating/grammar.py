@@ -39,7 +39,7 @@ from .syntax_tree import (
     SubExpr,
 )
 
-Loc = tuple[int, int, int, int]  # first_line, first_column, last_line, last_column
+Loc = tuple[int, int]  # first line and column of the match (Jison's @$.first_line, @$.first_column)
 Action = Callable[[list[Any], Loc], Any]
 
 
@@ -116,7 +116,7 @@ def _call(open_: _Open | Any, loc: Loc) -> SubExpr:
 
 # --- actions ------------------------------------------------------------------------------
 
-def _first(v: list[Any], at: Loc) -> Any:
+def first(v: list[Any], at: Loc) -> Any:
     return v[0]
 
 
@@ -283,8 +283,8 @@ def _segments_one(v: list[Any], at: Loc) -> list[tuple[str, str, str]]:
 RULES: list[tuple[str, list[tuple[str, Action]]]] = [
     ("root", [("program EOF", _root)]),
     ("program", [("statement*", _program)]),
-    ("statement", [("mustache", _first), ("block", _first), ("rawBlock", _first), ("partial", _first),
-                   ("partialBlock", _first), ("content", _first), ("COMMENT", _comment)]),
+    ("statement", [("mustache", first), ("block", first), ("rawBlock", first), ("partial", first),
+                   ("partialBlock", first), ("content", first), ("COMMENT", _comment)]),
     ("content", [("CONTENT", _content)]),
     ("rawBlock", [("openRawBlock content* END_RAW_BLOCK", _raw_block)]),
     ("openRawBlock", [("OPEN_RAW_BLOCK helperName param* hash? CLOSE_RAW_BLOCK", _open_raw_block)]),
@@ -294,23 +294,23 @@ RULES: list[tuple[str, list[tuple[str, Action]]]] = [
     ("openInverse", [("OPEN_INVERSE helperName param* hash? blockParams? CLOSE", _open_block)]),
     ("openInverseChain", [("OPEN_INVERSE_CHAIN helperName param* hash? blockParams? CLOSE", _open_block)]),
     ("inverseAndProgram", [("INVERSE program", _inverse_and_program)]),
-    ("inverseChain", [("openInverseChain program inverseChain?", _inverse_chain), ("inverseAndProgram", _first)]),
+    ("inverseChain", [("openInverseChain program inverseChain?", _inverse_chain), ("inverseAndProgram", first)]),
     ("closeBlock", [("OPEN_ENDBLOCK helperName CLOSE", _close_block)]),
     ("mustache", [("OPEN helperName param* hash? CLOSE", _mustache),
                   ("OPEN_UNESCAPED helperName param* hash? CLOSE_UNESCAPED", _mustache)]),
     ("partial", [("OPEN_PARTIAL partialName param* hash? CLOSE", _partial)]),
     ("partialBlock", [("openPartialBlock program closeBlock", _partial_block)]),
     ("openPartialBlock", [("OPEN_PARTIAL_BLOCK partialName param* hash? CLOSE", _open_partial_block)]),
-    ("param", [("helperName", _first), ("sexpr", _first)]),
+    ("param", [("helperName", first), ("sexpr", first)]),
     ("sexpr", [("OPEN_SEXPR helperName param* hash? CLOSE_SEXPR", _sexpr)]),
     ("hash", [("hashSegment+", _hash)]),
     ("hashSegment", [("ID EQUALS param", _hash_segment)]),
     ("blockParams", [("OPEN_BLOCK_PARAMS ID+ CLOSE_BLOCK_PARAMS", _block_params)]),
-    ("helperName", [("path", _first), ("dataName", _first),
+    ("helperName", [("path", first), ("dataName", first),
                     ("STRING", _literal(lambda text: text)), ("NUMBER", _literal(_number)),
                     ("BOOLEAN", _literal(lambda text: text == "true")), ("UNDEFINED", _literal(lambda text: UNDEFINED)),
                     ("NULL", _literal(lambda text: None))]),
-    ("partialName", [("helperName", _first), ("sexpr", _first)]),
+    ("partialName", [("helperName", first), ("sexpr", first)]),
     ("dataName", [("DATA pathSegments", _path(True))]),
     ("path", [("pathSegments", _path(False))]),
     ("pathSegments", [("pathSegments SEP ID", _segments_more), ("ID", _segments_one)]),
@@ -374,7 +374,7 @@ def expand() -> Grammar:
                     elif suffix == "+":
                         generated += [(name, [base], _one_list), (name, [name, base], _append)]
                     else:
-                        generated += [(name, [], _none), (name, [base], _first)]
+                        generated += [(name, [], _none), (name, [base], first)]
                     symbol = name
                 rhs.append(symbol)
                 number(symbol)

@@ -22,7 +22,6 @@ is a lexical error, ``Lexical error on line N. Unrecognized text.`` with the exc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from .errors import TemplateSyntaxError
 
@@ -95,10 +94,23 @@ _RULES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def _compile(rules: list[tuple[str, str]]) -> tuple[re.Pattern[str], list[str]]:
-    names = [token for token, _ in rules]
+# what a rule does beyond returning its token
+_PLAIN, _CONTENT_BEFORE_MUSTACHE, _ESCAPED_CONTENT, _NESTED_RAW, _END_RAW, _COMMENT_END, _CLOSE_RAW_BLOCK, _POP, \
+    _STRING, _BRACKETED_ID, _COMMENT_START, _SKIP = range(12)
+_ACTION_CODES = {
+    "content_before_mustache": (_CONTENT_BEFORE_MUSTACHE, "CONTENT"), "escaped_content": (_ESCAPED_CONTENT, "CONTENT"),
+    "nested_raw": (_NESTED_RAW, "CONTENT"), "end_raw": (_END_RAW, "END_RAW_BLOCK"), "comment_end": (_POP, "COMMENT"),
+    "comment": (_POP, "COMMENT"), "close_raw_block": (_CLOSE_RAW_BLOCK, "CLOSE_RAW_BLOCK"),
+    "inverse": (_POP, "INVERSE"), "close_unescaped": (_POP, "CLOSE_UNESCAPED"), "close": (_POP, "CLOSE"),
+    "string": (_STRING, "STRING"), "bracketed_id": (_BRACKETED_ID, "ID"), "comment_start": (_COMMENT_START, ""),
+    "skip": (_SKIP, ""),
+}
+
+
+def _compile(rules: list[tuple[str, str]]) -> tuple[re.Pattern[str], list[tuple[int, str]]]:
+    actions = [_ACTION_CODES[token[1:]] if token[0] == "!" else (_PLAIN, token) for token, _ in rules]
     pattern = "|".join(f"(?P<r{i}>{body})" for i, (_, body) in enumerate(rules))
-    return re.compile(pattern), names
+    return re.compile(pattern), actions
 
 
 _STATES = {state: _compile(rules) for state, rules in _RULES.items()}
@@ -128,17 +140,19 @@ def from_code_units(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-@dataclass(slots=True)
 class Token:
-    kind: str  # a grammar terminal name, or JISON_EOF
-    text: str  # Jison's yytext: what the parser's actions see
-    first_line: int
-    first_column: int
-    last_line: int
-    last_column: int
-    line_after: int  # the lexer's line count (0-based) once this token is read
-    start: int  # where its match starts in the text
-    end: int
+    """One token: ``kind`` is a grammar terminal's name (or INVALID, or JISON_EOF), ``text``
+    Jison's yytext (what the parser's actions see), then where it starts, and the lexer's line
+    count once it is read (Jison's parser reports that line)."""
+
+    __slots__ = ("kind", "text", "first_line", "first_column", "line_after")
+
+    def __init__(self, kind: str, text: str, first_line: int, first_column: int, line_after: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.first_line = first_line
+        self.first_column = first_column
+        self.line_after = line_after
 
 
 class Lexer:
@@ -147,6 +161,7 @@ class Lexer:
 
     def __init__(self, source: str) -> None:
         self.text = to_code_units(source)
+        self.astral = len(self.text) != len(source)  # surrogate pairs to join again in token texts
         self.pos = 0
         self.states = ["INITIAL"]
         self.line = 0  # Jison's yylineno
@@ -165,39 +180,45 @@ class Lexer:
     def _next(self) -> Token | None:
         text = self.text
         if self.done:
-            return self._token(JISON_EOF, "", self.pos, self.pos)
-        if self.pos >= len(text):
+            return Token(JISON_EOF, "", self.last_line, self.last_column, self.line)
+        pos = self.pos
+        if pos >= len(text):
             self.done = True
-        pattern, names = _STATES[self.states[-1]]
-        m = pattern.match(text, self.pos)
+        pattern, actions = _STATES[self.states[-1]]
+        m = pattern.match(text, pos)
         if m is None:
-            self.match_start = self.pos
-            if self.pos >= len(text):
-                return self._token(JISON_EOF, "", self.pos, self.pos)
+            self.match_start = pos
+            if pos >= len(text):
+                return Token(JISON_EOF, "", self.last_line, self.last_column, self.line)
             raise TemplateSyntaxError(f"Lexical error on line {self.line + 1}. Unrecognized text.\n"
                                       + self.show_position())
-        start, end = m.span()
+        end = m.end()
         matched = m.group()
-        rule = names[int(str(m.lastgroup)[1:])]
+        action, kind = actions[int(str(m.lastgroup)[1:])]
         # locations, as Jison keeps them
         first_line, first_column = self.last_line, self.last_column
-        lines = _LINES.findall(matched)
-        if lines:
+        if "\n" in matched or "\r" in matched:
+            lines = _LINES.findall(matched)
             self.line += len(lines)
             last = lines[-1]
-            last_column = len(last) - (2 if last.startswith("\r\n") else 1)
+            self.last_column = len(last) - (2 if last.startswith("\r\n") else 1)
         else:
-            last_column = self.last_column + len(matched)
-        self.last_line, self.last_column = self.line + 1, last_column
-        self.match_start = start
+            self.last_column = first_column + len(matched)
+        self.last_line = self.line + 1
+        self.match_start = pos
         self.pos = end
         if end < len(text):
             self.done = False
-        kind = rule
         value = matched
-        if rule[0] == "!":
-            action = rule[1:]
-            if action == "content_before_mustache":
+        if action:
+            if action == _SKIP:
+                return None
+            if action == _POP:
+                self.states.pop()
+            elif action == _STRING:
+                quote = matched[0]
+                value = matched[1:-1].replace("\\" + quote, quote)
+            elif action == _CONTENT_BEFORE_MUSTACHE:
                 if matched.endswith("\\\\"):
                     value = matched[:-1]
                     self.states.append("mu")
@@ -208,56 +229,29 @@ class Lexer:
                     self.states.append("mu")
                 if not value:
                     return None
-                kind = "CONTENT"
-            elif action == "escaped_content":
+            elif action == _ESCAPED_CONTENT:
                 self.states.pop()
-                kind = "CONTENT"
-            elif action == "nested_raw":
+            elif action == _NESTED_RAW:
                 self.states.append("raw")
-                kind = "CONTENT"
-            elif action == "end_raw":
+            elif action == _END_RAW:
                 self.states.pop()
                 if self.states[-1] == "raw":
                     kind = "CONTENT"
                 else:
-                    kind, value = "END_RAW_BLOCK", matched[5:-4]
-            elif action in ("comment_end", "comment"):
-                self.states.pop()
-                kind = "COMMENT"
-            elif action == "close_raw_block":
-                self.states.pop()
-                self.states.append("raw")
-                kind = "CLOSE_RAW_BLOCK"
-            elif action == "inverse":
-                self.states.pop()
-                kind = "INVERSE"
-            elif action == "close_unescaped":
-                self.states.pop()
-                kind = "CLOSE_UNESCAPED"
-            elif action == "close":
-                self.states.pop()
-                kind = "CLOSE"
-            elif action == "string":
-                quote = matched[0]
-                kind, value = "STRING", matched[1:-1].replace("\\" + quote, quote)
-            elif action == "bracketed_id":
-                kind, value = "ID", _BRACKET_ESCAPE.sub(r"\1", matched)
-            elif action == "comment_start":
-                # Jison's unput: the text goes back to the input, one character leaves `matched`
-                self.echoes.append((start, matched[:-1]))
-                self.pos = start
+                    value = matched[5:-4]
+            elif action == _CLOSE_RAW_BLOCK:
+                self.states[-1] = "raw"
+            elif action == _BRACKETED_ID:
+                value = _BRACKET_ESCAPE.sub(r"\1", matched)
+            else:  # comment start: Jison's unput gives the text back, but only one character leaves `matched`
+                self.echoes.append((pos, matched[:-1]))
+                self.pos = pos
                 self.last_line, self.last_column = first_line, first_column
-                self.states.pop()
-                self.states.append("com")
+                self.states[-1] = "com"
                 return None
-            else:  # skip
-                return None
-        return Token(kind, from_code_units(value), first_line, first_column, self.last_line, self.last_column, self.line,
-                     start, end)
-
-    def _token(self, kind: str, value: str, start: int, end: int) -> Token:
-        return Token(kind, value, self.last_line, self.last_column, self.last_line, self.last_column, self.line,
-                     start, end)
+        if self.astral:
+            value = from_code_units(value)
+        return Token(kind, value, first_line, first_column, self.line)
 
     def show_position(self) -> str:
         """Jison's excerpt: up to 20 units before the current match ('...' when more), the

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import TemplateSyntaxError
-from .grammar import GRAMMAR
-from .lalr import ACCEPT, REDUCE, SHIFT
-from .lexer import Lexer, Token
+from .grammar import GRAMMAR, Action, first
+from .lalr import ACCEPT, SHIFT
+from .lexer import JISON_EOF, Lexer, Token
 from .syntax_tree import (
     Block,
     Comment,
@@ -40,15 +40,21 @@ __all__ = [
     "Path", "Program", "Strip", "SubExpr", "parse", "parse_without_whitespace",
 ]
 
-_NUMBERS = GRAMMAR.numbers
 _NAMES = GRAMMAR.names
-_ACTIONS = GRAMMAR.tables.actions
-_GOTOS = GRAMMAR.tables.gotos
-_DEFAULTS = GRAMMAR.tables.defaults
-_PRODUCTIONS = GRAMMAR.productions
-_SEMANTICS = GRAMMAR.actions
 _TERMINALS = set(GRAMMAR.terminals)
-_EXPECTED = [", ".join(f"'{_NAMES[t]}'" for t in sorted(row) if t in _TERMINALS) for row in _ACTIONS]
+_SYMBOLS = {name: GRAMMAR.numbers[name] for name in map(GRAMMAR.names.__getitem__, GRAMMAR.terminals)}
+_SYMBOLS[JISON_EOF] = 1
+# actions as one int per entry: a shift is the next state (> 0: state 0 is only ever the start),
+# a reduce is minus the production; production 1 (root) returns before $end is ever accepted
+_TABLE = [{t: (code if kind == SHIFT else -code) for t, (kind, code) in row.items() if kind != ACCEPT}
+          for row in GRAMMAR.tables.actions]
+_GOTOS = GRAMMAR.tables.gotos
+_DEFAULTS: list[int | None] = [-GRAMMAR.tables.defaults[s] if s in GRAMMAR.tables.defaults else None
+                               for s in range(len(_TABLE))]
+_PRODUCTIONS: list[tuple[int, int, Action, bool]] = [
+    (lhs, len(rhs), GRAMMAR.actions[p] or first, GRAMMAR.actions[p] is first and len(rhs) == 1)
+    for p, (lhs, rhs) in enumerate(GRAMMAR.productions)]
+_EXPECTED = [", ".join(f"'{_NAMES[t]}'" for t in sorted(row) if t in _TERMINALS) for row in GRAMMAR.tables.actions]
 
 
 def parse(source: str) -> Program:
@@ -61,54 +67,45 @@ def parse(source: str) -> Program:
 def parse_without_whitespace(source: str) -> Program:
     """Handlebars' ``parseWithoutProcessing``."""
     lexer = Lexer(source)
+    read = lexer.next
     states = [0]
     values: list[Any] = [None]
-    locs: list[tuple[int, int, int, int]] = [(1, 0, 1, 0)]
-    lookahead: Token | None = None
+    locs: list[tuple[int, int]] = [(1, 0)]  # first line and column of each stacked symbol
+    table, gotos, defaults, productions, symbols = _TABLE, _GOTOS, _DEFAULTS, _PRODUCTIONS, _SYMBOLS
+    token: Token | None = None
     symbol = 0
     line = 0  # Jison's parser-side yylineno: the lexer's line count at the last shift
     while True:
         state = states[-1]
-        production = _DEFAULTS.get(state)
-        if production is not None:
-            action = (REDUCE, production)
-        else:
-            if lookahead is None:
-                lookahead = lexer.next()
-                symbol = _NUMBERS.get(lookahead.kind, -1) if lookahead.kind != "1" else 1
-            found = _ACTIONS[state].get(symbol)
-            if found is None:
+        code = defaults[state]
+        if code is None:
+            if token is None:
+                token = read()
+                symbol = symbols.get(token.kind, -1)
+            code = table[state].get(symbol)
+            if code is None:
                 raise TemplateSyntaxError(f"Parse error on line {line + 1}:\n{lexer.show_position()}\n"
-                                          f"Expecting {_EXPECTED[state]}, got '{_got(lookahead, symbol)}'")
-            action = found
-        kind, argument = action
-        if kind == SHIFT:
-            assert lookahead is not None
-            states.append(argument)
-            values.append(lookahead.text)
-            locs.append((lookahead.first_line, lookahead.first_column, lookahead.last_line, lookahead.last_column))
-            line = lookahead.line_after
-            lookahead = None
-        elif kind == REDUCE:
-            lhs, rhs = _PRODUCTIONS[argument]
-            size = len(rhs)
-            first = locs[-size] if size else locs[-1]
-            at = (first[0], first[1], locs[-1][2], locs[-1][3])
-            semantic = _SEMANTICS[argument]
-            assert semantic is not None
-            value = semantic(values[-size:] if size else [], at)
-            if argument == 1:  # root: program EOF returns the program
-                return value  # type: ignore[no-any-return]
-            if size:
-                del states[-size:], values[-size:], locs[-size:]
-            states.append(_GOTOS[states[-1]][lhs])
-            values.append(value)
-            locs.append(at)
-        elif kind == ACCEPT:  # pragma: no cover - production 1 returns first
-            return values[-1]  # type: ignore[no-any-return]
-
-
-def _got(token: Token, symbol: int) -> str:
-    if symbol in _TERMINALS:
-        return _NAMES[symbol]
-    return token.kind  # Jison prints the unknown token itself: INVALID, or 1 for its own EOF
+                                          f"Expecting {_EXPECTED[state]}, got '{token.kind}'")
+            if code > 0:
+                states.append(code)
+                values.append(token.text)
+                locs.append((token.first_line, token.first_column))
+                line = token.line_after
+                token = None
+                continue
+        lhs, size, semantic, passthrough = productions[-code]
+        if passthrough:  # X: Y with X's value Y's, at Y's place
+            states[-1] = gotos[states[-2]][lhs]
+            continue
+        if size:
+            at = locs[-size]
+            value = semantic(values[-size:], at)
+            del states[-size:], values[-size:], locs[-size:]
+        else:
+            at = locs[-1]
+            value = semantic([], at)
+        if code == -1:  # root: program EOF
+            return value  # type: ignore[no-any-return]
+        states.append(gotos[states[-1]][lhs])
+        values.append(value)
+        locs.append(at)
