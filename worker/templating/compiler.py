@@ -15,7 +15,21 @@ from .codegen import Spec, generate, generate_loop
 from .errors import TemplateError
 from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, escape_html, mustache_text
 from .jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
-from .parser import Block, Comment, Content, Literal, Mustache, Path, Program, SubExpr, parse
+from .parser import parse
+from .syntax_tree import (
+    Block,
+    Comment,
+    Content,
+    Decorator,
+    DecoratorBlock,
+    Literal,
+    Mustache,
+    Partial,
+    PartialBlock,
+    Path,
+    Program,
+    SubExpr,
+)
 
 Helper = Callable[..., Any]
 
@@ -341,10 +355,41 @@ class Compiler:
                 parts.append(self.mustache(node))
             elif isinstance(node, Block):
                 parts.append(self.block(node))
+            elif isinstance(node, (Partial, PartialBlock)):
+                parts.append(self.partial(node))
+            elif isinstance(node, DecoratorBlock):
+                continue  # only `inline` gets here (see compile_template), and it renders nothing
         render = _join(parts)
         if program.block_params:
             render = _with_names(render, program.block_params)
         return render
+
+    def partial(self, node: Partial | PartialBlock) -> Renderer:
+        """No partials are registered in Mockoon: ``{{> x}}`` fails when it runs, ``{{#> x}}default{{/x}}``
+        renders its default content (with the partial's context: its argument, extended by its hash)."""
+        if len(node.params) > 1:
+            raise TemplateError(f"Unsupported number of partial arguments: {len(node.params)} - {node.line}:{node.column}")
+        if isinstance(node, Partial):
+            name = "undefined" if isinstance(node.name, SubExpr) else (
+                node.name.original if isinstance(node.name, Path) else _js_string(node.name.value))
+
+            def render_missing(frame: Frame) -> str:
+                raise TemplateError(f"The partial {name} could not be found")
+
+            return render_missing
+        program = self.program(node.program)
+        assert program is not None
+        argument = self.expr(node.params[0]) if node.params else None
+        hash_items = [(key, self.expr(value)) for key, value in node.hash.items()]
+
+        def render_default(frame: Frame) -> str:
+            ctx = argument(frame) if argument is not None else frame.ctx
+            if hash_items:
+                ctx = {**(ctx if isinstance(ctx, dict) else {}), **_hash(hash_items, frame)}
+            depths = frame.depths if ctx is frame.depths[0] else (ctx, *frame.depths)
+            return program(Frame(ctx, depths, frame.data, frame.bparams, frame.scope))
+
+        return render_default
 
     def mustache(self, node: Mustache) -> Renderer:
         call = node.call
@@ -623,8 +668,40 @@ def _block_helper_missing(options: Options, value: Any) -> str:
     return options.fn(value)
 
 
+def _js_string(value: Any) -> str:
+    if value is UNDEFINED:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format_number(value)
+    return str(value)
+
+
+def _missing_decorator(program: Program | None) -> str | None:
+    """The first decorator other than Handlebars' own ``inline`` (none are registered in Mockoon)."""
+    if program is None:
+        return None
+    for node in program.body:
+        if isinstance(node, (Decorator, DecoratorBlock)):
+            head = node.call.path
+            name = head.original if isinstance(head, Path) else _js_string(head.value)
+            if not (isinstance(node, DecoratorBlock) and name == "inline"):
+                return name
+        for child in (getattr(node, "program", None), getattr(node, "inverse", None)):
+            found = _missing_decorator(child)
+            if found is not None:
+                return found
+    return None
+
+
 def compile_template(source: str, helpers: dict[str, Helper]) -> Renderer:
     ast = parse(source)
+    decorator = _missing_decorator(ast)
+    if decorator is not None:
+        raise TemplateError(f'Missing decorator: "{decorator}"')
     render = Compiler(helpers).program(ast)
     assert render is not None
     return render
