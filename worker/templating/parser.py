@@ -213,7 +213,10 @@ class _ExprParser:
             if kind == "hashkey":
                 self.take()
                 self.take()
-                hash_[text] = self.value()
+                value = self.value()
+                # Handlebars assigns hash pairs last to first: a repeated key keeps its first
+                # value, at the place of its last occurrence
+                hash_[text] = hash_.pop(text) if text in hash_ else value
             elif kind == "path" and text == "as" and allow_block_params and self._block_params_follow():
                 self.take()
                 self.take()
@@ -241,7 +244,10 @@ class _ExprParser:
         if kind == "string":
             return Literal(_unescape_string(text), text)
         if kind == "number":
-            return Literal(float(text) if "." in text else int(text), text)
+            number: int | float = float(text) if "." in text else int(text)
+            if number.__class__ is int and not -2**53 <= number <= 2**53:
+                number = float(number)  # a JavaScript number: integers past 2^53 are rounded
+            return Literal(number, text)
         if kind == "path":
             if text in ("true", "false"):
                 return Literal(text == "true", text)
