@@ -30,70 +30,176 @@ class BadContentEncoding(Exception):
 
 # --- query strings (qs) ------------------------------------------------------------------------
 
-_QS_KEY = re.compile(r"\[([^\[\]]*)\]")
-_MAX_ARRAY_INDEX = 20
+_ARRAY_LIMIT = 20
+_HOLE: Any = object()  # a missing array element (JavaScript arrays can have holes)
+_PROTO_KEYS = frozenset({"__proto__", "constructor", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
+                         "toLocaleString", "toString", "valueOf", "__defineGetter__", "__defineSetter__",
+                         "__lookupGetter__", "__lookupSetter__"})
 
 
-def _qs_assign(target: dict[str, Any], keys: list[str], value: Any) -> None:
-    key = keys[0]
-    rest = keys[1:]
-    if not rest:
-        if key == "" and isinstance(target, dict):
-            return
-        if key in target:
-            existing = target[key]
-            target[key] = existing + [value] if isinstance(existing, list) else [existing, value]
+class _Overflow(dict):  # type: ignore[type-arg]
+    """An array that grew past qs' arrayLimit: an object with index keys, appended to at max + 1."""
+
+    max_index = -1
+
+
+def _overflow(items: list[Any]) -> _Overflow:
+    out = _Overflow((str(i), v) for i, v in enumerate(items) if v is not _HOLE)
+    out.max_index = len(items) - 1
+    return out
+
+
+def _combine(a: Any, b: Any) -> Any:
+    """qs' ``combine``: ``[].concat(a, b)``, an overflow object past the array limit."""
+    if isinstance(a, _Overflow):
+        for value in b if isinstance(b, list) else [b]:
+            a.max_index += 1
+            a[str(a.max_index)] = value
+        return a
+    result = (a if isinstance(a, list) else [a]) + (b if isinstance(b, list) else [b])
+    return _overflow(result) if len(result) > _ARRAY_LIMIT else result
+
+
+def _merge(target: Any, source: Any) -> Any:
+    """qs' ``merge`` of the object one key parsed to into what the keys before it built."""
+    if source == "" or source is None:
+        return target
+    if not isinstance(source, (dict, list)):
+        if isinstance(target, list):
+            if len(target) >= _ARRAY_LIMIT:
+                return _overflow([*target, source])
+            target.append(source)
+        elif isinstance(target, _Overflow):
+            target.max_index += 1
+            target[str(target.max_index)] = source
+        elif isinstance(target, dict):
+            if source not in _PROTO_KEYS:
+                target[source] = True
         else:
-            target[key] = value
-        return
-    child = target.get(key)
-    nxt = rest[0]
-    if nxt == "" and len(rest) == 1:
-        if isinstance(child, list):
-            child.append(value)
-        elif child is None:
-            target[key] = [value]
-        elif isinstance(child, dict):
-            child[str(len(child))] = value
-        else:
-            target[key] = [child, value]
-        return
-    if nxt.isdigit() and int(nxt) <= _MAX_ARRAY_INDEX and len(rest) == 1:
-        if child is None:
-            target[key] = child = []
-        if isinstance(child, list):
-            index = int(nxt)
-            if index >= len(child):
-                child.append(value)
+            return [target, source]
+        return target
+    if not isinstance(target, (dict, list)):
+        if isinstance(source, _Overflow):
+            shifted = _Overflow({"0": target})
+            shifted.update((str(int(k) + 1), v) for k, v in source.items())
+            shifted.max_index = source.max_index + 1
+            return shifted
+        return _combine(target, source)
+    if isinstance(target, list) and isinstance(source, list):
+        for index, item in enumerate(source):
+            if item is _HOLE:
+                continue
+            if index < len(target) and target[index] is not _HOLE:
+                current = target[index]
+                if isinstance(current, (dict, list)) and isinstance(item, (dict, list)):
+                    target[index] = _merge(current, item)
+                else:
+                    target.append(item)
             else:
-                child.insert(index, value)
-            return
-    if not isinstance(child, dict):
-        child = {str(i): v for i, v in enumerate(child)} if isinstance(child, list) else ({} if child is None else {"0": child})
-        target[key] = child
-    _qs_assign(child, rest, value)
+                target.extend([_HOLE] * (index + 1 - len(target)))
+                target[index] = item
+        return _overflow(target) if len(target) > _ARRAY_LIMIT else target
+    merged: Any = target
+    if isinstance(target, list):
+        merged = {str(i): v for i, v in enumerate(target) if v is not _HOLE}
+    pairs = source.items() if isinstance(source, dict) else ((str(i), v) for i, v in enumerate(source) if v is not _HOLE)
+    for key, value in pairs:
+        merged[key] = _merge(merged[key], value) if key in merged else value
+        if isinstance(merged, _Overflow) and key.isdigit() and int(key) > merged.max_index:
+            merged.max_index = int(key)
+    if isinstance(source, _Overflow) and not isinstance(merged, _Overflow):
+        merged = _Overflow(merged)
+        merged.max_index = source.max_index
+    return merged
+
+
+def _qs_segments(key: str, depth: int) -> list[str] | None:
+    """``a[b][c]`` as ['a', '[b]', '[c]']; past ``depth`` the rest is one segment."""
+    first = key.find("[")
+    parent = key if first < 0 else key[:first]
+    if parent in _PROTO_KEYS:
+        return None
+    segments = [parent] if parent else []
+    start, collected = first, 0
+    while start >= 0 and collected < depth:
+        level, index, close = 1, start + 1, -1
+        while index < len(key) and close < 0:
+            if key[index] == "[":
+                level += 1
+            elif key[index] == "]":
+                level -= 1
+                if level == 0:
+                    close = index
+            index += 1
+        if close < 0:
+            segments.append(f"[{key[start:]}]")
+            return segments
+        if key[start + 1:close] in _PROTO_KEYS:
+            return None
+        segments.append(key[start:close + 1])
+        collected += 1
+        start = key.find("[", close + 1)
+    if start >= 0:
+        segments.append(f"[{key[start:]}]")
+    return segments
+
+
+def _qs_object(segments: list[str], leaf: Any) -> Any:
+    for root in reversed(segments):
+        if root == "[]":
+            leaf = leaf if isinstance(leaf, _Overflow) else _combine([], leaf)
+            continue
+        clean = root[1:-1] if root.startswith("[") and root.endswith("]") else root
+        if clean != root and clean.isdigit() and str(int(clean)) == clean:
+            index = int(clean)
+            if index < _ARRAY_LIMIT:
+                leaf = [_HOLE] * index + [leaf]
+            else:
+                leaf = _Overflow({clean: leaf})
+                leaf.max_index = index
+        elif clean != "__proto__":
+            leaf = {clean: leaf}
+        else:
+            leaf = {}
+    return leaf
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_compact(v) for v in value if v is not _HOLE]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                value[key] = _compact(item)
+    return value
 
 
 def parse_qs(text: str, depth: int = 5) -> dict[str, Any]:
+    """``qs.parse`` (6.x defaults: arrays up to index 20, 1000 parameters, repeated keys
+    combined): each key is built into its own object, then merged into the result in order."""
     result: dict[str, Any] = {}
     if not text:
         return result
-    for pair in text.split("&")[:1000]:
-        if not pair:
-            continue
-        raw_key, sep, raw_value = pair.partition("=")
-        key = unquote_plus(raw_key)
-        value = unquote_plus(raw_value) if sep else ""
+    if "%" in text:
+        text = re.sub("%5[bB]", "[", re.sub("%5[dD]", "]", text))
+    values: dict[str, Any] = {}
+    nested = False
+    for part in text.split("&")[:1000]:
+        equals = part.find("]=")
+        cut = part.find("=") if equals < 0 else equals + 1
+        key = unquote_plus(part if cut < 0 else part[:cut])
         if not key:
             continue
-        bracket = key.find("[")
-        if bracket > 0 and _QS_KEY.search(key, bracket):
-            parent = key[:bracket]
-            segments = _QS_KEY.findall(key[bracket:])[:depth]
-            _qs_assign(result, [parent, *segments], value)
-        else:
-            _qs_assign(result, [key], value)
-    return result
+        value = "" if cut < 0 else unquote_plus(part[cut + 1:])
+        nested = nested or "[" in key
+        values[key] = _combine(values[key], value) if key in values else value
+    if not nested:
+        return {k: v for k, v in values.items() if k not in _PROTO_KEYS}
+    for key, value in values.items():
+        segments = _qs_segments(key, depth)
+        if segments is not None:
+            result = _merge(result, _qs_object(segments, value))
+    return _compact(result)  # type: ignore[no-any-return]
 
 
 # --- cookies ------------------------------------------------------------------------------------
