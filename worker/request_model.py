@@ -301,34 +301,117 @@ def parse_xml(text: str) -> dict[str, Any]:
     return result
 
 
-def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+_FORM_DANGER = re.compile(r"(^|\[|\.)(__proto__|constructor|prototype)(\]|\.|$)")
+_FORM_STEP = re.compile(r"\[(\d+)\]|\[([^\]]+)\]")
+
+
+def _form_steps(key: str) -> list[tuple[Any, str, bool]]:
+    """A multipart field name as (key, what the next step needs: 'array'/'object'/'', append)
+    steps: ``a[b][0][]`` is a, b, 0 (then appended to). Names it cannot read are one plain key."""
+    whole: list[tuple[Any, str, bool]] = [(key, "", False)]
+    first = key.split("[", 1)[0]
+    if not first:
+        return whole
+    steps: list[list[Any]] = [[first, "", False]]
+    pos = len(first)
+    while pos < len(key):
+        if key.startswith("[]", pos):
+            steps[-1][2] = True
+            pos += 2
+            if pos != len(key):
+                return whole
+            continue
+        match = _FORM_STEP.match(key, pos)
+        if match is None:
+            return whole
+        if match.group(1) is not None:
+            index = int(match.group(1))
+            if index > 10000:
+                return whole
+            steps[-1][1] = "array"
+            steps.append([index, "", False])
+        else:
+            steps[-1][1] = "object"
+            steps.append([match.group(2), "", False])
+        pos = match.end()
+    return [(k, nxt, append) for k, nxt, append in steps]
+
+
+def _form_put(context: Any, key: Any, value: Any) -> None:
+    if isinstance(context, list):
+        context.extend([UNDEFINED] * (key + 1 - len(context)))
+        context[key] = value
+    else:
+        context[str(key)] = value
+
+
+def append_field(store: dict[str, Any], name: str, value: Any) -> None:
+    """Mockoon's ``appendField`` (multer's append-field): bracketed names build nested objects
+    and arrays, a repeated name turns into an array."""
+    if not name or _FORM_DANGER.search(name):
+        return
+    steps = _form_steps(name)
+    context: Any = store
+    for number, (key, nxt, append) in enumerate(steps):
+        if key in ("__proto__", "constructor", "prototype"):
+            return
+        if isinstance(context, list):
+            current = context[key] if isinstance(key, int) and key < len(context) else UNDEFINED
+        else:
+            current = context.get(str(key), UNDEFINED) if isinstance(context, dict) else UNDEFINED
+        if number == len(steps) - 1:  # the last step: set, or add to what is there
+            while isinstance(current, dict) and "" in current:
+                context, key, current = current, "", current[""]
+            if current is UNDEFINED:
+                _form_put(context, key, [value] if append else value)
+            elif isinstance(current, list):
+                current.append(value)
+            else:
+                _form_put(context, key, [current, value])
+            return
+        if current is UNDEFINED:
+            current = [] if nxt == "array" else {}
+            _form_put(context, key, current)
+        elif isinstance(current, list) and nxt != "array":
+            current = {str(i): v for i, v in enumerate(current) if v is not UNDEFINED}
+            _form_put(context, key, current)
+        elif not isinstance(current, (dict, list)):
+            current = {"": current}
+            _form_put(context, key, current)
+        context = current
+
+
+def _parse_multipart(body: bytes, content_type: str) -> Any:
+    """Fields as busboy gives them to Mockoon, files ({filename, mimetype, size}) after all the
+    fields (Mockoon adds a file when its stream closes); undefined when there is no part."""
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    fields: dict[str, Any] = {}
     if not message.is_multipart():
-        return fields
+        return UNDEFINED
+    fields: dict[str, Any] = {}
+    files: list[tuple[str, Any]] = []
+    seen = False
     for part in message.iter_parts():
+        seen = True
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
         filename = part.get_filename()
         payload = part.get_payload(decode=True)
         payload = payload if isinstance(payload, bytes) else b""
-        value: Any
         if filename is not None:
-            value = {"filename": filename, "mimetype": part.get_content_type(), "size": len(payload)}
+            files.append((str(name), {"filename": filename, "mimetype": part.get_content_type(), "size": len(payload)}))
         else:
-            value = payload.decode("utf-8", "replace")
-        key = str(name)
-        if "[" not in key and key in fields and not isinstance(fields[key], list):
-            fields[key] = [fields[key]]
-            key = f"{key}[]"
-        if key.endswith("[]"):
-            fields.setdefault(key[:-2], [])
-            if isinstance(fields[key[:-2]], list):
-                fields[key[:-2]].append(value)
-        else:
-            fields[key] = value
-    return fields
+            _add_form_value(fields, str(name), payload.decode("utf-8", "replace"))
+    for name, value in files:
+        _add_form_value(fields, name, value)
+    return fields if seen else UNDEFINED
+
+
+def _add_form_value(fields: dict[str, Any], name: str, value: Any) -> None:
+    if "[" not in name and name in fields and not isinstance(fields[name], list):
+        fields[name] = [fields[name]]  # a plain name given twice: an array
+        name = f"{name}[]"
+    append_field(fields, name, value)
 
 
 def parse_body(raw: bytes, content_type: str) -> tuple[str, Any]:
