@@ -185,16 +185,20 @@ def parse_qs(text: str, depth: int = 5) -> dict[str, Any]:
     values: dict[str, Any] = {}
     nested = False
     for part in text.split("&")[:1000]:
-        equals = part.find("]=")
-        cut = part.find("=") if equals < 0 else equals + 1
-        key = unquote_plus(part if cut < 0 else part[:cut])
+        if "]=" in part:
+            cut = part.find("]=") + 1
+            raw_key, raw_value = part[:cut], part[cut + 1:]
+        else:
+            raw_key, _, raw_value = part.partition("=")
+        key = unquote_plus(raw_key)
         if not key:
             continue
-        value = "" if cut < 0 else unquote_plus(part[cut + 1:])
-        nested = nested or "[" in key
+        value = unquote_plus(raw_value)
+        if "[" in key:
+            nested = True
         values[key] = _combine(values[key], value) if key in values else value
     if not nested:
-        return {k: v for k, v in values.items() if k not in _PROTO_KEYS}
+        return values if _PROTO_KEYS.isdisjoint(values) else {k: v for k, v in values.items() if k not in _PROTO_KEYS}
     for key, value in values.items():
         segments = _qs_segments(key, depth)
         if segments is not None:
