@@ -19,6 +19,7 @@ from .routing import dedup_slashes
 from .transactions import EventHub, build_transaction
 
 log = logging.getLogger("mockfleet.worker")
+INFORMATIONAL_HOLD = 5.0  # seconds a 1xx answer keeps the connection (Node's keepAliveTimeout)
 
 METHODS = sorted(NODE_METHODS)
 
@@ -86,6 +87,11 @@ class MockApp:
             await asyncio.sleep(latency / 1000)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
+        if status < 200:
+            # Node writes a 1xx status as the whole response: its head, no body, and the
+            # connection left idle until its 5 s keep-alive timeout closes it
+            await asyncio.sleep(INFORMATIONAL_HOLD)
+            return
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
     async def _serve(self, scope: dict[str, Any], receive: Any, target: str,
@@ -143,7 +149,7 @@ class MockApp:
             log.exception("request failed")
             return _plain(500, f"Error while serving the content: {type(error).__name__}: {error}")
         out = list(result.headers)
-        if result.status >= 200 and result.status not in (204, 304):
+        if result.status not in (204, 304):
             out.append(("Content-Length", str(len(result.body))))
         _record(current, self.admin, view, result)
         return result.status, out, result.body, result.latency_ms

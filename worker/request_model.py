@@ -29,70 +29,180 @@ class BadContentEncoding(Exception):
 
 # --- query strings (qs) ------------------------------------------------------------------------
 
-_QS_KEY = re.compile(r"\[([^\[\]]*)\]")
-_MAX_ARRAY_INDEX = 20
+_ARRAY_LIMIT = 20
+_HOLE: Any = object()  # a missing array element (JavaScript arrays can have holes)
+_PROTO_KEYS = frozenset({"__proto__", "constructor", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
+                         "toLocaleString", "toString", "valueOf", "__defineGetter__", "__defineSetter__",
+                         "__lookupGetter__", "__lookupSetter__"})
 
 
-def _qs_assign(target: dict[str, Any], keys: list[str], value: Any) -> None:
-    key = keys[0]
-    rest = keys[1:]
-    if not rest:
-        if key == "" and isinstance(target, dict):
-            return
-        if key in target:
-            existing = target[key]
-            target[key] = existing + [value] if isinstance(existing, list) else [existing, value]
+class _Overflow(dict):  # type: ignore[type-arg]
+    """An array that grew past qs' arrayLimit: an object with index keys, appended to at max + 1."""
+
+    max_index = -1
+
+
+def _overflow(items: list[Any]) -> _Overflow:
+    out = _Overflow((str(i), v) for i, v in enumerate(items) if v is not _HOLE)
+    out.max_index = len(items) - 1
+    return out
+
+
+def _combine(a: Any, b: Any) -> Any:
+    """qs' ``combine``: ``[].concat(a, b)``, an overflow object past the array limit."""
+    if isinstance(a, _Overflow):
+        for value in b if isinstance(b, list) else [b]:
+            a.max_index += 1
+            a[str(a.max_index)] = value
+        return a
+    result = (a if isinstance(a, list) else [a]) + (b if isinstance(b, list) else [b])
+    return _overflow(result) if len(result) > _ARRAY_LIMIT else result
+
+
+def _merge(target: Any, source: Any) -> Any:
+    """qs' ``merge`` of the object one key parsed to into what the keys before it built."""
+    if source == "" or source is None:
+        return target
+    if not isinstance(source, (dict, list)):
+        if isinstance(target, list):
+            if len(target) >= _ARRAY_LIMIT:
+                return _overflow([*target, source])
+            target.append(source)
+        elif isinstance(target, _Overflow):
+            target.max_index += 1
+            target[str(target.max_index)] = source
+        elif isinstance(target, dict):
+            if source not in _PROTO_KEYS:
+                target[source] = True
         else:
-            target[key] = value
-        return
-    child = target.get(key)
-    nxt = rest[0]
-    if nxt == "" and len(rest) == 1:
-        if isinstance(child, list):
-            child.append(value)
-        elif child is None:
-            target[key] = [value]
-        elif isinstance(child, dict):
-            child[str(len(child))] = value
-        else:
-            target[key] = [child, value]
-        return
-    if nxt.isdigit() and int(nxt) <= _MAX_ARRAY_INDEX and len(rest) == 1:
-        if child is None:
-            target[key] = child = []
-        if isinstance(child, list):
-            index = int(nxt)
-            if index >= len(child):
-                child.append(value)
+            return [target, source]
+        return target
+    if not isinstance(target, (dict, list)):
+        if isinstance(source, _Overflow):
+            shifted = _Overflow({"0": target})
+            shifted.update((str(int(k) + 1), v) for k, v in source.items())
+            shifted.max_index = source.max_index + 1
+            return shifted
+        return _combine(target, source)
+    if isinstance(target, list) and isinstance(source, list):
+        for index, item in enumerate(source):
+            if item is _HOLE:
+                continue
+            if index < len(target) and target[index] is not _HOLE:
+                current = target[index]
+                if isinstance(current, (dict, list)) and isinstance(item, (dict, list)):
+                    target[index] = _merge(current, item)
+                else:
+                    target.append(item)
             else:
-                child.insert(index, value)
-            return
-    if not isinstance(child, dict):
-        child = {str(i): v for i, v in enumerate(child)} if isinstance(child, list) else ({} if child is None else {"0": child})
-        target[key] = child
-    _qs_assign(child, rest, value)
+                target.extend([_HOLE] * (index + 1 - len(target)))
+                target[index] = item
+        return _overflow(target) if len(target) > _ARRAY_LIMIT else target
+    merged: Any = target
+    if isinstance(target, list):
+        merged = {str(i): v for i, v in enumerate(target) if v is not _HOLE}
+    pairs = source.items() if isinstance(source, dict) else ((str(i), v) for i, v in enumerate(source) if v is not _HOLE)
+    for key, value in pairs:
+        merged[key] = _merge(merged[key], value) if key in merged else value
+        if isinstance(merged, _Overflow) and key.isdigit() and int(key) > merged.max_index:
+            merged.max_index = int(key)
+    if isinstance(source, _Overflow) and not isinstance(merged, _Overflow):
+        merged = _Overflow(merged)
+        merged.max_index = source.max_index
+    return merged
+
+
+def _qs_segments(key: str, depth: int) -> list[str] | None:
+    """``a[b][c]`` as ['a', '[b]', '[c]']; past ``depth`` the rest is one segment."""
+    first = key.find("[")
+    parent = key if first < 0 else key[:first]
+    if parent in _PROTO_KEYS:
+        return None
+    segments = [parent] if parent else []
+    start, collected = first, 0
+    while start >= 0 and collected < depth:
+        level, index, close = 1, start + 1, -1
+        while index < len(key) and close < 0:
+            if key[index] == "[":
+                level += 1
+            elif key[index] == "]":
+                level -= 1
+                if level == 0:
+                    close = index
+            index += 1
+        if close < 0:
+            segments.append(f"[{key[start:]}]")
+            return segments
+        if key[start + 1:close] in _PROTO_KEYS:
+            return None
+        segments.append(key[start:close + 1])
+        collected += 1
+        start = key.find("[", close + 1)
+    if start >= 0:
+        segments.append(f"[{key[start:]}]")
+    return segments
+
+
+def _qs_object(segments: list[str], leaf: Any) -> Any:
+    for root in reversed(segments):
+        if root == "[]":
+            leaf = leaf if isinstance(leaf, _Overflow) else _combine([], leaf)
+            continue
+        clean = root[1:-1] if root.startswith("[") and root.endswith("]") else root
+        if clean != root and clean.isdigit() and str(int(clean)) == clean:
+            index = int(clean)
+            if index < _ARRAY_LIMIT:
+                leaf = [_HOLE] * index + [leaf]
+            else:
+                leaf = _Overflow({clean: leaf})
+                leaf.max_index = index
+        elif clean != "__proto__":
+            leaf = {clean: leaf}
+        else:
+            leaf = {}
+    return leaf
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_compact(v) for v in value if v is not _HOLE]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                value[key] = _compact(item)
+    return value
 
 
 def parse_qs(text: str, depth: int = 5) -> dict[str, Any]:
+    """``qs.parse`` (6.x defaults: arrays up to index 20, 1000 parameters, repeated keys
+    combined): each key is built into its own object, then merged into the result in order."""
     result: dict[str, Any] = {}
     if not text:
         return result
-    for pair in text.split("&")[:1000]:
-        if not pair:
-            continue
-        raw_key, sep, raw_value = pair.partition("=")
+    if "%" in text:
+        text = re.sub("%5[bB]", "[", re.sub("%5[dD]", "]", text))
+    values: dict[str, Any] = {}
+    nested = False
+    for part in text.split("&")[:1000]:
+        if "]=" in part:
+            cut = part.find("]=") + 1
+            raw_key, raw_value = part[:cut], part[cut + 1:]
+        else:
+            raw_key, _, raw_value = part.partition("=")
         key = unquote_plus(raw_key)
-        value = unquote_plus(raw_value) if sep else ""
         if not key:
             continue
-        bracket = key.find("[")
-        if bracket > 0 and _QS_KEY.search(key, bracket):
-            parent = key[:bracket]
-            segments = _QS_KEY.findall(key[bracket:])[:depth]
-            _qs_assign(result, [parent, *segments], value)
-        else:
-            _qs_assign(result, [key], value)
-    return result
+        value = unquote_plus(raw_value)
+        if "[" in key:
+            nested = True
+        values[key] = _combine(values[key], value) if key in values else value
+    if not nested:
+        return values if _PROTO_KEYS.isdisjoint(values) else {k: v for k, v in values.items() if k not in _PROTO_KEYS}
+    for key, value in values.items():
+        segments = _qs_segments(key, depth)
+        if segments is not None:
+            result = _merge(result, _qs_object(segments, value))
+    return _compact(result)  # type: ignore[no-any-return]
 
 
 # --- cookies ------------------------------------------------------------------------------------
@@ -163,34 +273,117 @@ def decode_content(body: bytes, encoding: str, limit: int) -> bytes:
     return body
 
 
-def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+_FORM_DANGER = re.compile(r"(^|\[|\.)(__proto__|constructor|prototype)(\]|\.|$)")
+_FORM_STEP = re.compile(r"\[(\d+)\]|\[([^\]]+)\]")
+
+
+def _form_steps(key: str) -> list[tuple[Any, str, bool]]:
+    """A multipart field name as (key, what the next step needs: 'array'/'object'/'', append)
+    steps: ``a[b][0][]`` is a, b, 0 (then appended to). Names it cannot read are one plain key."""
+    whole: list[tuple[Any, str, bool]] = [(key, "", False)]
+    first = key.split("[", 1)[0]
+    if not first:
+        return whole
+    steps: list[list[Any]] = [[first, "", False]]
+    pos = len(first)
+    while pos < len(key):
+        if key.startswith("[]", pos):
+            steps[-1][2] = True
+            pos += 2
+            if pos != len(key):
+                return whole
+            continue
+        match = _FORM_STEP.match(key, pos)
+        if match is None:
+            return whole
+        if match.group(1) is not None:
+            index = int(match.group(1))
+            if index > 10000:
+                return whole
+            steps[-1][1] = "array"
+            steps.append([index, "", False])
+        else:
+            steps[-1][1] = "object"
+            steps.append([match.group(2), "", False])
+        pos = match.end()
+    return [(k, nxt, append) for k, nxt, append in steps]
+
+
+def _form_put(context: Any, key: Any, value: Any) -> None:
+    if isinstance(context, list):
+        context.extend([UNDEFINED] * (key + 1 - len(context)))
+        context[key] = value
+    else:
+        context[str(key)] = value
+
+
+def append_field(store: dict[str, Any], name: str, value: Any) -> None:
+    """Mockoon's ``appendField`` (multer's append-field): bracketed names build nested objects
+    and arrays, a repeated name turns into an array."""
+    if not name or _FORM_DANGER.search(name):
+        return
+    steps = _form_steps(name)
+    context: Any = store
+    for number, (key, nxt, append) in enumerate(steps):
+        if key in ("__proto__", "constructor", "prototype"):
+            return
+        if isinstance(context, list):
+            current = context[key] if isinstance(key, int) and key < len(context) else UNDEFINED
+        else:
+            current = context.get(str(key), UNDEFINED) if isinstance(context, dict) else UNDEFINED
+        if number == len(steps) - 1:  # the last step: set, or add to what is there
+            while isinstance(current, dict) and "" in current:
+                context, key, current = current, "", current[""]
+            if current is UNDEFINED:
+                _form_put(context, key, [value] if append else value)
+            elif isinstance(current, list):
+                current.append(value)
+            else:
+                _form_put(context, key, [current, value])
+            return
+        if current is UNDEFINED:
+            current = [] if nxt == "array" else {}
+            _form_put(context, key, current)
+        elif isinstance(current, list) and nxt != "array":
+            current = {str(i): v for i, v in enumerate(current) if v is not UNDEFINED}
+            _form_put(context, key, current)
+        elif not isinstance(current, (dict, list)):
+            current = {"": current}
+            _form_put(context, key, current)
+        context = current
+
+
+def _parse_multipart(body: bytes, content_type: str) -> Any:
+    """Fields as busboy gives them to Mockoon, files ({filename, mimetype, size}) after all the
+    fields (Mockoon adds a file when its stream closes); undefined when there is no part."""
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    fields: dict[str, Any] = {}
     if not message.is_multipart():
-        return fields
+        return UNDEFINED
+    fields: dict[str, Any] = {}
+    files: list[tuple[str, Any]] = []
+    seen = False
     for part in message.iter_parts():
+        seen = True
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
         filename = part.get_filename()
         payload = part.get_payload(decode=True)
         payload = payload if isinstance(payload, bytes) else b""
-        value: Any
         if filename is not None:
-            value = {"filename": filename, "mimetype": part.get_content_type(), "size": len(payload)}
+            files.append((str(name), {"filename": filename, "mimetype": part.get_content_type(), "size": len(payload)}))
         else:
-            value = payload.decode("utf-8", "replace")
-        key = str(name)
-        if "[" not in key and key in fields and not isinstance(fields[key], list):
-            fields[key] = [fields[key]]
-            key = f"{key}[]"
-        if key.endswith("[]"):
-            fields.setdefault(key[:-2], [])
-            if isinstance(fields[key[:-2]], list):
-                fields[key[:-2]].append(value)
-        else:
-            fields[key] = value
-    return fields
+            _add_form_value(fields, str(name), payload.decode("utf-8", "replace"))
+    for name, value in files:
+        _add_form_value(fields, name, value)
+    return fields if seen else UNDEFINED
+
+
+def _add_form_value(fields: dict[str, Any], name: str, value: Any) -> None:
+    if "[" not in name and name in fields and not isinstance(fields[name], list):
+        fields[name] = [fields[name]]  # a plain name given twice: an array
+        name = f"{name}[]"
+    append_field(fields, name, value)
 
 
 def parse_body(raw: bytes, content_type: str) -> tuple[str, Any]:

@@ -8,6 +8,7 @@ from these. Behaviour follows Mockoon CLI on Express 4, including Express' heade
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 import re
@@ -172,6 +173,31 @@ def with_utf8_charset(value: str) -> str:
     return media + rendered
 
 
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^;\"]*)", re.I)
+_LATIN1 = frozenset({"iso-8859-1", "latin1", "binary", "windows-1252", "iso88591", "iso_8859_1", "iso_8859-1", "ascii",
+                     "us-ascii"})
+
+
+def encode_as_charset(content: str, charset: re.Match[str]) -> bytes:
+    """A Content-Type that names a charset is kept as written and the body encoded in it, as
+    Mockoon does with Node's Buffer encodings: latin1 and ascii keep each character's low byte,
+    utf-16 is little-endian without a BOM, hex and base64 decode the text; others are utf-8."""
+    name = charset.group(1).strip().lower()
+    if name in _LATIN1:
+        return bytes(ord(c) & 0xFF for c in content)
+    if name in ("utf-16le", "utf16le", "ucs-2", "ucs2", "utf-16", "utf16"):
+        return content.encode("utf-16-le", "surrogatepass")
+    if name == "hex":
+        text = content[: len(content) // 2 * 2]
+        match = re.match(r"(?:[0-9a-fA-F]{2})*", text)
+        return bytes.fromhex(match.group(0) if match else "")
+    if name in ("base64", "base64url"):
+        letters = re.sub(r"[^A-Za-z0-9+/\-_]", "", content.split("=", 1)[0]).replace("-", "+").replace("_", "/")
+        letters = letters[: len(letters) - (len(letters) % 4 == 1)]
+        return base64.b64decode(letters + "=" * (-len(letters) % 4))
+    return content.encode("utf-8", "surrogatepass")
+
+
 class HeaderBag:
     """Response headers with Express' set (replace) and append (Set-Cookie) semantics."""
 
@@ -334,7 +360,7 @@ class MockServer:
         if response.body_type == "FILE" and response.file_path:
             return self._file_not_served(route, response, request, scope, headers, latency)
 
-        if "application/json" in content_type:
+        if "application/json" in content_type and not _CHARSET.search(content_type):
             headers.set("Content-Type", "application/json")
         content: Any = response.body
         template = True
@@ -393,13 +419,16 @@ class MockServer:
             headers.set("Content-Type", "text/plain")
             status, content = 500, f"Invalid status code: {status}"
         ctype = headers.get("Content-Type")
-        headers.set("Content-Type", with_utf8_charset(ctype) if ctype else "text/html; charset=utf-8")
+        charset = _CHARSET.search(ctype) if ctype else None
+        if charset is None:
+            headers.set("Content-Type", with_utf8_charset(ctype) if ctype else "text/html; charset=utf-8")
         if status in (204, 304):
             headers.remove("Content-Type")
             headers.remove("Content-Length")
             headers.remove("Transfer-Encoding")
             content = ""
-        return MockResponse(status, headers.items, content.encode("utf-8", "surrogatepass"), latency, route_uuid)
+        body = content.encode("utf-8", "surrogatepass") if charset is None else encode_as_charset(content, charset)
+        return MockResponse(status, headers.items, body, latency, route_uuid)
 
     def _not_found(self, request: RequestView, headers: HeaderBag, latency: int) -> MockResponse:
         for name in ("Content-Encoding", "Content-Language", "Content-Range"):

@@ -19,7 +19,7 @@ from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, mustache_text
 from .jsvalues import UNDEFINED, format_number, truthy
 
 Renderer = Callable[[Any], str]
-_SAFE_INT = 10**21  # below it JavaScript prints an integer in full, as str() does
+_SAFE_INT = 2**53 + 1  # below it a JavaScript number is the integer itself, printed as str() does
 
 
 class Spec:

@@ -228,7 +228,12 @@ def _sexpr(v: list[Any], at: Loc) -> SubExpr:
 
 
 def _hash(v: list[Any], at: Loc) -> dict[str, Any]:
-    return dict(v[0])
+    # Handlebars assigns hash pairs last to first: a repeated key keeps its first value, at the
+    # place of its last occurrence
+    pairs: dict[str, Any] = {}
+    for key, value in v[0]:
+        pairs[key] = pairs.pop(key) if key in pairs else value
+    return pairs
 
 
 def _hash_segment(v: list[Any], at: Loc) -> tuple[str, Any]:
@@ -247,7 +252,10 @@ def _literal(make: Callable[[str], Any]) -> Action:
 
 
 def _number(text: str) -> int | float:
-    return float(text) if "." in text else int(text)
+    number: int | float = float(text) if "." in text else int(text)
+    if number.__class__ is int and not -2**53 <= number <= 2**53:
+        number = float(number)  # a JavaScript number: integers past 2^53 are rounded
+    return number
 
 
 def _path(data: bool) -> Action:

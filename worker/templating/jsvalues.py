@@ -49,9 +49,9 @@ def format_number(value: float | int) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        if abs(value) < 10**21:
+        if -2**53 <= value <= 2**53:
             return str(value)
-        value = float(value)
+        value = float(value)  # a JavaScript number has 53 bits of precision
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -59,7 +59,7 @@ def format_number(value: float | int) -> str:
     if value == 0:
         return "0"
     if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
+        return str(_js_integer(value))
     text = repr(value)
     if "e" in text:
         mantissa, exponent = text.split("e")
@@ -68,6 +68,12 @@ def format_number(value: float | int) -> str:
             return format(Decimal(text), "f")
         return f"{mantissa}e{'+' if exp > 0 else '-'}{abs(exp)}"
     return text
+
+
+def _js_integer(value: float) -> int:
+    """An integral float as JavaScript prints it: past 2^53 only its shortest digits are
+    significant, the rest are zeros (1.2345678901234568e20 is 123456789012345680000)."""
+    return int(value) if -2**53 <= value <= 2**53 else int(Decimal(repr(value)))
 
 
 def to_string(value: Any) -> str:
@@ -202,7 +208,9 @@ def _clean_for_json(value: Any) -> Any:
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return int(value)
+        return _js_integer(value)
+    if value.__class__ is int and not -2**53 <= value <= 2**53:
+        return _clean_for_json(float(value))  # as JSON.parse would have read it
     return value
 
 

@@ -101,7 +101,8 @@ def _int(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> int:
     low, high = math.ceil(low), math.floor(high)
     if high < low:
         raise TemplateError(f"Max {high} should be greater than min {low}.")
-    return ctx.random.randint(low, high)
+    value = ctx.random.randint(low, high)
+    return value if -2**53 <= value <= 2**53 else int(float(value))  # JavaScript numbers past 2^53
 
 
 def _float(ctx: FakerContext, args: list[Any], hash_: dict[str, Any]) -> float:

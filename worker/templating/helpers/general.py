@@ -161,12 +161,25 @@ def _string_or_empty(value: Any) -> str:
     return _text(value)
 
 
-def lowercase(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
-    return _text(text).lower() if not is_nullish(text) and not isinstance(text, dict) else ""
+def _change_case(method: str) -> Any:
+    """lowercase/uppercase: ``text.toLowerCase()`` on the first argument, whatever it is, so
+    anything but a string fails as it does in JavaScript."""
+
+    def helper(opts: Options, *args: Any) -> Any:
+        if not args:
+            return ""
+        text = args[0]
+        if isinstance(text, str):
+            return str.lower(text) if method == "toLowerCase" else str.upper(text)
+        if is_nullish(text):
+            raise TemplateError(f"Cannot read properties of {to_string(text)} (reading '{method}')")
+        raise TemplateError(f"text.{method} is not a function")
+
+    return helper
 
 
-def uppercase(opts: Options, text: Any = UNDEFINED, *rest: Any) -> Any:
-    return _text(text).upper() if not is_nullish(text) and not isinstance(text, dict) else ""
+lowercase = _change_case("toLowerCase")
+uppercase = _change_case("toUpperCase")
 
 
 def concat(opts: Options, *args: Any) -> Any:
@@ -197,16 +210,36 @@ def join(opts: Options, arr: Any = UNDEFINED, sep: Any = UNDEFINED, *rest: Any) 
     return separator.join("" if is_nullish(v) else to_string(v) for v in arr)
 
 
-def replace(opts: Options, text: Any = UNDEFINED, old: Any = UNDEFINED, new: Any = UNDEFINED, *rest: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    return _text(text).replace(_text(old), _text(new), 1)
+_REPLACEMENT = re.compile(r"\$([$&`'])")
 
 
-def replace_all(opts: Options, text: Any = UNDEFINED, old: Any = UNDEFINED, new: Any = UNDEFINED, *rest: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    return _text(text).replace(_text(old), _text(new))
+def _replace(count: int) -> Any:
+    """``replace``/``replaceAll``: three strings or '', and JavaScript's ``$$ $& $` $'`` in the
+    replacement (String.prototype.replace with a string or an escaped global pattern)."""
+
+    def helper(opts: Options, *args: Any) -> Any:
+        if len(args) < 3:
+            return ""
+        text, old, new = unsafe(args[0]), unsafe(args[1]), unsafe(args[2])
+        if not isinstance(text, str) or not isinstance(old, str) or not isinstance(new, str):
+            return ""
+        if old == "" or "$" not in new:
+            return text if old == "" else text.replace(old, new, count)
+        out: list[str] = []
+        start, left = 0, count
+        while left and (found := text.find(old, start)) >= 0:
+            end = found + len(old)
+            parts = {"$": "$", "&": old, "`": text[:found], "'": text[end:]}
+            out += [text[start:found], _REPLACEMENT.sub(lambda m: parts[m.group(1)], new)]  # noqa: B023
+            start = end
+            left -= 1
+        return "".join(out) + text[start:]
+
+    return helper
+
+
+replace = _replace(1)
+replace_all = _replace(-1)
 
 
 def _pad(left: bool) -> Any:
@@ -345,7 +378,8 @@ def slice_(opts: Options, arr: Any = UNDEFINED, start: Any = UNDEFINED, end: Any
 
 
 def length(opts: Options, value: Any = UNDEFINED, *rest: Any) -> int:
-    return len(value) if isinstance(value, (str, list)) else 0
+    # a SafeString (what body, queryParam, base64... give) is an object in JavaScript: 0
+    return len(value) if value.__class__ is str or isinstance(value, list) else 0
 
 
 def one_of(opts: Options, *args: Any) -> Any:
@@ -479,42 +513,27 @@ def object_merge(opts: Options, *args: Any) -> Any:
     return result
 
 
-def object_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
-    if isinstance(data, str):
-        try:
-            data = js_json_parse(data)
-        except ValueError:
+def _path_helper(find: Any) -> Any:
+    """objectPath/jsonPath/jmesPath as Mockoon 9.9's ``getValueFromPath``: the value found,
+    as it is (arrays and objects too), the third argument (or '') when nothing is found, and
+    anything that is not an object or array (strings included) given back untouched."""
+
+    def helper(opts: Options, *args: Any) -> Any:
+        if len(args) < 2:
             return UNDEFINED
-    if not isinstance(data, (dict, list)) or not isinstance(path, str):
-        return UNDEFINED if not isinstance(data, (dict, list)) else data
-    found = paths.object_path_get(data, unsafe(path))
-    return SafeString(json_stringify(found)) if isinstance(found, (dict, list)) else found
+        data, path = unsafe(args[0]), unsafe(args[1])
+        default = args[2] if len(args) > 2 and not is_nullish(args[2]) else ""
+        if not isinstance(data, (dict, list)) and data is not None or not isinstance(path, str) or path == "":
+            return data
+        found = find(data, path) if data is not None else UNDEFINED
+        return default if found is UNDEFINED or found is None and find is paths.jmes_path else found
+
+    return helper
 
 
-def json_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
-    if isinstance(data, str):
-        try:
-            data = js_json_parse(data)
-        except ValueError:
-            return UNDEFINED
-    if not isinstance(data, (dict, list)) or not isinstance(path, str):
-        return data
-    found = paths.json_path(data, unsafe(path))
-    return SafeString(json_stringify(found)) if isinstance(found, (dict, list)) else found
-
-
-def jmes_path(opts: Options, data: Any = UNDEFINED, path: Any = UNDEFINED, *rest: Any) -> Any:
-    if isinstance(data, str):
-        try:
-            data = js_json_parse(data)
-        except ValueError:
-            return UNDEFINED
-    if not isinstance(data, (dict, list)) or not isinstance(path, str):
-        return data
-    found = paths.jmes_path(data, unsafe(path))
-    if found is None:
-        return UNDEFINED
-    return SafeString(json_stringify(found)) if isinstance(found, (dict, list)) else found
+object_path = _path_helper(paths.object_path_get)
+json_path = _path_helper(paths.json_path)
+jmes_path = _path_helper(paths.jmes_path)
 
 
 # --- flow: repeat, switch, variables ----------------------------------------------------------------
