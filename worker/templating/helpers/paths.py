@@ -7,11 +7,11 @@ else is an object-path (dots, with ``\\.`` escaping a literal dot).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 import jmespath
 
+from ... import jsonpath
 from ..jsvalues import UNDEFINED
 
 
@@ -76,30 +76,12 @@ def object_path_del(data: Any, path: str | list[str]) -> None:
         del parent[int(last)]
 
 
-@lru_cache(maxsize=512)
-def _compile_jsonpath(path: str) -> Any:
-    from jsonpath_ng.ext import parse as jsonpath_parse
-
-    return jsonpath_parse(path)
-
-
 def json_path(data: Any, path: str) -> Any:
-    """JSONPath with jsonpath-plus' ``wrap: false``: one match unwrapped, none undefined."""
-    if len(path) > 1000:
-        return UNDEFINED
-    try:
-        matches = [m.value for m in _compile_jsonpath(path).find(data)]
-    except Exception:  # noqa: BLE001 - an invalid user path finds nothing, as in Mockoon
-        return UNDEFINED
-    if not matches:
-        return UNDEFINED
-    if len(matches) == 1 and not _is_multi_path(path):
-        return matches[0]
-    return matches
+    """JSONPath as Mockoon runs it (isSafeJSONPath, then jsonpath-plus with ``wrap: false``).
 
-
-def _is_multi_path(path: str) -> bool:
-    return bool(re.search(r"\*|\.\.|\[\?|:|,", path))
+    Raises ``JSONPathError`` where jsonpath-plus throws; no match is undefined.
+    """
+    return jsonpath.query(data, path)
 
 
 def jmes_path(data: Any, path: str) -> Any:
