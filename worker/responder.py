@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from schemas import Environment
 from schemas.environment import Header, Route, RouteResponse
@@ -135,42 +135,73 @@ def _route_bucket_ids(env: Environment, route: Route) -> list[str]:
 
 # --- Express header rules -------------------------------------------------------------------
 
-_CHARSET_TYPES = re.compile(r"^(text/|application/(javascript|json))", re.I)
+_CHARSET_TYPES = re.compile(r"^(text/|application/(javascript|json))")  # mime 1's charsets.lookup: case-sensitive
 
 
-def _parse_content_type(value: str) -> tuple[str, dict[str, str]] | None:
-    parts = [p.strip() for p in value.split(";")]
-    media = parts[0].lower()
-    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9a-z-]+/[!#$%&'*+.^_`|~0-9a-z-]+", media):
-        return None
+class InvalidContentType(ValueError):
+    """What the content-type package throws when Express re-formats a Content-Type it cannot read."""
+
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(f"{_TOKEN}/{_TOKEN}")
+_PARAMETER = re.compile(f'; *({_TOKEN}) *= *("(?:[\\x0b\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\x0b\\x20-\\xff])*"|{_TOKEN}) *')
+_TEXT = re.compile(r"[\x0b\x20-\x7e\x80-\xff]*")
+_SET_CHARSET = re.compile(r";\s*charset\s*=", re.I)
+
+
+def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+    """The content-type package's ``parse``: media type and parameters, or InvalidContentType."""
+    index = value.find(";")
+    media = (value[:index] if index >= 0 else value).strip(" \t\n\r\x0b\x0c")
+    if not _MEDIA_TYPE.fullmatch(media):
+        raise InvalidContentType("invalid media type")
     params: dict[str, str] = {}
-    for part in parts[1:]:
-        if not part:
-            continue
-        key, sep, val = part.partition("=")
-        if not sep:
-            return None
-        params[key.strip().lower()] = val.strip().strip('"')
-    return media, params
+    if index >= 0:
+        while index < len(value):
+            match = _PARAMETER.match(value, index)
+            if match is None or match.end() == index:
+                raise InvalidContentType("invalid parameter format")
+            index = match.end()
+            key, param = match.group(1).lower(), match.group(2)
+            if param.startswith('"'):
+                param = re.sub(r"\\([\x0b\x20-\xff])", r"\1", param[1:-1])
+            params[key] = param
+    return media.lower(), params
 
 
 def express_set_content_type(value: str) -> str:
     """``res.set('Content-Type', v)``: add ``charset=utf-8`` to text and JSON types without one."""
-    if "charset" not in value.lower() and _CHARSET_TYPES.match(value.split(";")[0].strip()):
+    if not _SET_CHARSET.search(value) and _CHARSET_TYPES.match(value.split(";")[0]):
         return f"{value}; charset=utf-8"
     return value
 
 
 def with_utf8_charset(value: str) -> str:
     """``res.send(string)``: force charset=utf-8, formatting like the content-type package."""
-    parsed = _parse_content_type(value)
-    if parsed is None:
-        return value
-    media, params = parsed
+    media, params = _parse_content_type(value)
     params["charset"] = "utf-8"
-    rendered = "".join(f"; {k}={v if re.fullmatch(r'[!#$%&*+.^_`|~0-9A-Za-z-]+', v) else json_stringify(v)}"
-                       for k, v in sorted(params.items()))
-    return media + rendered
+    rendered = []
+    for key in sorted(params):
+        param = params[key]
+        if not re.fullmatch(_TOKEN, param):
+            if not _TEXT.fullmatch(param):
+                raise InvalidContentType("invalid parameter value")
+            param = '"' + re.sub(r'(["\\])', r"\\\1", param) + '"'
+        rendered.append(f"; {key}={param}")
+    return media + "".join(rendered)
+
+
+def uri_decodable(path: str) -> bool:
+    """Whether ``decodeURIComponent`` accepts ``path`` (no stray ``%``, valid UTF-8 once decoded)."""
+    if "%" not in path:
+        return True
+    if re.search(r"%(?![0-9A-Fa-f]{2})", path):
+        return False
+    try:
+        unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^;\"]*)", re.I)
@@ -293,6 +324,9 @@ class MockServer:
         headers = HeaderBag()
         self._apply_headers(self.env.headers, headers, scope)
         latency = self.env.latency
+        if not uri_decodable(request.path):
+            # Express decodes the catch-all route's parameter (the whole path) before Mockoon routes
+            return self._error(headers, f"Failed to decode param '{request.path}'", 500, latency)
         for compiled in self.routes:
             found = self._match(compiled, request, scope)
             if found is None:
@@ -352,16 +386,11 @@ class MockServer:
         self.state.request_numbers[route.uuid] += 1
         latency += response.latency
         status = response.status_code
-        route_ct = next((h.value for h in response.headers if h.key.lower() == "content-type"), None)
-        env_ct = next((h.value for h in self.env.headers if h.key.lower() == "content-type"), None)
-        content_type = route_ct or env_ct or ""
         self._apply_headers(response.headers, headers, scope)
 
         if response.body_type == "FILE" and response.file_path:
             return self._file_not_served(route, response, request, scope, headers, latency)
 
-        if "application/json" in content_type and not _CHARSET.search(content_type):
-            headers.set("Content-Type", "application/json")
         content: Any = response.body
         template = True
         if response.body_type == "DATABUCKET" and response.databucket_id:
@@ -421,7 +450,11 @@ class MockServer:
         ctype = headers.get("Content-Type")
         charset = _CHARSET.search(ctype) if ctype else None
         if charset is None:
-            headers.set("Content-Type", with_utf8_charset(ctype) if ctype else "text/html; charset=utf-8")
+            try:
+                headers.set("Content-Type", with_utf8_charset(ctype) if ctype else "text/html; charset=utf-8")
+            except InvalidContentType as error:  # thrown by res.send, answered by Mockoon's sendError
+                headers.set("Content-Type", "text/plain; charset=utf-8")
+                charset, content = None, f"Error while serving the content: {error}"
         if status in (204, 304):
             headers.remove("Content-Type")
             headers.remove("Content-Length")
