@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 from .templating.errors import TemplateBudgetExceeded, TemplateError
-from .templating.jsvalues import (
+from .jsvalues import (
     UNDEFINED,
     is_nan,
     js_equals_strict,

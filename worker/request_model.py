@@ -15,7 +15,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from .templating.jsvalues import UNDEFINED, js_json_parse
+from .jsvalues import UNDEFINED, js_json_parse
 from .xml_body import parse_xml
 
 

@@ -27,7 +27,7 @@ from .rules import choose_response
 from .state import EnvironmentState, bucket_references, generate_bucket, initial_buckets
 from .templating import Budget, Engine, TemplateError
 from .templating.helpers.fakes import FakerContext
-from .templating.jsvalues import UNDEFINED, json_stringify
+from .jsvalues import UNDEFINED, json_stringify
 
 CORS_HEADERS = [
     Header(key="Access-Control-Allow-Origin", value="*"),

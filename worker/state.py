@@ -10,7 +10,7 @@ from typing import Any
 from schemas import Environment
 
 from .templating.errors import TemplateError
-from .templating.jsvalues import js_json_parse
+from .jsvalues import js_json_parse
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ import pytest
 
 from worker import jsonpath
 from worker.jsonpath import JSONPathError, evaluate, is_safe_json_path
-from worker.templating.jsvalues import UNDEFINED
+from worker.jsvalues import UNDEFINED
 
 ROOT = Path(__file__).resolve().parents[2]
 JSONPATH_PLUS = ROOT / ".bench" / "node" / "node_modules" / "jsonpath-plus"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.templating.jsvalues import CircularStructureError, json_stringify
+from worker.jsvalues import CircularStructureError, json_stringify
 from worker.xml_body import XmlBodyError, parse_xml
 
 CASES = [

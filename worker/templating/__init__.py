@@ -15,7 +15,7 @@ from .budget import Budget
 from .compiler import Frame, Helper, Renderer, compile_template
 from .errors import TemplateBudgetExceeded, TemplateError, TemplateSyntaxError
 from .helpers import ALL_HELPERS
-from .jsvalues import UNDEFINED, SafeString
+from ..jsvalues import UNDEFINED, SafeString
 
 __all__ = [
     "Budget",

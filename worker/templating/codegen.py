@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, mustache_text
-from .jsvalues import UNDEFINED, format_number, truthy
+from ..jsvalues import UNDEFINED, format_number, truthy
 
 Renderer = Callable[[Any], str]
 _SAFE_INT = 2**53 + 1  # below it a JavaScript number is the integer itself, printed as str() does

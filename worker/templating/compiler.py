@@ -14,7 +14,7 @@ from typing import Any
 from .codegen import Spec, generate, generate_loop
 from .errors import TemplateError
 from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, escape_html, mustache_text
-from .jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
+from ..jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
 from .parser import parse
 from .syntax_tree import (
     Block,

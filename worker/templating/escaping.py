@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .jsvalues import UNDEFINED, SafeString, to_output
+from ..jsvalues import UNDEFINED, SafeString, to_output
 
 ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;", "=": "&#x3D;"}
 ESCAPE_TABLE = str.maketrans(ESCAPES)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import TemplateSyntaxError
-from .jsvalues import UNDEFINED, format_number
+from ..jsvalues import UNDEFINED, format_number
 from .lalr import Tables, build_tables
 from .syntax_tree import (
     Block,

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..compiler import Options, create_frame, lookup_property
 from ..errors import TemplateError
-from ..jsvalues import is_nullish, truthy
+from ...jsvalues import is_nullish, truthy
 
 
 def _is_zero(value: Any) -> bool:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..compiler import Options
-from ..jsvalues import (
+from ...jsvalues import (
     UNDEFINED,
     SafeString,
     is_nan,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..compiler import Options
 from ..errors import TemplateError
-from ..jsvalues import UNDEFINED, is_nan, parse_int, unsafe
+from ...jsvalues import UNDEFINED, is_nan, parse_int, unsafe
 
 DEFAULT_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TemplateError
-from ..jsvalues import UNDEFINED, to_string
+from ...jsvalues import UNDEFINED, to_string
 from .dates import js_date_string
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..compiler import Options
 from ..errors import TemplateError
-from ..jsvalues import UNDEFINED, is_nan, to_number, unsafe
+from ...jsvalues import UNDEFINED, is_nan, to_number, unsafe
 from .dates import js_date_string
 
 Gen = Callable[["FakerContext", list[Any], dict[str, Any]], Any]

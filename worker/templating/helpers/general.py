@@ -18,7 +18,7 @@ from typing import Any
 
 from ..compiler import Options
 from ..errors import TemplateError
-from ..jsvalues import (
+from ...jsvalues import (
     UNDEFINED,
     SafeString,
     is_nan,

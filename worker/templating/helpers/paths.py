@@ -12,7 +12,7 @@ from typing import Any
 import jmespath
 
 from ... import jsonpath
-from ..jsvalues import UNDEFINED
+from ...jsvalues import UNDEFINED
 
 
 def split_object_path(path: str) -> list[str]:
