@@ -11,8 +11,9 @@ from typing import Any
 import msgspec
 
 from .environment import HIGHEST_MIGRATION, Environment
-from .errors import SchemaError
+from .errors import NeedsRepair, SchemaError
 from .migrations import MigrationReport, migrate
+from .repair import repair_environment
 
 MAX_ENVIRONMENT_BYTES = 20 * 1024 * 1024
 
@@ -47,9 +48,13 @@ def load_json(data: bytes | str, limit: int = MAX_ENVIRONMENT_BYTES) -> Any:
 
 
 def environment_from_obj(
-    obj: Any, highest: int = HIGHEST_MIGRATION
+    obj: Any, highest: int = HIGHEST_MIGRATION, *, strict: bool = False
 ) -> tuple[Environment, MigrationReport]:
-    """Validate a parsed JSON value, migrate it to ``highest`` and convert it to Structs."""
+    """Migrate a parsed JSON value to ``highest``, repair it as Mockoon does and convert it to Structs.
+
+    The repairs are in ``report.repairs``; with ``strict`` any repair raises ``NeedsRepair``.
+    Only what Mockoon cannot load either is refused: not an object, an OpenAPI document,
+    no sign of an environment, a schema newer than ``highest``."""
     if not isinstance(obj, dict):
         raise SchemaError("$", f"expected a Mockoon environment object, got {_type_name(obj)}")
     if "openapi" in obj or "swagger" in obj:
@@ -57,18 +62,27 @@ def environment_from_obj(
     if "routes" not in obj and "lastMigration" not in obj:
         raise SchemaError("$", "not a Mockoon environment: no routes and no lastMigration")
     report = migrate(obj, highest)
+    repaired, repairs = repair_environment(obj, highest)
+    report.repairs.extend(repairs)
+    # like the app's cleanDisabledRoutes/cleanCollapsedFolders: forget what the repair renamed away
+    routes = {route["uuid"] for route in repaired["routes"]}
+    folders = {folder["uuid"] for folder in repaired["folders"]}
+    report.disabled_routes = [uuid for uuid in report.disabled_routes if uuid in routes]
+    report.collapsed_folders = [uuid for uuid in report.collapsed_folders if uuid in folders]
+    if strict and report.repairs:
+        raise NeedsRepair(report.repairs)
     try:
-        env = msgspec.convert(obj, Environment)
-    except msgspec.ValidationError as error:
+        env = msgspec.convert(repaired, Environment)
+    except msgspec.ValidationError as error:  # the repair guarantees the shape; this is our bug
         raise schema_error_from_msgspec(error) from None
     return env, report
 
 
 def decode_environment(
-    data: bytes | str, highest: int = HIGHEST_MIGRATION
+    data: bytes | str, highest: int = HIGHEST_MIGRATION, *, strict: bool = False
 ) -> tuple[Environment, MigrationReport]:
-    """Bytes in, a current-schema ``Environment`` out, or one ``SchemaError``."""
-    return environment_from_obj(load_json(data), highest)
+    """Bytes in, a current-schema ``Environment`` out (repaired unless ``strict``), or one ``SchemaError``."""
+    return environment_from_obj(load_json(data), highest, strict=strict)
 
 
 def encode_environment(env: Environment) -> bytes:

@@ -10,6 +10,7 @@ collapsed folders) in a ``MigrationReport``.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +19,8 @@ from importlib import resources
 from typing import Any
 
 from .environment import HIGHEST_MIGRATION
-from .errors import SchemaError, UnsupportedSchemaVersion
+from .errors import UnsupportedSchemaVersion
+from .repair import Repair
 
 Env = dict[str, Any]
 
@@ -31,19 +33,35 @@ class MigrationReport:
     to_version: int
     disabled_routes: list[str] = field(default_factory=list)
     collapsed_folders: list[str] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)  # filled by migrate and the schema repair
+
+
+class _Malformed(TypeError):
+    """The data has a shape on which Mockoon's own migration throws (a JavaScript TypeError)."""
+
+
+def _items(container: Any, what: str) -> list[dict[str, Any]]:
+    """The objects of an array a migration walks; like Mockoon's ``forEach``, anything else fails."""
+    if not isinstance(container, list):
+        raise _Malformed(f"{what} is not an array")
+    for item in container:
+        if not isinstance(item, dict):
+            raise _Malformed(f"an item of {what} is not an object")
+    return container
 
 
 def _routes(env: Env) -> Iterator[dict[str, Any]]:
-    for route in env.get("routes") or []:
-        if isinstance(route, dict):
-            yield route
+    yield from _items(env.get("routes"), "routes")
 
 
 def _responses(env: Env) -> Iterator[dict[str, Any]]:
     for route in _routes(env):
-        for response in route.get("responses") or []:
-            if isinstance(response, dict):
-                yield response
+        yield from _items(route.get("responses"), "a route's responses")
+
+
+def _rules(env: Env) -> Iterator[dict[str, Any]]:
+    for response in _responses(env):
+        yield from _items(response.get("rules"), "a response's rules")
 
 
 def _set_missing(target: dict[str, Any], key: str, value: Any) -> None:
@@ -189,14 +207,11 @@ def _m17(env: Env, report: MigrationReport) -> None:
 
 
 def _m18(env: Env, report: MigrationReport) -> None:
-    for response in _responses(env):
-        for rule in response.get("rules") or []:
-            if not isinstance(rule, dict):
-                continue
-            if rule.get("isRegex"):
-                rule["operator"] = "regex"
-            _set_missing(rule, "operator", "equals")
-            rule.pop("isRegex", None)
+    for rule in _rules(env):
+        if rule.get("isRegex"):
+            rule["operator"] = "regex"
+        _set_missing(rule, "operator", "equals")
+        rule.pop("isRegex", None)
 
 
 def _m19(env: Env, report: MigrationReport) -> None:
@@ -215,8 +230,8 @@ def _m19(env: Env, report: MigrationReport) -> None:
 
 def _m20(env: Env, report: MigrationReport) -> None:
     for route in _routes(env):
-        for index, response in enumerate(route.get("responses") or []):
-            if isinstance(response, dict) and "default" not in response:
+        for index, response in enumerate(_items(route.get("responses"), "a route's responses")):
+            if "default" not in response:
                 response["default"] = index == 0
 
 
@@ -234,10 +249,8 @@ def _m21(env: Env, report: MigrationReport) -> None:
 
 
 def _m22(env: Env, report: MigrationReport) -> None:
-    for response in _responses(env):
-        for rule in response.get("rules") or []:
-            if isinstance(rule, dict):
-                _set_missing(rule, "invert", False)
+    for rule in _rules(env):
+        _set_missing(rule, "invert", False)
 
 
 def _m23(env: Env, report: MigrationReport) -> None:
@@ -273,8 +286,8 @@ def _m28(env: Env, report: MigrationReport) -> None:
 
 
 def _m29(env: Env, report: MigrationReport) -> None:
-    for bucket in env.get("data") or []:
-        if isinstance(bucket, dict) and isinstance(bucket.get("value"), str):
+    for bucket in _items(env["data"], "data") if env.get("data") else []:
+        if isinstance(bucket.get("value"), str):
             bucket["value"] = rename_faker_v7_methods(bucket["value"])
     for response in _responses(env):
         if isinstance(response.get("body"), str):
@@ -283,24 +296,29 @@ def _m29(env: Env, report: MigrationReport) -> None:
 
 def _m30(env: Env, report: MigrationReport) -> None:
     _set_falsy(env, "callbacks", [])
-    for response in _responses(env):
-        response["callbacks"] = []
+    for route in _items(env["routes"], "routes") if env.get("routes") else []:  # guarded in Mockoon
+        for response in _items(route["responses"], "a route's responses") if route.get("responses") else []:
+            response["callbacks"] = []
 
 
 def _m31(env: Env, report: MigrationReport) -> None:
+    disabled = []
     for route in _routes(env):
         if not route.pop("enabled", None):
-            report.disabled_routes.append(route.get("uuid", ""))
+            disabled.append(route.get("uuid", ""))
+    report.disabled_routes.extend(disabled)  # only once the whole step succeeded, as in Mockoon
 
 
 def _m32(env: Env, report: MigrationReport) -> None:
-    for folder in env.get("folders") or []:
-        if isinstance(folder, dict) and folder.pop("collapsed", None):
-            report.collapsed_folders.append(folder.get("uuid", ""))
+    collapsed = []
+    for folder in _items(env.get("folders"), "folders"):
+        if folder.pop("collapsed", None):
+            collapsed.append(folder.get("uuid", ""))
+    report.collapsed_folders.extend(collapsed)
 
 
 def _m33(env: Env, report: MigrationReport) -> None:
-    for route in _routes(env):
+    for route in _items(env["routes"], "routes") if env.get("routes") else []:  # guarded in Mockoon
         route["streamingMode"] = None
         route["streamingInterval"] = 0
 
@@ -352,22 +370,45 @@ def rename_faker_v7_methods(template: str) -> str:
 # --- driver ------------------------------------------------------------------------------
 
 
+def schema_version(value: Any) -> float | None:
+    """The migration id Mockoon compares ``lastMigration`` as: numbers and decimal strings, null as 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return int(value)
+    number: float | None = None
+    if isinstance(value, str):
+        try:
+            number = float(value) if value.strip() else 0
+        except ValueError:
+            return None
+    elif isinstance(value, int | float):
+        number = value
+    if number is None or not math.isfinite(number):
+        return None
+    return int(number) if float(number).is_integer() else number
+
+
 def migrate(env: Env, highest: int = HIGHEST_MIGRATION) -> MigrationReport:
-    """Upgrade ``env`` in place to schema ``highest``; refuse environments newer than it."""
-    found = env.get("lastMigration")
-    if found is None:
-        found = 0
-    if isinstance(found, bool) or not isinstance(found, int):
-        raise SchemaError("$.lastMigration", f"expected int, got {type(found).__name__}")
-    if found > highest:
+    """Upgrade ``env`` in place to schema ``highest``; refuse environments newer than it.
+
+    A step that fails on malformed data stops the migration, as in Mockoon: what earlier steps
+    did stays, ``lastMigration`` becomes ``highest`` and the schema repair fills in the rest.
+    A missing ``lastMigration`` migrates from 0 (Mockoon would skip every step)."""
+    found = schema_version(env.get("lastMigration"))
+    if found is not None and found > highest:
         raise UnsupportedSchemaVersion(found, highest)
-    report = MigrationReport(from_version=found, to_version=max(found, highest))
-    if not isinstance(env.get("routes", []), list):
-        raise SchemaError("$.routes", "expected array")
-    for migration_id in range(max(found, 0) + 1, highest + 1):
+    start = max(0, math.floor(found)) if found is not None else highest
+    report = MigrationReport(from_version=start, to_version=max(start, highest))
+    for migration_id in range(start + 1, highest + 1):
         try:
             MIGRATIONS[migration_id](env, report)
         except (AttributeError, TypeError, KeyError, IndexError) as error:
-            raise SchemaError("$", f"migration {migration_id} failed on malformed data: {error}") from error
+            report.repairs.append(Repair(
+                code="REPAIR_MIGRATION", path="$",
+                message=f"migration {migration_id} failed on malformed data ({error}): like Mockoon, the "
+                        f"environment is marked as schema {highest} and repaired with defaults"))
+            env["lastMigration"] = highest
+            break
         env["lastMigration"] = migration_id
     return report

@@ -111,6 +111,10 @@ SCHEMA: list[str] = [
     ALTER TABLE plans ADD COLUMN max_body_bytes INTEGER NOT NULL DEFAULT 10485760;
     UPDATE plans SET max_body_bytes = 5242880 WHERE name IN ('FREE', 'TRIAL', 'SOLO');
     """,
+    # version 3: routes a migration disabled (JSON list of uuids), handed to every worker of the deployment
+    """
+    ALTER TABLE deployments ADD COLUMN disabled_routes TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 
@@ -147,6 +151,7 @@ class Deployment(msgspec.Struct, kw_only=True):
     runtime: str
     environment_migrated: bytes
     warnings: list[dict[str, Any]]
+    disabled_routes: list[str]
     status: str
     revision: int
     admin_token: str
@@ -269,13 +274,14 @@ class Registry:
 
     # --- deployments -----------------------------------------------------------------------------
     _COLUMNS = ("environment_uuid, account_id, subdomain, name, visibility, api_key, region, live_update, runtime, "
-                "environment_migrated, warnings, status, revision, admin_token, worker_pid, worker_started, "
+                "environment_migrated, warnings, disabled_routes, status, revision, admin_token, worker_pid, worker_started, "
                 "worker_socket, last_error, created_at, updated_at")
 
     def _deployment(self, row: sqlite3.Row) -> Deployment:
         data = dict(row)
         data["live_update"] = bool(data["live_update"])
         data["warnings"] = json.loads(data["warnings"])
+        data["disabled_routes"] = json.loads(data["disabled_routes"])
         return Deployment(**data)
 
     def deployment(self, environment_uuid: str) -> Deployment | None:
@@ -301,9 +307,10 @@ class Registry:
     def save_deployment(self, *, account_id: int, environment_uuid: str, subdomain: str, name: str, visibility: str,
                         region: str, live_update: bool, runtime: str, uploaded: bytes, migrated: bytes,
                         warnings: list[dict[str, Any]], quota: int, admin_token: str, worker_pid: int,
-                        worker_started: float, worker_socket: str) -> Deployment:
+                        worker_started: float, worker_socket: str, disabled_routes: list[str] | None = None) -> Deployment:
         """Insert or re-deploy in one transaction; the quota is checked inside it so two racing deploys can't both pass."""
         now = time.time()
+        disabled = json.dumps(disabled_routes or [])
         with self.transaction() as db:
             existing = db.execute("SELECT account_id, api_key, admin_token, revision, created_at FROM deployments "
                                   "WHERE environment_uuid = ?", (environment_uuid,)).fetchone()
@@ -313,23 +320,23 @@ class Registry:
                     raise QuotaExceeded(used, quota)
                 db.execute(
                     "INSERT INTO deployments (environment_uuid, account_id, subdomain, name, visibility, api_key, region, "
-                    "live_update, runtime, environment_uploaded, environment_migrated, warnings, status, revision, "
-                    "admin_token, worker_pid, worker_started, worker_socket, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING', 1, ?, ?, ?, ?, ?, ?)",
+                    "live_update, runtime, environment_uploaded, environment_migrated, warnings, disabled_routes, "
+                    "status, revision, admin_token, worker_pid, worker_started, worker_socket, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING', 1, ?, ?, ?, ?, ?, ?)",
                     (environment_uuid, account_id, subdomain, name, visibility, new_api_key(), region, int(live_update),
-                     runtime, uploaded, migrated, json.dumps(warnings), admin_token, worker_pid, worker_started,
-                     worker_socket, now, now))
+                     runtime, uploaded, migrated, json.dumps(warnings), disabled, admin_token, worker_pid,
+                     worker_started, worker_socket, now, now))
                 action = "deploy"
             else:
                 if existing["account_id"] != account_id:
                     raise OwnedElsewhere(environment_uuid)
                 db.execute(
                     "UPDATE deployments SET subdomain = ?, name = ?, visibility = ?, region = ?, live_update = ?, "
-                    "runtime = ?, environment_uploaded = ?, environment_migrated = ?, warnings = ?, "
+                    "runtime = ?, environment_uploaded = ?, environment_migrated = ?, warnings = ?, disabled_routes = ?, "
                     "revision = revision + 1, status = 'RUNNING', last_error = '', worker_pid = ?, worker_started = ?, "
                     "worker_socket = ?, updated_at = ? WHERE environment_uuid = ?",
                     (subdomain, name, visibility, region, int(live_update), runtime, uploaded, migrated,
-                     json.dumps(warnings), worker_pid, worker_started, worker_socket, now, environment_uuid))
+                     json.dumps(warnings), disabled, worker_pid, worker_started, worker_socket, now, environment_uuid))
                 action = "redeploy"
             db.execute("INSERT INTO audit (at, account_id, action, environment_uuid, detail) VALUES (?, ?, ?, ?, ?)",
                        (now, account_id, action, environment_uuid, f"{subdomain} runtime={runtime}"))

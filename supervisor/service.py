@@ -24,6 +24,8 @@ import trio
 
 from schemas import (
     HIGHEST_MIGRATION,
+    Environment,
+    Repair,
     SchemaError,
     UnsupportedSchemaVersion,
     encode_environment,
@@ -31,6 +33,7 @@ from schemas import (
 )
 from schemas.control import Invalidate, Target, UsageAck, Woken
 from schemas.deployments import DeployInstance, DeployRequest, SubdomainCheck
+from schemas.handover import WorkerHandover
 from schemas.sanitise import sanitise_for_cloud
 
 from . import workers
@@ -181,8 +184,11 @@ class Supervisor:
     def newest_runtime(self) -> Runtime:
         return self.registry.runtimes()[0]
 
-    def _extra_args(self, subdomain: str, max_body: int) -> dict[str, object]:
-        return {"maxRequestBodySize": max_body, "publicBaseUrl": self.settings.instance_url(subdomain)}
+    def _handover(self, env: Environment, *, disabled_routes: list[str], repairs: list[Repair], admin_token: str,
+                  subdomain: str, max_body: int) -> WorkerHandover:
+        return WorkerHandover(environment=env, disabled_routes=disabled_routes, repairs=repairs,
+                              admin_token=admin_token, max_request_body_size=max_body,
+                              public_base_url=self.settings.instance_url(subdomain))
 
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
@@ -256,13 +262,14 @@ class Supervisor:
                 raise ApiError(409, f"subdomain {subdomain!r} is already taken")
             migrated = encode_environment(env)
             uploaded = msgspec.json.encode(request.environment)
-            warning_list = [msgspec.to_builtins(w) for w in warnings]
+            warning_list = [msgspec.to_builtins(w) for w in [*report.repairs, *warnings]]
             admin_token = previous.admin_token if previous else secrets.token_urlsafe(32)
             revision = previous.revision + 1 if previous else 1
             try:
-                worker = await workers.spawn(
-                    self.settings, deployment=uuid, revision=revision, command=runtime.command, environment=migrated,
-                    admin_token=admin_token, extra_args=self._extra_args(subdomain, plan.max_body_bytes), pool=self.spares)
+                handover = self._handover(env, disabled_routes=report.disabled_routes, repairs=report.repairs,
+                                          admin_token=admin_token, subdomain=subdomain, max_body=plan.max_body_bytes)
+                worker = await workers.spawn(self.settings, deployment=uuid, revision=revision,
+                                             command=runtime.command, handover=handover, pool=self.spares)
             except WorkerStartError as error:
                 self._event(uuid, f"deploy failed: {error}")
                 if previous is not None:
@@ -275,7 +282,8 @@ class Supervisor:
                     account_id=account.id, environment_uuid=uuid, subdomain=subdomain, name=env.name,
                     visibility=request.visibility, region=request.region or self.settings.region,
                     live_update=request.live_update, runtime=runtime.name, uploaded=uploaded, migrated=migrated,
-                    warnings=warning_list, quota=plan.deployments_quota, admin_token=admin_token,
+                    warnings=warning_list, disabled_routes=report.disabled_routes, quota=plan.deployments_quota,
+                    admin_token=admin_token,
                     worker_pid=worker.pid, worker_started=worker.started, worker_socket=str(worker.socket))
             except (QuotaExceeded, OwnedElsewhere) as error:
                 await workers.stop(worker, 1)
@@ -442,11 +450,12 @@ class Supervisor:
                 return
             runtime = self.registry.runtime(deployment.runtime) or builtin_runtime()
             try:
-                worker = await workers.spawn(
-                    self.settings, deployment=uuid, revision=deployment.revision, command=runtime.command,
-                    environment=deployment.environment_migrated, admin_token=deployment.admin_token,
-                    extra_args=self._extra_args(deployment.subdomain, self._max_body(deployment.account_id)),
-                    pool=self.spares)
+                env = msgspec.json.decode(deployment.environment_migrated, type=Environment)
+                handover = self._handover(env, disabled_routes=deployment.disabled_routes, repairs=[],
+                                          admin_token=deployment.admin_token, subdomain=deployment.subdomain,
+                                          max_body=self._max_body(deployment.account_id))
+                worker = await workers.spawn(self.settings, deployment=uuid, revision=deployment.revision,
+                                             command=runtime.command, handover=handover, pool=self.spares)
             except WorkerStartError as error:
                 self._event(uuid, f"start failed ({why}): {error}")
                 self._crashed(uuid, slot, f"{error}\n{error.stderr_tail}")

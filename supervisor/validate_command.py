@@ -1,4 +1,7 @@
-"""``mockfleet validate``: check, migrate and cloud-check an environment file."""
+"""``mockfleet validate``: check, migrate and cloud-check an environment file.
+
+Strict: anything Mockoon's schema would repair is an error here, with every path named.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +31,13 @@ def run(args: argparse.Namespace) -> int:
         env, report = decode_environment(data)
     except SchemaError as error:
         print(f"invalid: {args.environment}: {error}", file=sys.stderr)
+        return 1
+    if report.repairs:
+        # strict, like `mockoon-cli validate`: what serve and deploy would repair (and warn about) fails here
+        print(f"invalid: {args.environment}: {len(report.repairs)} value(s) Mockoon's schema rejects; "
+              "`mockfleet serve` and deploys repair them as Mockoon does:", file=sys.stderr)
+        for repair in report.repairs:
+            print(f"  {repair.path}: {repair.message}", file=sys.stderr)
         return 1
     migrated = f", migrated from schema {report.from_version}" if report.from_version < report.to_version else ""
     print(f"valid: {env.name!r} ({env.uuid}), {len(env.routes)} routes, {len(env.data)} data buckets, "

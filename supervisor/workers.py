@@ -7,7 +7,6 @@ a log file, never a pipe, so a dead supervisor cannot block or kill them.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import resource
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import psutil
 import trio
+
+from schemas.handover import WorkerHandover, encode_handover
 
 from .settings import Settings
 
@@ -159,19 +160,18 @@ class SparePool:
         self.spares.clear()
 
 
-async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str], environment: bytes,
-                admin_token: str, extra_args: dict[str, object], pool: SparePool | None = None) -> WorkerProcess:
-    """Hand the environment to a (warm) worker and wait until it answers on its socket."""
+async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str], handover: WorkerHandover,
+                pool: SparePool | None = None) -> WorkerProcess:
+    """Hand the environment and its decisions to a (warm) worker and wait until it answers on its socket."""
     spare = pool.take(command) if pool is not None else start_spare(settings, command)
     popen = spare.popen
-    header = json.dumps({"adminToken": admin_token, **extra_args}).encode() + b"\n"
+    payload = encode_handover(handover)
     assert popen.stdin is not None
     stdin = popen.stdin
 
     def hand_over() -> None:
         try:
-            stdin.write(header)
-            stdin.write(environment)
+            stdin.write(payload)
             stdin.close()
         except BrokenPipeError:
             pass

@@ -6,10 +6,10 @@ import re
 import uuid
 from typing import Any
 
+from .jsvalues import UNDEFINED, is_nullish, js_object_assign, parse_int, to_string
 from .routing import PathMatcher, compile_route_path
 from .state import Bucket
 from .templating.helpers.paths import object_path_get, object_path_set, split_object_path
-from .jsvalues import UNDEFINED, is_nullish, js_object_assign, parse_int, to_string
 
 # (operation, method, has id) in Mockoon's order
 CRUD_OPERATIONS = (

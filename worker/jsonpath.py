@@ -21,7 +21,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from .templating.errors import TemplateBudgetExceeded, TemplateError
 from .jsvalues import (
     UNDEFINED,
     is_nan,
@@ -31,6 +30,7 @@ from .jsvalues import (
     to_string,
     truthy,
 )
+from .templating.errors import TemplateBudgetExceeded, TemplateError
 from .templating.regex_guard import safe_regex
 
 MAX_PATH_LENGTH = 1000

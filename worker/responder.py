@@ -21,13 +21,13 @@ from schemas import Environment
 from schemas.environment import Header, Route, RouteResponse
 
 from .crud import crud_matchers, run_crud
+from .jsvalues import UNDEFINED, json_stringify
 from .request_model import RequestView
 from .routing import InvalidRoutePath, PathMatcher, compile_route_path
 from .rules import choose_response
 from .state import EnvironmentState, bucket_references, generate_bucket, initial_buckets
 from .templating import Budget, Engine, TemplateError
 from .templating.helpers.fakes import FakerContext
-from .jsvalues import UNDEFINED, json_stringify
 
 CORS_HEADERS = [
     Header(key="Access-Control-Allow-Origin", value="*"),

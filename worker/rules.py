@@ -12,10 +12,10 @@ from typing import Any
 
 from schemas.environment import ResponseRule, Route, RouteResponse
 
+from .jsvalues import UNDEFINED, to_string
 from .request_model import JSON_TYPES, XML_TYPES, RequestView
 from .state import EnvironmentState
 from .templating.helpers.paths import get_value_from_path, object_path_get, split_object_path
-from .jsvalues import UNDEFINED, to_string
 from .templating.regex_guard import safe_regex
 
 Render = Callable[[str], str]

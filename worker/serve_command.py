@@ -37,8 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
     p.add_argument("--public-base-url", default="")
     p.add_argument("--handover", action="store_true",
-                   help="read a JSON line of options (adminToken, publicBaseUrl, maxRequestBodySize) from stdin "
-                        "before the environment: lets the supervisor start spare workers ahead of deploys")
+                   help="read a schemas.handover.WorkerHandover from stdin instead of an environment file: "
+                        "lets the supervisor start spare workers ahead of deploys")
     p.set_defaults(func=run)
 
 
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from hypercorn.config import Config
 
     from schemas import SchemaError, decode_environment
+    from schemas.handover import WorkerHandover, decode_handover
 
     from . import http1_compat
     from .app import MockApp
@@ -59,36 +60,46 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
         uvloop = None  # type: ignore[assignment]
     if args.handover:
-        import json
-
         from .templating.helpers.fakes import FakerContext
 
         FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
-
         # everything heavy is imported above, so a spare worker waits here already warm
-        header = json.loads(sys.stdin.buffer.readline() or b"{}")
-        args.admin_api_token = header.get("adminToken") or args.admin_api_token
-        args.public_base_url = header.get("publicBaseUrl") or args.public_base_url
-        args.max_request_body_size = int(header.get("maxRequestBodySize") or args.max_request_body_size)
-    try:
-        data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
-        env, report = decode_environment(data)
-    except OSError as error:
-        print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
-        return 2
-    except SchemaError as error:
-        print(f"error: invalid environment {args.environment}: {error}", file=sys.stderr)
-        return 1
+        try:
+            handover = decode_handover(sys.stdin.buffer.read())
+        except SchemaError as error:
+            print(f"error: invalid hand-over from the supervisor: {error}", file=sys.stderr)
+            return 1
+    else:
+        try:
+            data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
+            env, report = decode_environment(data)
+        except OSError as error:
+            print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
+            return 2
+        except SchemaError as error:
+            print(f"error: invalid environment {args.environment}: {error}", file=sys.stderr)
+            return 1
+        handover = WorkerHandover(environment=env, disabled_routes=report.disabled_routes, repairs=report.repairs)
+    # options the hand-over leaves empty keep the command line's values
+    admin_token = handover.admin_token or args.admin_api_token
+    max_body = handover.max_request_body_size or args.max_request_body_size
+    env = handover.environment
+    for repair in handover.repairs:
+        print(f"warning: repaired {repair.path}: {repair.message}", file=sys.stderr)
     options = WorkerOptions(
         faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
-        disabled_routes=frozenset(report.disabled_routes), public_base_url=args.public_base_url,
+        disabled_routes=frozenset(handover.disabled_routes),
+        public_base_url=handover.public_base_url or args.public_base_url,
     )
     if args.port is not None and not args.uds:
         env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
     server = MockServer(env, options)
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
-    app = MockApp(server, args.max_request_body_size, args.admin_api_token)
+    if handover.disabled_routes:
+        print(f"note: {len(handover.disabled_routes)} route(s) disabled by a migration are not served: "
+              f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
+    app = MockApp(server, max_body, admin_token)
     http1_compat.install()
     config = Config()
     config.accesslog = None

@@ -9,8 +9,8 @@ from typing import Any
 
 from schemas import Environment
 
-from .templating.errors import TemplateError
 from .jsvalues import js_json_parse
+from .templating.errors import TemplateError
 
 
 @dataclass(slots=True)

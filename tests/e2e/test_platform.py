@@ -165,10 +165,8 @@ def test_delete_frees_quota_and_url_answers_404(platform: Platform) -> None:
 
 def test_invalid_environments_are_refused_with_their_path(platform: Platform) -> None:
     token = account(platform)
-    broken = env("broken")
-    broken["routes"][0]["responses"][0]["statusCode"] = "two hundred"
-    status, answer = platform.api("POST", "/deployments", deploy_body(broken), token=token)
-    assert status == 422 and answer["path"] == "$.routes[0].responses[0].statusCode"
+    status, answer = platform.api("POST", "/deployments", deploy_body([1, 2]), token=token)  # type: ignore[arg-type]
+    assert status == 422  # the deploy request itself: environment must be an object
     future = env("future", lastMigration=99)
     status, answer = platform.api("POST", "/deployments", deploy_body(future), token=token)
     assert status == 422 and "99" in answer["message"] and "33" in answer["message"]
@@ -182,9 +180,45 @@ def test_file_bodies_are_reported_and_not_served(platform: Platform) -> None:
     environment = env("files")
     environment["routes"][0]["responses"][0].update({"bodyType": "FILE", "filePath": "/etc/passwd"})
     answer = deploy(platform, token, environment)
-    assert [w["code"] for w in answer["warnings"]] == ["FILE_BODY_NOT_SERVED"]
+    assert [w["code"] for w in answer["warnings"] if not w["code"].startswith("REPAIR_")] == ["FILE_BODY_NOT_SERVED"]
     status, _, body = platform.request(platform.host(answer["subdomain"]), "GET", "/hello")
     assert b"root:" not in body and b"ENOENT" in body
+
+
+def test_repairable_environments_are_repaired_and_each_repair_is_a_warning(platform: Platform) -> None:
+    token = account(platform)
+    broken = env("broken")
+    broken["routes"][0]["responses"][0]["statusCode"] = "two hundred"
+    answer = deploy(platform, token, broken)
+    repair = next(w for w in answer["warnings"] if w["path"] == "$.routes[0].responses[0].statusCode")
+    assert repair["code"] == "REPAIR_DEFAULT" and "replaced by 200" in repair["message"]
+    assert platform.request(platform.host(answer["subdomain"]), "GET", "/hello")[0] == 200
+    details = platform.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)[1]
+    assert repair in details["warnings"]
+
+
+def test_a_route_disabled_in_the_file_stays_refused_after_deploy_and_restart(platform: Platform) -> None:
+    """The migration's decision reaches the worker in the hand-over, and the registry keeps it for restarts."""
+    from tests.worker.test_handover import OFF, schema_30
+
+    token = account(platform)
+    environment = schema_30()
+    environment["uuid"] = str(uuidlib.uuid4())
+    answer = deploy(platform, token, environment)
+    host = platform.host(answer["subdomain"])
+    assert platform.request(host, "GET", "/on")[0] == 200
+    assert platform.request(host, "GET", "/off")[0] == 404
+    uuid = answer["environmentUuid"]
+    pid = platform.api("GET", f"/deployments/{uuid}", token=token)[1]["worker"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        worker = platform.api("GET", f"/deployments/{uuid}", token=token)[1]["worker"]
+        if worker and worker["pid"] != pid and platform.request(host, "GET", "/on")[0] == 200:
+            break
+        time.sleep(0.2)
+    assert platform.request(host, "GET", "/on")[0] == 200
+    assert platform.request(host, "GET", "/off")[0] == 404, f"route {OFF} is served after a restart"
 
 
 def test_zero_downtime_redeploy_under_a_steady_stream(platform: Platform) -> None:

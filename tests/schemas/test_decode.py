@@ -17,14 +17,24 @@ from schemas import (
     decode_environment,
     encode_environment,
 )
-from tests.conftest import CONFORMANCE
+from tests.conftest import CONFORMANCE, make_env
+
+RESPONSE = {"uuid": "b0000000-0000-4000-8000-000000000001", "body": "{}", "latency": 0, "statusCode": 200,
+            "label": "", "headers": [], "bodyType": "INLINE", "filePath": "", "databucketID": "",
+            "sendFileAsBody": False, "rules": [], "rulesOperator": "OR", "disableTemplating": False,
+            "fallbackTo404": False, "default": True, "crudKey": "id", "callbacks": []}
 
 
-def test_error_names_the_json_path() -> None:
-    data = {"lastMigration": 33, "routes": [{}, {}, {}, {"responses": [{"statusCode": "200"}]}]}
+def test_strict_error_names_the_json_path() -> None:
+    data = make_env([{"uuid": "a0000000-0000-4000-8000-000000000001", "type": "http", "documentation": "",
+                      "method": "get", "endpoint": "", "responseMode": None, "streamingMode": None,
+                      "streamingInterval": 0, "responses": [{**RESPONSE, "statusCode": "OK"}]}])
     with pytest.raises(SchemaError) as info:
-        decode_environment(json.dumps(data))
-    assert str(info.value) == "$.routes[3].responses[0].statusCode: expected int, got str"
+        decode_environment(json.dumps(data), strict=True)
+    assert str(info.value).startswith(
+        '$.routes[0].responses[0].statusCode: "OK" is not a number from 100 to 999: replaced by 200')
+    env, report = decode_environment(json.dumps(data))
+    assert env.routes[0].responses[0].status_code == 200 and report.repairs[0].path == info.value.path
 
 
 @pytest.mark.parametrize("payload,reason", [

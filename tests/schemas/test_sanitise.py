@@ -36,10 +36,10 @@ def test_sanitiser_reports_and_disables_without_touching_input() -> None:
     env, _ = decode_environment(b"""{"lastMigration": 33, "hostname": "0.0.0.0", "proxyMode": true,
       "proxyHost": "http://127.0.0.1:9000", "tlsOptions": {"enabled": true},
       "callbacks": [{"name": "cb", "uri": "http://10.0.0.2/x"}],
-      "routes": [{"uuid": "r", "endpoint": "f", "responses": [{"uuid": "s", "bodyType": "FILE", "filePath": "/etc/passwd"}]}]}""")
+      "routes": [{"uuid": "00000000-0000-4000-8000-00000000000a", "endpoint": "f", "responses": [{"uuid": "00000000-0000-4000-8000-00000000000b", "bodyType": "FILE", "filePath": "/etc/passwd"}]}]}""")
     clean, warnings = sanitise_for_cloud(env)
     codes = [w.code for w in warnings]
     assert codes == ["TLS_DISABLED", "HOSTNAME_IGNORED", "FILE_BODY_NOT_SERVED", "PROXY_DISABLED", "CALLBACK_DISABLED"]
-    assert warnings[2].route_uuid == "r" and warnings[2].response_uuid == "s"
+    assert warnings[2].route_uuid.endswith("a") and warnings[2].response_uuid.endswith("b")
     assert not clean.proxy_mode and not clean.tls_options.enabled and clean.callbacks[0].uri == ""
     assert env.proxy_mode and env.tls_options.enabled

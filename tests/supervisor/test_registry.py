@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from supervisor.registry import QuotaExceeded, Registry, Runtime, digest, next_reset
+from supervisor.registry import SCHEMA, QuotaExceeded, Registry, Runtime, digest, next_reset
 
 
 def _save(registry: Registry, account_id: int, uuid: str, quota: int = 1):
@@ -22,7 +22,7 @@ def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
     path = tmp_path / "r.sqlite3"
     Registry(path).close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 3
     assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
     team = registry.plan("team")
@@ -69,7 +69,6 @@ def test_foreign_keys_are_enforced(tmp_path) -> None:
 
 def test_version_1_registries_are_migrated_forward(tmp_path) -> None:
     """A registry written before plans had body limits opens, migrates and keeps its rows."""
-    from supervisor.registry import SCHEMA
 
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)
@@ -79,6 +78,19 @@ def test_version_1_registries_are_migrated_forward(tmp_path) -> None:
     old.commit()
     old.close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA)
     assert registry.plan("SOLO").max_body_bytes == 5 * 1024 * 1024
     assert registry.account(1).plan == "SOLO"
+
+
+def test_disabled_routes_are_kept_with_the_deployment_for_restarts(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    registry.add_runtime(Runtime(name="builtin", command=["python", "-m", "worker"], max_schema=33))
+    account, _ = registry.create_account("a", "TEAM")
+    saved = registry.save_deployment(
+        account_id=account.id, environment_uuid="e", subdomain="sub-a", name="n", visibility="PUBLIC",
+        region="local", live_update=False, runtime="builtin", uploaded=b"{}", migrated=b"{}", warnings=[],
+        quota=3, admin_token="t", worker_pid=1, worker_started=1.0, worker_socket="s", disabled_routes=["r1"])
+    assert saved.disabled_routes == ["r1"]
+    registry.close()
+    assert Registry(tmp_path / "r.sqlite3").deployment("e").disabled_routes == ["r1"]  # type: ignore[union-attr]

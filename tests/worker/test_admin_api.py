@@ -93,9 +93,12 @@ def test_live_update_swaps_the_environment_and_keeps_state(worker_factory):
     status, _, body = worker.request("PUT", "/mockoon-admin/environment", json.dumps(updated), AUTH)
     assert status == 200, body
     assert json.loads(worker.request("GET", "/hello")[2]) == {"v": 2, "n": 7}
-    bad = worker.request("PUT", "/mockoon-admin/environment", json.dumps({"routes": "nope"}), AUTH)
-    assert bad[0] == 400 and b"$.routes" in bad[2]
+    bad = worker.request("PUT", "/mockoon-admin/environment", json.dumps(["not", "an", "environment"]), AUTH)
+    assert bad[0] == 400 and b"expected a Mockoon environment object" in bad[2]
     assert json.loads(worker.request("GET", "/hello")[2]) == {"v": 2, "n": 7}
+    # like Mockoon's admin API, a repairable environment is repaired, not refused: routes "nope" -> []
+    repaired = worker.request("PUT", "/mockoon-admin/environment", json.dumps({"routes": "nope"}), AUTH)
+    assert repaired[0] == 200 and worker.request("GET", "/hello")[0] == 404
 
 
 def test_live_update_does_not_drop_in_flight_requests(worker_factory):

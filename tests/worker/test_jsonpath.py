@@ -15,9 +15,9 @@ import pytest
 
 from worker import jsonpath
 from worker.jsonpath import JSONPathError, evaluate, is_safe_json_path, path_locations, query
+from worker.jsvalues import UNDEFINED
 from worker.templating import TemplateError
 from worker.templating.helpers.paths import get_value_from_path, json_path
-from worker.jsvalues import UNDEFINED
 
 # (json, path, isSafeJSONPath(path), result of JSONPath({json, path, wrap: false}))
 REFERENCE: list[tuple[Any, str, bool, tuple[Any, ...]]] = [

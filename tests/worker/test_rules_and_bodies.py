@@ -9,11 +9,11 @@ import pytest
 from schemas import environment_from_obj
 from schemas.environment import ResponseRule
 from tests.conftest import make_env
+from worker.jsvalues import js_json_parse, js_object_assign, json_stringify
 from worker.request_model import RequestView, parse_body
 from worker.responder import MockServer
 from worker.rules import rule_matches
 from worker.state import EnvironmentState
-from worker.jsvalues import js_json_parse, js_object_assign, json_stringify
 
 
 def _request(url: str = "/p/dog?x=1", method: str = "GET") -> RequestView:

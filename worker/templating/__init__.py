@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..jsvalues import UNDEFINED, SafeString
 from .budget import Budget
 from .compiler import Frame, Helper, Renderer, compile_template
 from .errors import TemplateBudgetExceeded, TemplateError, TemplateSyntaxError
 from .helpers import ALL_HELPERS
-from ..jsvalues import UNDEFINED, SafeString
 
 __all__ = [
     "Budget",

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, mustache_text
 from ..jsvalues import UNDEFINED, format_number, truthy
+from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, mustache_text
 
 Renderer = Callable[[Any], str]
 _SAFE_INT = 2**53 + 1  # below it a JavaScript number is the integer itself, printed as str() does

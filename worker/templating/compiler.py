@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
 from .codegen import Spec, generate, generate_loop
 from .errors import TemplateError
 from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, escape_html, mustache_text
-from ..jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
 from .parser import parse
 from .syntax_tree import (
     Block,

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TemplateSyntaxError
 from ..jsvalues import UNDEFINED, format_number
+from .errors import TemplateSyntaxError
 from .lalr import Tables, build_tables
 from .syntax_tree import (
     Block,

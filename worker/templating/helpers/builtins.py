@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...jsvalues import is_nullish, truthy
 from ..compiler import Options, create_frame, lookup_property
 from ..errors import TemplateError
-from ...jsvalues import is_nullish, truthy
 
 
 def _is_zero(value: Any) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..compiler import Options
 from ...jsvalues import (
     UNDEFINED,
     SafeString,
@@ -17,6 +16,7 @@ from ...jsvalues import (
     to_string,
     unsafe,
 )
+from ..compiler import Options
 from . import paths
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from datetime import date as date_
 from typing import Any
 
+from ...jsvalues import UNDEFINED, is_nan, parse_int, unsafe
 from ..compiler import Options
 from ..errors import TemplateError
-from ...jsvalues import UNDEFINED, is_nan, parse_int, unsafe
 
 DEFAULT_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
 

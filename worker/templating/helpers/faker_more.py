@@ -19,8 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TemplateError
 from ...jsvalues import UNDEFINED, to_string
+from ..errors import TemplateError
 from .dates import js_date_string
 
 if TYPE_CHECKING:

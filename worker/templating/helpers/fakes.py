@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from ...jsvalues import UNDEFINED, is_nan, to_number, unsafe
 from ..compiler import Options
 from ..errors import TemplateError
-from ...jsvalues import UNDEFINED, is_nan, to_number, unsafe
 from .dates import js_date_string
 
 Gen = Callable[["FakerContext", list[Any], dict[str, Any]], Any]

@@ -16,8 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cmp_to_key
 from typing import Any
 
-from ..compiler import Options
-from ..errors import TemplateError
 from ...jsvalues import (
     UNDEFINED,
     SafeString,
@@ -32,6 +30,8 @@ from ...jsvalues import (
     to_string,
     unsafe,
 )
+from ..compiler import Options
+from ..errors import TemplateError
 from . import paths
 from .collation import collation_key
 
