@@ -97,6 +97,32 @@ class _CompiledRoute:
     buckets: list[str] = field(default_factory=list)  # ids of the buckets to generate when it is served
 
 
+def served_routes(env: Environment, disabled: frozenset[str]) -> list[Route]:
+    """The HTTP and CRUD routes Mockoon serves, in the order it tries them: the tree of
+    ``rootChildren`` and folders, depth first. A route no folder lists is not served."""
+    routes: dict[str, Route] = {}
+    for route in env.routes:
+        routes.setdefault(route.uuid, route)
+    folders: dict[str, Any] = {}
+    for folder in env.folders:
+        folders.setdefault(folder.uuid, folder)
+    served: list[Route] = []
+    entered: set[str] = set()
+
+    def walk(children: list[Any]) -> None:
+        for child in children:
+            if child.type == "route":
+                route = routes.get(child.uuid)
+                if route is not None and route.type != "ws" and route.uuid not in disabled:
+                    served.append(route)
+            elif child.uuid in folders and child.uuid not in entered:  # a folder inside itself is walked once
+                entered.add(child.uuid)
+                walk(folders[child.uuid].children)
+
+    walk(env.root_children)
+    return served
+
+
 def _route_bucket_ids(env: Environment, route: Route) -> list[str]:
     """The buckets Mockoon generates before serving ``route``: those its texts name, after the
     ones named by a bucket they name (Mockoon keeps the last such bucket's references only)."""
@@ -278,9 +304,7 @@ class MockServer:
         self.faker = FakerContext(self.options.faker_locale, self.options.faker_seed)
         self.routes: list[_CompiledRoute] = []
         self.route_errors: list[str] = []
-        for route in env.routes:
-            if route.uuid in self.options.disabled_routes or route.type == "ws":
-                continue
+        for route in served_routes(env, self.options.disabled_routes):
             try:
                 if route.type == "crud":
                     compiled = _CompiledRoute(route, None, crud_matchers(env.endpoint_prefix, route.endpoint))
