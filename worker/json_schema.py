@@ -196,11 +196,12 @@ def _format_limit(keyword: str) -> Any:
         if not isinstance(instance, str):
             return
         result = COMPARE[schema["format"]](instance, limit)
-        ok = result is not None and {
-            "formatMaximum": result <= 0, "formatMinimum": result >= 0,
-            "formatExclusiveMaximum": result < 0, "formatExclusiveMinimum": result > 0,
+        # ajv-formats fails only on a comparison that holds: no answer (undefined) passes
+        failed = result is not None and {
+            "formatMaximum": result > 0, "formatMinimum": result < 0,
+            "formatExclusiveMaximum": result >= 0, "formatExclusiveMinimum": result <= 0,
         }[keyword]
-        if not ok:
+        if failed:
             yield ValidationError(f"{instance!r} fails {keyword}")
     return check
 

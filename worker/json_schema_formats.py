@@ -591,17 +591,15 @@ def _time_millis(s: str) -> float | None:
     body = s[:len(s) - len(tz)]
     if hour > 24 or minute > 59 or sec >= 60 or (hour == 24 and (minute or sec)):
         return None
-    if tz and tz not in ("z", "Z") and not (len(tz) == 6 and tz[3] == ":"):
-        return None
-    if tz in ("z",):
-        return None
+    if tz and tz not in ("z", "Z") and not (len(tz) == 6 and tz[3] == ":") and len(tz) != 5:
+        return None  # V8 reads Z, z, +HH:MM and +HHMM, not +HH
     del body
     whole = int(sec)
     millis = int(round((sec - whole) * 1000, 6)) if "." in s[:8 + 20] else 0
     base = calendar.timegm((2020, 1, 1, hour, minute, whole, 0, 0, 0))
     if not tz:
         base = int(time.mktime((2020, 1, 1, hour, minute, whole, 0, 0, -1)))
-    elif tz != "Z":
+    elif tz not in ("Z", "z"):
         base -= sign * (tzh * 3600 + tzm * 60)
     return base * 1000.0 + millis
 

@@ -105,3 +105,8 @@ def test_compiled_schemas_are_cached_by_their_json_text() -> None:
     for _ in range(3):
         matches_schema("x", dict(schema))
     assert _compile.cache_info().hits == 2
+
+
+@pytest.mark.parametrize(("schema", "value", "ajv"), _cases("format_limits"))
+def test_format_limits_compare_as_ajv_formats(schema: Any, value: Any, ajv: bool) -> None:
+    assert matches_schema(value, schema) is ajv
