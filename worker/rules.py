@@ -6,12 +6,12 @@ tested without sockets.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from schemas.environment import ResponseRule, Route, RouteResponse
 
+from .json_schema import matches_schema
 from .jsvalues import UNDEFINED, to_string
 from .request_model import JSON_TYPES, XML_TYPES, RequestView
 from .state import EnvironmentState
@@ -101,7 +101,7 @@ def _evaluate(rule: ResponseRule, value: Any, state: EnvironmentState, render: R
         schema = object_path_get(buckets, split_object_path(rule.value))
         if not isinstance(schema, (dict, bool)) or schema is UNDEFINED:
             return False
-        return _validate_schema(value, schema)
+        return matches_schema(value, schema)
     if operator == "array_includes" and rule.modifier:
         return isinstance(value, list) and any(to_string(v) == expected for v in value)
     if operator in ("regex", "regex_i"):
@@ -114,18 +114,6 @@ def _evaluate(rule: ResponseRule, value: Any, state: EnvironmentState, render: R
     if isinstance(value, list):
         return expected in [to_string(v) for v in value]
     return _string(value) == expected
-
-
-def _validate_schema(value: Any, schema: Any) -> bool:
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - declared dependency
-        return False
-    try:
-        jsonschema.validate(json.loads(json.dumps(value, default=lambda _: None)), schema)
-        return True
-    except Exception:  # noqa: BLE001 - invalid schemas and values both mean "no match"
-        return False
 
 
 def choose_response(route: Route, request: RequestView, state: EnvironmentState, request_number: int,
