@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.environment import ResponseRule, Route, RouteResponse
 
+from .json_schema import matches_schema
 from .request_model import JSON_TYPES, XML_TYPES, RequestView
 from .state import EnvironmentState
 from .templating.helpers.paths import get_value_from_path, object_path_get, split_object_path
@@ -105,22 +106,14 @@ def _evaluate(rule: ResponseRule, value: Any, state: EnvironmentState, render: R
             return False
         if isinstance(value, list):
             return any(pattern.search(_string(v)) for v in value)
-        return pattern.search(_string(value)) is not None
+        return pattern.search(_string(value))
     if isinstance(value, list):
         return expected in [to_string(v) for v in value]
     return _string(value) == expected
 
 
 def _validate_schema(value: Any, schema: Any) -> bool:
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - declared dependency
-        return False
-    try:
-        jsonschema.validate(json.loads(json.dumps(value, default=lambda _: None)), schema)
-        return True
-    except Exception:  # noqa: BLE001 - invalid schemas and values both mean "no match"
-        return False
+    return matches_schema(json.loads(json.dumps(value, default=lambda _: None)), schema)
 
 
 def choose_response(route: Route, request: RequestView, state: EnvironmentState, request_number: int,
