@@ -113,7 +113,11 @@ def _evaluate(rule: ResponseRule, value: Any, state: EnvironmentState, render: R
 
 
 def _validate_schema(value: Any, schema: Any) -> bool:
-    return matches_schema(json.loads(json.dumps(value, default=lambda _: None)), schema)
+    try:
+        plain = json.loads(json.dumps(value, default=lambda _: None))
+    except RecursionError:  # a body nested nearly as deep as Python recurses: no match, not a 500
+        return False
+    return matches_schema(plain, schema)
 
 
 def choose_response(route: Route, request: RequestView, state: EnvironmentState, request_number: int,
