@@ -24,6 +24,7 @@ from .chunked import ChunkTracker, FramingError
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
+from .origin import misdirected, redirect_location
 from .request_head import BadRequest, RequestHead, find_head_end, parse_request_head
 from .socket_streams import RawSocketStream, splice
 from .upgrade import TunnelSlots, decide_upgrade
@@ -38,7 +39,7 @@ from .upstream import (
 
 log = logging.getLogger("mockfleet.edge")
 
-PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body", "bad-request"})
+PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body", "bad-request", "misdirected"})
 # HTTP2-Settings only ever accompanies an h2c upgrade (RFC 9113 section 3.2.1), which is never forwarded
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
                         b"upgrade", b"http2-settings", b"proxy-authorization", b"proxy-authenticate"})
@@ -272,8 +273,9 @@ class Exchange:
     """One request/response; fields feed the access log."""
 
     def __init__(self, ctx: EdgeContext, client: Client, request: RequestHead, peer: str, scheme: str = "https",
-                 redirect_port: int | None = None) -> None:
+                 redirect_port: int | None = None, server_name: str | None = None) -> None:
         self.ctx = ctx
+        self.server_name = server_name  # what the client asked for in its TLS handshake (SNI)
         self.scheme = scheme
         self.redirect_port = redirect_port
         self.client = client
@@ -294,6 +296,9 @@ class Exchange:
 
     async def run(self) -> None:
         self.host = host_of(self.request)
+        if misdirected(self.server_name, self.host):
+            raise Reject(421, f"this connection is for {self.server_name}, not {self.host}", close=True,
+                         reason="misdirected")
         try:
             target = await self.ctx.control.resolve(self.host)
         except SupervisorUnavailable:
@@ -303,8 +308,10 @@ class Exchange:
             raise Reject(404, f"no such instance: {self.host}", reason="unknown-host")
         self.deployment = target.deployment or "api"
         if self.redirect_port is not None:
-            port = "" if self.redirect_port == 443 else f":{self.redirect_port}"
-            location = f"https://{self.host}{port}{self.request.target.decode('ascii', 'replace')}"
+            location = redirect_location(self.host, self.redirect_port, self.request.target)
+            if location is None:
+                raise Reject(400, "only a path (origin-form request target) is redirected to HTTPS",
+                             reason="bad-request")
             raise Reject(308, f"this platform is served over HTTPS: {location}", [("Location", location)],
                          reason="https-redirect")
         path = self.request.target.split(b"?", 1)[0]
@@ -607,7 +614,7 @@ class Exchange:
 
 
 async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str, scheme: str = "https",
-                            redirect_port: int | None = None) -> None:
+                            redirect_port: int | None = None, server_name: str | None = None) -> None:
     client = Client(stream, ctx.limits)
     limits = ctx.limits
     answered = False
@@ -632,7 +639,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
             if head is None:
                 return
             answered = True
-            exchange = Exchange(ctx, client, head, peer, scheme, redirect_port)
+            exchange = Exchange(ctx, client, head, peer, scheme, redirect_port, server_name)
             try:
                 await exchange.run()
             except Reject as reject:
