@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import ssl
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -76,12 +78,23 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
+# the TLS server name each connection asked for, read once after its handshake (``server_name``)
+sni: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
+
+
+def server_name(tls: ssl.SSLSocket) -> str | None:
+    """The server name (SNI) the client sent, lower-case; None without one or without ``sni_context``."""
+    return sni.pop(tls, None)
+
+
 def sni_context(files: TlsFiles, api_host: str) -> ssl.SSLContext:
-    """The instances' context, switching to the API's certificate when SNI names the API host."""
+    """The instances' context, switching to the API's certificate when SNI names the API host;
+    remembers the name for the Host check (``server_name``)."""
     instances = server_context(files.instances_cert, files.instances_key)
     api = server_context(files.api_cert, files.api_key)
 
     def choose(sock: ssl.SSLObject, server_name: str | None, _context: ssl.SSLContext) -> None:
+        sni[sock] = server_name.lower() if server_name else None
         if server_name and server_name.lower() == api_host:
             sock.context = api
 

@@ -32,6 +32,12 @@ def add_edge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--send-timeout", type=float, default=30.0,
                    help="seconds a client may read nothing of a response before the edge drops it")
     p.add_argument("--max-connections", type=int, default=10_000)
+    p.add_argument("--tunnel-idle-timeout", type=float, default=120.0,
+                   help="seconds a WebSocket may carry nothing either way before the edge closes it")
+    p.add_argument("--tunnel-max-seconds", type=float, default=3600.0,
+                   help="seconds after which the edge closes any WebSocket")
+    p.add_argument("--max-tunnels-per-deployment", type=int, default=32,
+                   help="open WebSockets per deployment; more are answered 429")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +62,10 @@ def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles,
                       http_redirect=not args.http_serve,
                       metrics_port=args.metrics_port or None,
                       limits=EdgeLimits(header_timeout=args.header_timeout, max_connections=args.max_connections,
-                                        handshake_timeout=args.header_timeout, send_timeout=args.send_timeout),
+                                        handshake_timeout=args.header_timeout, send_timeout=args.send_timeout,
+                                        tunnel_idle_timeout=args.tunnel_idle_timeout,
+                                        tunnel_max_seconds=args.tunnel_max_seconds,
+                                        max_tunnels_per_deployment=args.max_tunnels_per_deployment),
                       access_log=args.access_log)
 
 

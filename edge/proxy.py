@@ -24,8 +24,10 @@ from .chunked import ChunkTracker, FramingError
 from .control_client import ControlClient, SupervisorUnavailable
 from .limits import QuotaCounter, RateLimiter
 from .metrics import Metrics
+from .origin import misdirected, redirect_location
 from .request_head import BadRequest, RequestHead, find_head_end, parse_request_head
 from .socket_streams import RawSocketStream, splice
+from .upgrade import TunnelSlots, decide_upgrade
 from .upstream import (
     BodyReader,
     ResponseHead,
@@ -37,9 +39,10 @@ from .upstream import (
 
 log = logging.getLogger("mockfleet.edge")
 
-PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body", "bad-request"})
+PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body", "bad-request", "misdirected"})
+# HTTP2-Settings only ever accompanies an h2c upgrade (RFC 9113 section 3.2.1), which is never forwarded
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
-                        b"upgrade", b"proxy-authorization", b"proxy-authenticate"})
+                        b"upgrade", b"http2-settings", b"proxy-authorization", b"proxy-authenticate"})
 FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -57,6 +60,9 @@ class EdgeLimits:
     wake_timeout: float = 15.0
     handshake_timeout: float = 10.0
     max_connections: int = 10_000
+    tunnel_idle_timeout: float = 120.0  # a WebSocket with nothing sent either way for this long is closed
+    tunnel_max_seconds: float = 3600.0  # and any WebSocket after this long
+    max_tunnels_per_deployment: int = 32  # open WebSockets per deployment (a worker has 256 descriptors)
 
 
 @dataclass
@@ -68,6 +74,10 @@ class EdgeContext:
     pool: UpstreamPool = field(default_factory=UpstreamPool)
     metrics: Metrics = field(default_factory=Metrics)
     access_log: AccessLog = field(default_factory=AccessLog)
+    tunnels: TunnelSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tunnels = TunnelSlots(self.limits.max_tunnels_per_deployment)
 
 
 class Reject(Exception):
@@ -263,8 +273,9 @@ class Exchange:
     """One request/response; fields feed the access log."""
 
     def __init__(self, ctx: EdgeContext, client: Client, request: RequestHead, peer: str, scheme: str = "https",
-                 redirect_port: int | None = None) -> None:
+                 redirect_port: int | None = None, server_name: str | None = None) -> None:
         self.ctx = ctx
+        self.server_name = server_name  # what the client asked for in its TLS handshake (SNI)
         self.scheme = scheme
         self.redirect_port = redirect_port
         self.client = client
@@ -277,6 +288,7 @@ class Exchange:
         self.bytes_out = 0
         self.decision = "forwarded"
         self.upgraded = False
+        self.websocket = False  # the request goes to the worker as a WebSocket handshake
         self.body = RequestBody(client, request)
         self.responded = False  # a response head went out: a later failure can only close
         self.continued = False  # "100 Continue" went out: the client is sending its body
@@ -284,6 +296,9 @@ class Exchange:
 
     async def run(self) -> None:
         self.host = host_of(self.request)
+        if misdirected(self.server_name, self.host):
+            raise Reject(421, f"this connection is for {self.server_name}, not {self.host}", close=True,
+                         reason="misdirected")
         try:
             target = await self.ctx.control.resolve(self.host)
         except SupervisorUnavailable:
@@ -293,8 +308,10 @@ class Exchange:
             raise Reject(404, f"no such instance: {self.host}", reason="unknown-host")
         self.deployment = target.deployment or "api"
         if self.redirect_port is not None:
-            port = "" if self.redirect_port == 443 else f":{self.redirect_port}"
-            location = f"https://{self.host}{port}{self.request.target.decode('ascii', 'replace')}"
+            location = redirect_location(self.host, self.redirect_port, self.request.target)
+            if location is None:
+                raise Reject(400, "only a path (origin-form request target) is redirected to HTTPS",
+                             reason="bad-request")
             raise Reject(308, f"this platform is served over HTTPS: {location}", [("Location", location)],
                          reason="https-redirect")
         path = self.request.target.split(b"?", 1)[0]
@@ -305,7 +322,10 @@ class Exchange:
         length = self.request.content_length
         if length and target.max_body and length > target.max_body:
             raise Reject(413, f"request body exceeds {target.max_body} bytes", close=True, reason="body")
-        await self._forward(target, headers)
+        if self.request.upgrade:
+            await self._forward_upgrade(target, headers)
+        else:
+            await self._forward(target, headers)
         if target.kind == "api" and self.request.method not in (b"GET", b"HEAD"):
             # a deploy, delete or key rotation answered: the supervisor's invalidation may still
             # be on its way, and the caller's next request must see the change
@@ -343,6 +363,27 @@ class Exchange:
                               f"it resets on {resets}", [("Retry-After", str(retry))], reason="quota")
         quota.count(target.deployment, target.account)
 
+    async def _forward_upgrade(self, target: Target, headers: list[tuple[bytes, bytes]]) -> None:
+        """A WebSocket handshake goes on while the deployment has a tunnel slot free; any other
+        upgrade is forwarded as a plain request (``_upstream_head`` leaves its fields out)."""
+        request = self.request
+        decision = decide_upgrade(request.method, request.version, headers)
+        if not decision.websocket:
+            self.ctx.metrics.rejected[f"upgrade-{decision.reason}"] += 1
+            self.decision = "forwarded-without-upgrade"
+            await self._forward(target, headers)
+            return
+        tunnels = self.ctx.tunnels
+        if not tunnels.acquire(self.deployment):
+            self.ctx.metrics.limit_hits["tunnels"] += 1
+            raise Reject(429, f"this instance already has {tunnels.cap} open WebSocket connections",
+                         [("Retry-After", "5")], reason="tunnels")
+        self.websocket = True
+        try:
+            await self._forward(target, headers)
+        finally:
+            tunnels.release(self.deployment)
+
     async def _socket_for(self, target: Target) -> str:
         if target.kind == "api" or (target.socket and target.status == "RUNNING"):
             return target.socket
@@ -362,7 +403,8 @@ class Exchange:
         """The request head for the worker, as bytes: the parser validated every name and
         value on the way in, so they are copied, minus hop-by-hop and forwarding headers."""
         out = bytearray(self.request.method + b" " + self.request.target + b" HTTP/1.1\r\n")
-        upgrade = self.request.upgrade
+        if self.websocket:
+            out += b"connection: upgrade\r\nupgrade: websocket\r\n"
         prior: list[bytes] = []
         chunked = False
         for key, value in headers:
@@ -370,7 +412,7 @@ class Exchange:
                 if key == b"x-forwarded-for":
                     prior.append(value)
                 continue
-            if key in HOP_BY_HOP and not (upgrade and key in (b"upgrade", b"connection")):
+            if key in HOP_BY_HOP:
                 chunked = chunked or key == b"transfer-encoding"
                 continue
             if key == b"expect":  # the edge answers "100 Continue" itself (``_stream_request_body``)
@@ -410,6 +452,9 @@ class Exchange:
                 response = await self._response_head(upstream, may_retry=False)
             ctx.metrics.upstream_latency.observe(time.perf_counter() - started)
             if response.status == 101:
+                if not self.websocket:  # nothing but a WebSocket handshake was forwarded as an upgrade
+                    raise Reject(502, "the instance switched protocols unasked", close=True,
+                                 reason="upstream-error")
                 await self._tunnel(upstream, response)
                 return
             await self._stream_response(upstream, response)
@@ -550,7 +595,9 @@ class Exchange:
             await self.client.stream.send_all(upstream_rest)
         if client_rest:
             await upstream.stream.send_all(client_rest)
-        await splice(self.client.stream, upstream.stream)
+        limits = self.ctx.limits
+        ended = await splice(self.client.stream, upstream.stream, limits.tunnel_idle_timeout, limits.tunnel_max_seconds)
+        self.decision = f"tunnel-{ended}"
         raise ClientGone()  # the connection is consumed
 
     def log(self) -> None:
@@ -567,7 +614,7 @@ class Exchange:
 
 
 async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str, scheme: str = "https",
-                            redirect_port: int | None = None) -> None:
+                            redirect_port: int | None = None, server_name: str | None = None) -> None:
     client = Client(stream, ctx.limits)
     limits = ctx.limits
     answered = False
@@ -592,7 +639,7 @@ async def handle_connection(ctx: EdgeContext, stream: RawSocketStream, peer: str
             if head is None:
                 return
             answered = True
-            exchange = Exchange(ctx, client, head, peer, scheme, redirect_port)
+            exchange = Exchange(ctx, client, head, peer, scheme, redirect_port, server_name)
             try:
                 await exchange.run()
             except Reject as reject:

@@ -13,6 +13,7 @@ from pathlib import Path
 import trio
 
 from .access_log import AccessLog
+from .certificates import server_name
 from .control_client import ControlClient
 from .limits import QuotaCounter
 from .metrics import Metrics
@@ -76,7 +77,7 @@ async def _serve_tls(ctx: EdgeContext, limiter: trio.CapacityLimiter, context: s
             await trio.aclose_forcefully(stream)
             return
         stream.send_timeout = ctx.limits.send_timeout
-        await handle_connection(ctx, stream, stream.peer_host())
+        await handle_connection(ctx, stream, stream.peer_host(), server_name=server_name(stream.tls))
 
 
 async def _serve_plain(ctx: EdgeContext, limiter: trio.CapacityLimiter, redirect_port: int | None,

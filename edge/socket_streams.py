@@ -273,20 +273,30 @@ def _peer_of(sock: socket.socket) -> str:
     return str(address[0]) if isinstance(address, tuple) else ""
 
 
-async def splice(one: trio.abc.Stream, other: trio.abc.Stream) -> None:
-    """Copy bytes both ways until either side ends (a WebSocket after its 101, a bare relay)."""
+async def splice(one: trio.abc.Stream, other: trio.abc.Stream, idle: float = math.inf,
+                 total: float = math.inf) -> str:
+    """Copy bytes both ways until either side ends (a WebSocket after its 101, a bare relay),
+    nothing moved either way for ``idle`` seconds, or ``total`` seconds passed: a tunnel holds
+    descriptors on both sides, so none may last for ever. Says which ended it:
+    ``"closed"``, ``"idle"`` or ``"total"``."""
 
-    async def copy(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, done: trio.CancelScope) -> None:
+    async def copy(source: trio.abc.ReceiveStream, sink: trio.abc.SendStream, quiet: trio.CancelScope) -> None:
         try:
             while data := await source.receive_some(READ_SIZE):
                 await sink.send_all(data)
+                quiet.deadline = trio.current_time() + idle
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             pass
-        done.cancel()
+        quiet.cancel()
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(copy, one, other, nursery.cancel_scope)
-        nursery.start_soon(copy, other, one, nursery.cancel_scope)
+    started = trio.current_time()
+    with trio.CancelScope(deadline=started + idle) as quiet, trio.move_on_at(started + total) as whole:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(copy, one, other, quiet)
+            nursery.start_soon(copy, other, one, quiet)
+    if whole.cancelled_caught:
+        return "total"
+    return "idle" if quiet.cancelled_caught and trio.current_time() >= quiet.deadline else "closed"
 
 
 async def open_unix_stream(path: str) -> RawSocketStream:

@@ -16,6 +16,9 @@ from .migrations import MigrationReport, migrate
 from .repair import repair_environment
 
 MAX_ENVIRONMENT_BYTES = 20 * 1024 * 1024
+# Mockoon's own structure nests about 8 levels; copying, migrating and converting recurse once
+# per level, and Python's stack ends near 1,000 (a RecursionError, then a 500)
+MAX_ENVIRONMENT_DEPTH = 64
 
 _MSGSPEC_ERROR = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 
@@ -35,16 +38,42 @@ def _type_name(value: Any) -> str:
     )
 
 
+def too_deep(limit: int = MAX_ENVIRONMENT_DEPTH) -> SchemaError:
+    return SchemaError("$", f"nested deeper than the {limit} levels allowed")
+
+
+def check_depth(obj: Any, limit: int = MAX_ENVIRONMENT_DEPTH) -> None:
+    """``SchemaError`` naming the limit and where it is passed when ``obj`` nests more than
+    ``limit`` arrays and objects deep; walks with a stack of its own, so any depth is safe."""
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(obj, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if depth > limit:
+            where = "$" + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
+            raise SchemaError(where, f"nested deeper than the {limit} levels allowed")
+        stack.extend((child, depth + 1, (*path, key)) for key, child in children)
+
+
 def load_json(data: bytes | str, limit: int = MAX_ENVIRONMENT_BYTES) -> Any:
-    """Parse JSON with a size ceiling so a hostile upload fails fast."""
+    """Parse JSON with a size ceiling so a hostile upload fails fast, and a depth ceiling."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     if len(data) > limit:
         raise SchemaError("$", f"environment is {len(data)} bytes, larger than the {limit} bytes allowed")
     try:
-        return msgspec.json.decode(data)
+        obj = msgspec.json.decode(data)
     except msgspec.DecodeError as error:
         raise SchemaError("$", f"not valid JSON ({error})") from None
+    except RecursionError:  # msgspec recurses once per level: far past the limit
+        raise too_deep() from None
+    check_depth(obj)
+    return obj
 
 
 def environment_from_obj(
@@ -55,6 +84,7 @@ def environment_from_obj(
     The repairs are in ``report.repairs``; with ``strict`` any repair raises ``NeedsRepair``.
     Only what Mockoon cannot load either is refused: not an object, an OpenAPI document,
     no sign of an environment, a schema newer than ``highest``."""
+    check_depth(obj)
     if not isinstance(obj, dict):
         raise SchemaError("$", f"expected a Mockoon environment object, got {_type_name(obj)}")
     if "openapi" in obj or "swagger" in obj:

@@ -5,6 +5,7 @@ Field names follow the Mockoon desktop app's deploy client (camelCase JSON).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -12,6 +13,12 @@ import msgspec
 Visibility = Literal["PUBLIC", "PRIVATE"]
 InstanceStatus = Literal["RUNNING", "STOPPED"]
 PlanName = Literal["FREE", "SOLO", "TEAM", "ENTERPRISE"]
+
+# An environment uuid names its deployment in URLs (``DELETE /deployments/{uuid}``): one path
+# segment, never a dot-segment a client would resolve away (``../../etc`` could not be deleted).
+# Mockoon writes UUIDs; this admits them and any other plain identifier.
+ENVIRONMENT_UUID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+ENVIRONMENT_UUID_RULE = "1 to 128 of A-Z a-z 0-9 _ . : -, starting with a letter or digit"
 
 
 class DeployInstance(msgspec.Struct, kw_only=True, rename="camel"):

@@ -32,7 +32,14 @@ from schemas import (
     environment_from_obj,
 )
 from schemas.control import Invalidate, Target, UsageAck, Woken
-from schemas.deployments import DeployInstance, DeployRequest, SubdomainCheck
+from schemas.decode import check_depth, too_deep
+from schemas.deployments import (
+    ENVIRONMENT_UUID,
+    ENVIRONMENT_UUID_RULE,
+    DeployInstance,
+    DeployRequest,
+    SubdomainCheck,
+)
 from schemas.handover import WorkerHandover
 from schemas.sanitise import sanitise_for_cloud
 
@@ -220,17 +227,28 @@ class Supervisor:
         if len(body) > MAX_ENVIRONMENT:
             raise ApiError(413, f"environment exceeds {MAX_ENVIRONMENT} bytes")
         try:
-            return msgspec.json.decode(body, type=DeployRequest)
+            request = msgspec.json.decode(body, type=DeployRequest)
         except msgspec.ValidationError as error:
             raise ApiError(422, f"invalid deploy request: {error}") from None
         except msgspec.DecodeError as error:
             raise ApiError(400, f"invalid JSON: {error}") from None
+        except RecursionError:  # msgspec recurses once per level, so this is far past the limit
+            deep = too_deep()
+            raise ApiError(422, f"invalid environment: {deep}", path=deep.path) from None
+        try:
+            check_depth(request.environment)  # before anything recursive (deepcopy, migrations) walks it
+        except SchemaError as error:
+            raise ApiError(422, f"invalid environment: {error}", path=error.path) from None
+        return request
 
     async def deploy(self, account: Account, body: bytes) -> dict[str, Any]:
         request = self._parse_deploy(body)
         given_uuid = request.environment.get("uuid")
         if not isinstance(given_uuid, str) or not given_uuid:
             raise ApiError(422, "invalid environment: $.uuid: expected a non-empty string", path="$.uuid")
+        if ENVIRONMENT_UUID.fullmatch(given_uuid) is None:  # it must name the deployment in URLs
+            raise ApiError(422, f"invalid environment: $.uuid: {given_uuid[:60]!r} is not a valid environment "
+                                f"uuid ({ENVIRONMENT_UUID_RULE})", path="$.uuid")
         runtime = self.newest_runtime()
         raw = copy.deepcopy(request.environment)
         try:

@@ -69,7 +69,10 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
     if edge:
         out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
                 "--header-timeout", str(args.header_timeout), "--send-timeout", str(args.send_timeout),
-                "--max-connections", str(args.max_connections)]
+                "--max-connections", str(args.max_connections),
+                "--tunnel-idle-timeout", str(args.tunnel_idle_timeout),
+                "--tunnel-max-seconds", str(args.tunnel_max_seconds),
+                "--max-tunnels-per-deployment", str(args.max_tunnels_per_deployment)]
         if args.http_port is not None:
             out += ["--http-port", str(args.http_port)]
             if args.http_serve:

@@ -13,7 +13,15 @@ from werkzeug.routing import BaseConverter
 from . import admin_api
 from .admin_api import AdminContext
 from .http1_compat import NODE_METHODS
-from .request_model import BadContentEncoding, BodyTooLarge, RequestView, decode_content, parse_body
+from .jsvalues import UNDEFINED
+from .request_model import (
+    BadContentEncoding,
+    BodyTooDeep,
+    BodyTooLarge,
+    RequestView,
+    decode_content,
+    parse_body,
+)
 from .responder import MockResponse, MockServer
 from .routing import dedup_slashes
 from .transactions import EventHub, build_transaction
@@ -124,7 +132,11 @@ class MockApp:
                 return _plain(413, "Payload too large")
             except BadContentEncoding as error:
                 return _plain(415, f"Unsupported or invalid content encoding: {error}")
-        text, parsed = parse_body(raw, lookup.get("content-type", ""))
+        try:
+            text, parsed = parse_body(raw, lookup.get("content-type", ""))
+        except BodyTooDeep as deep:
+            log.warning("%s %s: %s (%d bytes); served as unparsed text", scope["method"], target, deep, len(raw))
+            text, parsed = deep.text, UNDEFINED
         client = scope.get("client")
         if client:
             ip = client[0] if ":" in client[0] else f"::ffff:{client[0]}"

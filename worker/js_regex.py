@@ -7,7 +7,7 @@
 ``\\d``, ``\\w``, ``\\s``, ``\\b``, ``^`` and ``$`` (no flags: ``$`` is the end of the subject only).
 
 ``GuardedRegex.search`` is the only way patterns written by tenants are run: RE2 when it can,
-otherwise ``regex`` with a timeout, and never on subjects longer than 64 KiB.
+otherwise ``regex`` with a timeout, and never on subjects longer than a million characters.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ try:  # google-re2: linear time, preferred whenever it can express the pattern
 except ImportError:  # pragma: no cover - declared dependency
     re2 = None
 
-MAX_SUBJECT = 64 * 1024
+MAX_SUBJECT = 1_000_000  # characters, as for rule regexes (regex_guard)
 TIMEOUT = 0.1
 MAX_CP = 0x10FFFF
 
@@ -723,7 +723,7 @@ class GuardedRegex:
             self._py = regex.compile(translation.py, regex.V0)
 
     def search(self, subject: str) -> bool:
-        """True when the pattern occurs in subject; False past 64 KiB or on timeout."""
+        """True when the pattern occurs in subject; False past MAX_SUBJECT or on timeout."""
         if len(subject) > MAX_SUBJECT:
             return False
         if self._re2 is not None:

@@ -87,17 +87,33 @@ def js_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def as_js(value: Any) -> Any:
-    """A JSON value as JavaScript holds it: integers past 2**53 become doubles."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
-        return value
-    if isinstance(value, int):
-        return float(value) if abs(value) > MAX_SAFE else value
-    if isinstance(value, list):
-        return [as_js(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): as_js(v) for k, v in value.items()}
+def _as_js_scalar(value: Any) -> Any:
+    if value.__class__ is int and abs(value) > MAX_SAFE:
+        return float(value)
     return value
+
+
+def as_js(value: Any) -> Any:
+    """A JSON value as JavaScript holds it: integers past 2**53 become doubles. Iterative, so a
+    body nested as deep as Python's parser allows is converted without a RecursionError."""
+    if not isinstance(value, (list, dict)):
+        return _as_js_scalar(value)
+    root: Any = [] if isinstance(value, list) else {}
+    pending: list[tuple[Any, Any]] = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        items = enumerate(source) if isinstance(source, list) else source.items()
+        for key, item in items:
+            if isinstance(item, (list, dict)):
+                copy: Any = [] if isinstance(item, list) else {}
+                pending.append((item, copy))
+            else:
+                copy = _as_js_scalar(item)
+            if isinstance(target, list):
+                target.append(copy)
+            else:
+                target[str(key)] = copy
+    return root
 
 
 # -- keyword implementations ------------------------------------------------------------------
@@ -449,7 +465,10 @@ def matches_schema(value: Any, schema: Any) -> bool:
         return False
     if compiled.is_async:
         return True  # Ajv hands back a Promise, which a rule takes for a match
-    instance = as_js(json.loads(json.dumps(value, default=lambda _: None)))
+    try:
+        instance = as_js(json.loads(json.dumps(value, default=lambda _: None)))
+    except (RecursionError, ValueError):  # deeper than Python's JSON codec goes, or circular
+        return False
     try:
         return next(iter(compiled.validator.iter_errors(instance)), None) is None
     except RecursionError:

@@ -31,7 +31,7 @@ from .jsvalues import (
     truthy,
 )
 from .templating.errors import TemplateBudgetExceeded, TemplateError
-from .templating.regex_guard import safe_regex
+from .templating.regex_guard import bounded_pattern
 
 MAX_PATH_LENGTH = 1000
 MAX_STEPS = 500_000
@@ -1196,7 +1196,7 @@ class JSRegExp:
         except (OverflowError, RecursionError):
             raise _JSThrow(f"Invalid regular expression: /{source}/{flags}: Invalid pattern") from None
         # None when the guard refuses a pattern that could backtrack for ever: it then matches nothing
-        self.pattern = safe_regex(translated, "i" in flags)
+        self.pattern = bounded_pattern(translated, "i" in flags)
 
     def __str__(self) -> str:
         return f"/{self.source or '(?:)'}/{self.flags}"

@@ -27,6 +27,15 @@ class BadContentEncoding(Exception):
     """The body's Content-Encoding could not be undone."""
 
 
+class BodyTooDeep(Exception):
+    """The body nests deeper than Python's parsers recurse (``[`` 100,000 times): it is served
+    as unparsed text, as an unparsable body is; ``text`` is that text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("request body nested too deeply to parse")
+        self.text = text
+
+
 # --- query strings (qs) ------------------------------------------------------------------------
 
 _ARRAY_LIMIT = 20
@@ -387,7 +396,8 @@ def _add_form_value(fields: dict[str, Any], name: str, value: Any) -> None:
 
 
 def parse_body(raw: bytes, content_type: str) -> tuple[str, Any]:
-    """(body as text, parsed body or UNDEFINED) — parse failures keep the text, as Mockoon does."""
+    """(body as text, parsed body or UNDEFINED) — parse failures keep the text, as Mockoon does.
+    ``BodyTooDeep`` when the nesting exceeds the recursion limit: the caller says so, then serves the text."""
     text = raw.decode("utf-8", "replace")
     lowered = content_type.lower()
     if not lowered:
@@ -403,6 +413,8 @@ def parse_body(raw: bytes, content_type: str) -> tuple[str, Any]:
             return text, parse_xml(text)
     except ValueError:  # XmlBodyError and JSON errors: the body stays text, as in Mockoon
         return text, UNDEFINED
+    except RecursionError:
+        raise BodyTooDeep(text) from None
     return text, UNDEFINED
 
 

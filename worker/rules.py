@@ -110,7 +110,7 @@ def _evaluate(rule: ResponseRule, value: Any, state: EnvironmentState, render: R
             return False
         if isinstance(value, list):
             return any(pattern.search(_string(v)) for v in value)
-        return pattern.search(_string(value)) is not None
+        return pattern.search(_string(value))
     if isinstance(value, list):
         return expected in [to_string(v) for v in value]
     return _string(value) == expected

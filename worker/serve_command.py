@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from schemas import SchemaError, decode_environment
     from schemas.handover import WorkerHandover, decode_handover
 
-    from . import http1_compat
+    from . import http1_compat, http1_only
     from .app import MockApp
     from .responder import MockServer, WorkerOptions
 
@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     config.loglevel = "WARNING"
     config.keep_alive_timeout = 5  # like Node's server; the edge drops pooled connections idle for 4 s
     config.keep_alive_max_requests = 2**31  # hypercorn's default (1,000) would break pooled connections
+    http1_only.install(config)  # no h2c upgrade, no HTTP/2 prior knowledge: the edge can't meter those
     if args.uds:
         config.bind = [f"unix:{args.uds}"]
         where = f"unix:{args.uds}"

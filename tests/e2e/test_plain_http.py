@@ -61,3 +61,23 @@ def test_plain_http_can_serve_mocks_when_asked(serving: Platform) -> None:
     response = conn.getresponse()
     assert (response.status, response.read()) == (200, b"http")
     assert serving.request(host, "GET", "/hello")[2] == b"https"
+
+
+def test_only_origin_form_targets_are_redirected(redirecting: Platform) -> None:
+    """``GET @evil.example/x`` used to get ``Location: https://<host>:<port>@evil.example/x``,
+    whose host is evil.example: an open redirect."""
+    status, answer = redirecting.api("POST", "/deployments", deploy_body(env("no-open-redirect")))
+    assert status == 200, answer
+    host = redirecting.host(answer["subdomain"])
+    import socket
+
+    for target in (b"@evil.example/x", b"http://evil.example/x", b"*", b"evil.example:443"):
+        with socket.create_connection(("127.0.0.1", REDIRECT_PORT), timeout=10) as sock:
+            sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n")
+            received = b""
+            while b"\r\n\r\n" not in received and (data := sock.recv(4096)):
+                received += data
+        head = received.split(b"\r\n\r\n", 1)[0].lower()
+        assert head.startswith(b"http/1.1 400") and b"location" not in head, (target, received)
+    assert plain(REDIRECT_PORT, host, "GET", "//evil.example/x").getheader("Location") == \
+        f"https://{host}:{redirecting.port}//evil.example/x"  # a path: stays on our host

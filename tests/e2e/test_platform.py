@@ -746,3 +746,30 @@ def test_expect_100_continue_is_answered_by_the_edge_once_the_request_passes_its
         while chunk := sock.recv(65536):
             reply += chunk
         assert reply.startswith(b"HTTP/1.1 401 ") and b"100 Continue" not in reply
+
+
+def test_a_host_other_than_the_tls_server_name_is_misdirected(platform: Platform) -> None:
+    """One TLS connection opened for a private mock must not carry requests for another (421)."""
+    token = account(platform)
+    first = platform.host(deploy(platform, token, env("sni-a"))["subdomain"])
+    second = platform.host(deploy(platform, token, env("sni-b"))["subdomain"])
+    import socket
+
+    sock = platform.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", platform.port), timeout=10),
+                                              server_hostname=first)
+    sock.sendall(f"GET /hello HTTP/1.1\r\nHost: {first}\r\n\r\n".encode())
+    received = b""
+    while not received.endswith(b'{"hello": "world"}'):
+        received += sock.recv(65536)
+    assert received.startswith(b"HTTP/1.1 200")
+    sock.sendall(f"GET /hello HTTP/1.1\r\nHost: {second}\r\n\r\n".encode())
+    received = b""
+    while data := sock.recv(65536):
+        received += data
+    assert received.startswith(b"HTTP/1.1 421") and f"this connection is for {first}".encode() in received
+    sock.close()
+    # the same host with a port and in another case is the same host
+    conn = platform.connection(first)
+    assert platform.request(first, "GET", "/hello", headers={"Host": f"{first.upper()}:{platform.port}"},
+                            conn=conn)[0] == 200
+    conn.close()

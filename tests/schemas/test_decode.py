@@ -100,3 +100,15 @@ def test_decoder_raises_only_schema_errors(value: object) -> None:
         decode_environment(msgspec.json.encode(value))
     except SchemaError:
         pass
+
+
+def test_nesting_past_the_depth_limit_is_a_schema_error_with_its_path() -> None:
+    from schemas.decode import MAX_ENVIRONMENT_DEPTH, check_depth, load_json
+
+    check_depth({"a": [{"b": []}]}, limit=4)
+    with pytest.raises(SchemaError) as raised:
+        check_depth({"a": [{"b": [[[]]]}]}, limit=4)
+    assert raised.value.path == "$.a[0].b[0]" and "deeper than the 4 levels allowed" in raised.value.reason
+    for depth in (MAX_ENVIRONMENT_DEPTH + 1, 100_000):  # msgspec's own recursion ends the second
+        with pytest.raises(SchemaError, match=f"deeper than the {MAX_ENVIRONMENT_DEPTH} levels"):
+            load_json(b'{"routes": ' + b"[" * depth + b"]" * depth + b"}")
