@@ -27,7 +27,7 @@ from .routing import InvalidRoutePath, PathMatcher, compile_route_path
 from .rules import choose_response
 from .state import EnvironmentState, bucket_references, generate_bucket, initial_buckets
 from .templating import Budget, Engine, TemplateError
-from .templating.helpers.fakes import FakerContext
+from .templating.faker import FakerContext
 
 CORS_HEADERS = [
     Header(key="Access-Control-Allow-Origin", value="*"),

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
         uvloop = None  # type: ignore[assignment]
     if args.handover:
-        from .templating.helpers.fakes import FakerContext
+        from .templating.faker import FakerContext
 
         FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
         # everything heavy is imported above, so a spare worker waits here already warm

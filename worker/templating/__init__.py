@@ -13,9 +13,10 @@ from typing import Any
 
 from ..jsvalues import UNDEFINED, SafeString
 from .budget import Budget
-from .compiler import Frame, Helper, Renderer, compile_template
+from .compiler import compile_template
 from .errors import TemplateBudgetExceeded, TemplateError, TemplateSyntaxError
 from .helpers import ALL_HELPERS
+from .runtime import Frame, HelperSpec, Renderer
 
 __all__ = [
     "Budget",
@@ -31,7 +32,7 @@ __all__ = [
 class Engine:
     """Compiled-template cache plus the helper table; one per environment revision."""
 
-    def __init__(self, helpers: dict[str, Helper] | None = None, cache_size: int = 4096) -> None:
+    def __init__(self, helpers: dict[str, HelperSpec] | None = None, cache_size: int = 4096) -> None:
         self.helpers = dict(ALL_HELPERS if helpers is None else helpers)
         self._cache: dict[str, Renderer] = {}
         self._cache_size = cache_size

@@ -17,13 +17,14 @@ from typing import Any
 
 from ..jsvalues import UNDEFINED, format_number, truthy
 from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, mustache_text
+from .runtime import inline_spec, mark, traits_of
 
 Renderer = Callable[[Any], str]
 _SAFE_INT = 2**53 + 1  # below it a JavaScript number is the integer itself, printed as str() does
 
 
 class Spec:
-    """How a compiled statement can be written inline (set on its renderer as ``inline``)."""
+    """How a compiled statement can be written inline (recorded as its renderer's ``Traits.inline``)."""
 
     __slots__ = ("kind", "name", "escaped", "fallback", "argument", "run", "otherwise", "negate", "number")
 
@@ -43,7 +44,7 @@ class Spec:
 
 def generate(parts: list[Renderer | str]) -> Renderer | None:
     """One function for the body, or None when nothing in it can be written inline."""
-    specs = [getattr(p, "inline", None) for p in parts if not isinstance(p, str)]
+    specs = [inline_spec(p) for p in parts if not isinstance(p, str)]
     if not any(specs):
         return None
     lines, result, env, reads_this = _emit(parts)
@@ -51,7 +52,7 @@ def generate(parts: list[Renderer | str]) -> Renderer | None:
     if reads_this:
         head += ["    ctx = frame.ctx", "    plain = not frame.bparams and ctx.__class__ is dict"]
     render = _define(head + ["    " + line for line in lines] + [f"    return {result}"], env, "render")
-    render.parts = parts  # type: ignore[attr-defined]
+    mark(render, parts=parts)
     return render
 
 
@@ -124,7 +125,7 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
         if isinstance(part, str):
             pieces.append(part.replace("{", "{{").replace("}", "}}"))
             continue
-        spec: Spec | None = getattr(part, "inline", None)
+        spec: Spec | None = inline_spec(part)
         tag = f"{prefix}{index}"
         var = f"s{tag}"
         if spec is None:
@@ -167,8 +168,9 @@ def _emit_parts(parts: list[Renderer | str], prefix: str, env: dict[str, Any],
             chosen = [spec.otherwise, spec.run] if not spec.negate else [spec.run, spec.otherwise]
             branch_code: list[list[str]] = []
             for which, renderer in zip(("f", "t"), chosen, strict=True):
-                constant = getattr(renderer, "constant", None)
-                nested = getattr(renderer, "parts", None)
+                known = traits_of(renderer)
+                constant = known.constant if known is not None else None
+                nested = known.parts if known is not None and known.parts else None
                 if constant is not None:
                     branch_code.append([f"{var} = {constant!r}"])
                 elif nested is not None:  # a generated body: written out here, one level deeper

@@ -8,14 +8,26 @@ JavaScript's ``String()``; escaped mustaches use Handlebars' HTML escape table.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from ..jsvalues import UNDEFINED, SafeString, format_number, is_nullish, to_output, truthy
 from .codegen import Spec, generate, generate_loop
 from .errors import TemplateError
 from .escaping import ESCAPE_TABLE, NEEDS_ESCAPE, escape_html, mustache_text
+from .helpers import builtins
 from .parser import parse
+from .runtime import (
+    Evaluator,
+    Frame,
+    HelperSpec,
+    Options,
+    Renderer,
+    create_frame,
+    inline_spec,
+    lookup_property,
+    mark,
+    traits_of,
+)
 from .syntax_tree import (
     Block,
     Comment,
@@ -31,113 +43,9 @@ from .syntax_tree import (
     SubExpr,
 )
 
-Helper = Callable[..., Any]
-
-
-
-class Frame:
-    """Everything a running statement can see: ``this``, parent contexts, @data, block params."""
-
-    __slots__ = ("ctx", "depths", "data", "bparams", "scope")
-
-    def __init__(self, ctx: Any, depths: tuple[Any, ...], data: dict[str, Any], bparams: tuple[dict[str, Any], ...], scope: Any):
-        self.ctx = ctx
-        self.depths = depths
-        self.data = data
-        self.bparams = bparams
-        self.scope = scope
-
-
-Renderer = Callable[[Frame], str]
-Evaluator = Callable[[Frame], Any]
-
-_MISSING: Any = object()
-
-
-class Options:
-    """The ``options`` argument of a helper: hash, data, and the block's programs."""
-
-    __slots__ = ("frame", "hash", "name", "line", "_program", "_inverse", "block_param_count", "is_block", "_names",
-                 "pure_body")
-
-    def __init__(self, frame: Frame, hash_: dict[str, Any], name: str, line: int,
-                 program: Renderer | None, inverse: Renderer | None, block_param_count: int, is_block: bool,
-                 names: list[str] | None = None, pure_body: bool = False):
-        self.frame = frame
-        self.hash = hash_
-        self.name = name
-        self.line = line
-        self._program = program
-        self._inverse = inverse
-        self.block_param_count = block_param_count
-        self.is_block = is_block
-        self._names = names
-        # True when nothing in the block can observe @data or the frame: a helper may then
-        # skip building per-iteration data frames (see ``fn_in_place``).
-        self.pure_body = pure_body
-
-    @property
-    def context(self) -> Any:
-        return self.frame.ctx
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return self.frame.data
-
-    @property
-    def scope(self) -> Any:
-        return self.frame.scope
-
-    def _run(self, program: Renderer | None, context: Any, data: dict[str, Any] | None,
-             block_params: list[Any] | None, param_names: list[str] | None = None) -> str:
-        if program is None:
-            return ""
-        frame = self.frame
-        ctx = frame.ctx if context is _MISSING else context
-        depths = frame.depths if ctx is frame.depths[0] else (ctx, *frame.depths)
-        bparams = frame.bparams
-        if block_params is not None and param_names:
-            bparams = ({name: block_params[i] if i < len(block_params) else UNDEFINED for i, name in enumerate(param_names)}, *bparams)
-        return program(Frame(ctx, depths, frame.data if data is None else data, bparams, frame.scope))
-
-    def fn(self, context: Any = _MISSING, data: dict[str, Any] | None = None, block_params: list[Any] | None = None) -> str:
-        names = self._names if self._names is not None else getattr(self._program, "block_param_names", None)
-        return self._run(self._program, context, data, block_params, names)
-
-    def fn_in_place(self) -> str:
-        """``fn()`` with this frame as it is; only for ``pure_body`` blocks."""
-        return self._program(self.frame) if self._program is not None else ""
-
-    def inverse(self, context: Any = _MISSING, data: dict[str, Any] | None = None) -> str:
-        return self._run(self._inverse, context, data, None)
-
-    @property
-    def has_inverse(self) -> bool:
-        return self._inverse is not None
-
-
-def lookup_property(obj: Any, name: Any) -> Any:
-    """Own-property access as Handlebars allows it (no prototype members except length)."""
-    if isinstance(obj, dict):
-        value = obj.get(name if isinstance(name, str) else str(name), UNDEFINED)
-        return value
-    if isinstance(obj, (list, str)):
-        if name == "length":
-            return len(obj)
-        key = name if isinstance(name, int) else (int(name) if isinstance(name, str) and name.isdigit() else None)
-        if key is not None and not isinstance(key, bool) and 0 <= key < len(obj):
-            return obj[key]
-    return UNDEFINED
-
-
-def create_frame(data: dict[str, Any]) -> dict[str, Any]:
-    frame = dict(data)
-    frame["_parent"] = data
-    return frame
-
 
 class Compiler:
-    def __init__(self, helpers: dict[str, Helper]):
+    def __init__(self, helpers: dict[str, HelperSpec]):
         self.helpers = helpers
         # Counts compiled constructs that can observe the frame beyond the call itself (an
         # ``options`` object, @data): a loop body with none of them may reuse one frame.
@@ -171,7 +79,7 @@ class Compiler:
                 def eval_data_name(frame: Frame) -> Any:
                     return frame.data.get(name, UNDEFINED)
 
-                eval_data_name.inline = Spec("data", name)  # type: ignore[attr-defined]
+                mark(eval_data_name, inline=Spec("data", name))
                 return eval_data_name
             return eval_data
         depth = path.depth
@@ -194,7 +102,7 @@ class Compiler:
                     return ctx.get(only_part, UNDEFINED)
                 return UNDEFINED if is_nullish(ctx) else lookup_property(ctx, only_part)
 
-            eval_name.inline = Spec("prop", only_part, fallback=eval_name)  # type: ignore[attr-defined]
+            mark(eval_name, inline=Spec("prop", only_part, fallback=eval_name))
             return eval_name
 
         def eval_path(frame: Frame) -> Any:
@@ -246,10 +154,10 @@ class Compiler:
         # Helpers are fixed for an engine, so the helper-or-value decision Handlebars makes at
         # run time (invokeAmbiguous) is made once here.
         static_helper = helpers.get(helper_name) if helper_name is not None and not isinstance(head, Literal) else None
+        names = _block_param_names(program)
         if static_helper is not None:
-            helper_fn = static_helper
-            names = getattr(program, "block_param_names", None)
-            if getattr(helper_fn, "options_free", False) and not hash_items and not is_block and 1 <= len(params) <= 2:
+            helper_fn = static_helper.fn
+            if static_helper.options_free and not hash_items and not is_block and 1 <= len(params) <= 2:
                 # Pure value helpers never read ``options``: skip building it (hot in loops).
                 if len(params) == 1:
                     first_arg = params[0]
@@ -257,7 +165,7 @@ class Compiler:
                 left, right = params
                 if isinstance(call.params[1], Literal):
                     constant = call.params[1].value
-                    left_spec = getattr(left, "inline", None)
+                    left_spec = inline_spec(left)
                     if left_spec is not None and left_spec.kind == "prop":
                         prop = left_spec.name
 
@@ -270,20 +178,20 @@ class Compiler:
                         def call_with_literal(frame: Frame) -> Any:
                             return helper_fn(None, left(frame), constant)
 
-                    op = getattr(helper_fn, "compare_op", None)
+                    op = static_helper.compare_op
                     number = isinstance(constant, (int, float)) and not isinstance(constant, bool) and math.isfinite(constant)
                     if op is not None and number and left_spec is not None:
                         # a property or @data against a number: generated code compares it in place
-                        call_with_literal.inline = Spec("cmp", op, argument=left_spec,  # type: ignore[attr-defined]
-                                                        fallback=call_with_literal, number=constant)
+                        mark(call_with_literal, inline=Spec("cmp", op, argument=left_spec, fallback=call_with_literal,
+                                                            number=constant))
                     return call_with_literal
                 return lambda frame: helper_fn(None, left(frame), right(frame))
-            bind = getattr(helper_fn, "bind_literals", None)
+            bind = static_helper.bind_literals
             if bind is not None and not hash_items and not is_block and all(isinstance(p, Literal) for p in call.params):
-                bound = bind([p.value for p in call.params], line)  # type: ignore[union-attr]
+                bound = bind([p.value for p in call.params], line)
                 if bound is not None:
                     evaluate_bound = lambda frame: bound(frame.scope)  # noqa: E731
-                    evaluate_bound.scope_fn = bound  # type: ignore[attr-defined]
+                    mark(evaluate_bound, scope_fn=bound)
                     return evaluate_bound
             if not hash_items and len(params) == 1:
                 only = params[0]
@@ -304,7 +212,7 @@ class Compiler:
             self.observers += 1
             return call_helper
         if not has_args and not is_block and simple and isinstance(head, Path):
-            missing = helpers["helperMissing"]
+            missing = helpers["helperMissing"].fn
 
             def plain_value(frame: Frame) -> Any:
                 value = lookup(frame)
@@ -312,29 +220,30 @@ class Compiler:
                     return missing(Options(frame, {}, name, line, None, None, 0, False))
                 return value
 
-            if missing is not _builtin_helper_missing():
+            if missing is not builtins.helper_missing:
                 self.observers += 1
             return plain_value
 
         def evaluate(frame: Frame) -> Any:
-            helper = helpers.get(helper_name) if helper_name is not None else None
-            if helper is None and simple and isinstance(head, Literal):
-                helper = None
-            if helper is not None:
+            spec = helpers.get(helper_name) if helper_name is not None else None
+            if spec is not None:
+                helper = spec.fn
                 args = [p(frame) for p in params]
                 hash_ = _hash(hash_items, frame)
-                return helper(Options(frame, hash_, name, line, program, inverse, block_param_count, is_block), *args)
+                return helper(Options(frame, hash_, name, line, program, inverse, block_param_count, is_block, names),
+                              *args)
             if has_args:
-                return helpers["helperMissing"](Options(frame, {}, name, line, program, inverse, 0, is_block))
+                return helpers["helperMissing"].fn(Options(frame, {}, name, line, program, inverse, 0, is_block))
             value = lookup(frame)
             if is_block:
                 if simple and is_nullish(value):
                     # Handlebars calls the helperMissing hook for an unknown block name and hands
                     # its answer ('' in Mockoon) to blockHelperMissing, which renders the block
-                    value = helpers["helperMissing"](Options(frame, {}, name, line, None, None, 0, False))
-                return _block_helper_missing(Options(frame, {}, name, line, program, inverse, block_param_count, True), value)
+                    value = helpers["helperMissing"].fn(Options(frame, {}, name, line, None, None, 0, False))
+                return _block_helper_missing(
+                    Options(frame, {}, name, line, program, inverse, block_param_count, True, names), value)
             if is_nullish(value) and simple:
-                return helpers["helperMissing"](Options(frame, {}, name, line, None, None, 0, False))
+                return helpers["helperMissing"].fn(Options(frame, {}, name, line, None, None, 0, False))
             return value
 
         self.observers += 1
@@ -406,12 +315,12 @@ class Compiler:
                 value = frame.data.get(data_name, UNDEFINED)
                 return format_number(value) if value.__class__ is int else mustache_text(value, escaped)
 
-            render_data.inline = Spec("data", data_name, escaped)  # type: ignore[attr-defined]
+            mark(render_data, inline=Spec("data", data_name, escaped))
             return render_data
         evaluate = self.call(node.call, None, None, is_block=False)
         if (node.escaped and isinstance(head, Path) and head.simple and len(head.parts) == 1 and not call.params
                 and not call.hash and head.parts[0] not in self.helpers
-                and self.helpers.get("helperMissing") is _builtin_helper_missing()):
+                and self.helpers["helperMissing"].fn is builtins.helper_missing):
             # ``{{name}}`` naming a property: the most common mustache, fused into one call
             name = head.parts[0]
 
@@ -425,14 +334,15 @@ class Compiler:
                     return value if NEEDS_ESCAPE.isdisjoint(value) else value.translate(ESCAPE_TABLE)  # type: ignore[no-any-return]
                 return mustache_text(value, True)
 
-            render_property.inline = Spec("prop", name, True, fallback=evaluate)  # type: ignore[attr-defined]
+            mark(render_property, inline=Spec("prop", name, True, fallback=evaluate))
             return render_property
-        scope_fn = getattr(evaluate, "scope_fn", None)
+        known = traits_of(evaluate)
+        scope_fn = known.scope_fn if known is not None else None
         if scope_fn is not None:
             def render_from_scope(frame: Frame) -> str:
                 return mustache_text(scope_fn(frame.scope), node.escaped)
 
-            render_from_scope.inline = Spec("scope", escaped=node.escaped, fallback=scope_fn)  # type: ignore[attr-defined]
+            mark(render_from_scope, inline=Spec("scope", escaped=node.escaped, fallback=scope_fn))
             return render_from_scope
         if node.escaped:
             def render_escaped(frame: Frame) -> str:
@@ -484,19 +394,18 @@ class Compiler:
         semantics are fixed; inlining them removes the per-call and per-item overhead
         that dominates loops over data buckets.
         """
-        from .helpers import builtins
-
         head = node.call.path
         if not isinstance(head, Path) or not head.simple or node.call.hash or len(node.call.params) != 1:
             return None
         name = head.parts[0]
-        helper = self.helpers.get(name)
+        spec = self.helpers.get(name)
+        helper = spec.fn if spec is not None else None
         observers = self.observers
         argument = self.expr(node.call.params[0])
         run = program or _empty
         otherwise = inverse or _empty
         if (name == "if" and helper is builtins.if_) or (name == "unless" and helper is builtins.unless):
-            if getattr(program, "block_param_names", None):
+            if _block_param_names(program):
                 return None
             unless = name == "unless"
 
@@ -507,11 +416,11 @@ class Compiler:
                 false = not truthy(value) or (value.__class__ is list and not value)
                 return otherwise(frame) if false is not unless else run(frame)
 
-            render_condition.inline = Spec("cond", argument=getattr(argument, "inline", None) or argument,  # type: ignore[attr-defined]
-                                           run=run, otherwise=otherwise, negate=unless)
+            mark(render_condition, inline=Spec("cond", argument=inline_spec(argument) or argument, run=run,
+                                               otherwise=otherwise, negate=unless))
             return render_condition
         if name == "each" and helper is builtins.each:
-            names: list[str] = getattr(program, "block_param_names", None) or []
+            names: list[str] = _block_param_names(program) or []
             before_generic = self.observers
             generic = self.call(node.call, program, inverse, is_block=True, block_param_count=len(names))
             # the fallback (strings, other values) builds data from the frame it is given,
@@ -530,17 +439,13 @@ def _hash(items: list[tuple[str, Evaluator]], frame: Frame) -> dict[str, Any]:
     return dict(reversed(values))
 
 
-def _builtin_helper_missing() -> Helper:
-    from .helpers.builtins import helper_missing
-
-    return helper_missing
 
 
 def _empty(frame: Frame) -> str:
     return ""
 
 
-_empty.constant = ""  # type: ignore[attr-defined]
+mark(_empty, constant="")
 
 
 def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, names: list[str],
@@ -551,7 +456,8 @@ def _each_renderer(argument: Evaluator, run: Renderer, otherwise: Renderer, name
     ``reuse`` is "frame" when the body reads neither @data nor holds an options object (one
     frame moves along), "frame+data" when it reads @data only (one data frame too, updated in
     place), "" otherwise; a generated body then runs as one generated loop."""
-    body_parts = getattr(run, "parts", None)
+    known = traits_of(run)
+    body_parts = known.parts if known is not None and known.parts else None
     loop = None
     if reuse and body_parts is not None:
         loop = generate_loop(body_parts, loop_keys if reuse == "frame+data" else (), keep_depths)
@@ -612,7 +518,7 @@ def _with_names(render: Renderer, names: list[str]) -> Renderer:
     def named(frame: Frame) -> str:
         return render(frame)
 
-    named.block_param_names = names  # type: ignore[attr-defined]
+    mark(named, block_param_names=names)
     return named
 
 
@@ -620,7 +526,7 @@ def _constant(text: str) -> Renderer:
     def render_text(frame: Frame) -> str:
         return text
 
-    render_text.constant = text  # type: ignore[attr-defined]
+    mark(render_text, constant=text)
     return render_text
 
 
@@ -631,7 +537,7 @@ def _join(parts: list[Renderer | str]) -> Renderer:
         only = parts[0]
         if isinstance(only, str):
             return _constant(only)
-        if getattr(only, "inline", None) is None:
+        if inline_spec(only) is None:
             return only
     if all(isinstance(p, str) for p in parts):
         return _constant("".join(parts))  # type: ignore[arg-type]
@@ -661,9 +567,7 @@ def _block_helper_missing(options: Options, value: Any) -> str:
         return options.inverse()
     if isinstance(value, list):
         if value:
-            from .helpers.builtins import each
-
-            return each(options, value)
+            return builtins.each(options, value)
         return options.inverse()
     return options.fn(value)
 
@@ -697,7 +601,7 @@ def _missing_decorator(program: Program | None) -> str | None:
     return None
 
 
-def compile_template(source: str, helpers: dict[str, Helper]) -> Renderer:
+def compile_template(source: str, helpers: dict[str, HelperSpec]) -> Renderer:
     ast = parse(source)
     decorator = _missing_decorator(ast)
     if decorator is not None:
@@ -705,3 +609,8 @@ def compile_template(source: str, helpers: dict[str, Helper]) -> Renderer:
     render = Compiler(helpers).program(ast)
     assert render is not None
     return render
+
+
+def _block_param_names(program: Renderer | None) -> list[str] | None:
+    known = traits_of(program) if program is not None else None
+    return known.block_param_names if known is not None else None

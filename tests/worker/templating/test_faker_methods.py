@@ -12,7 +12,7 @@ from schemas import environment_from_obj
 from tests.conftest import make_env
 from tests.worker.templating.test_engine import render
 from worker.responder import MockServer, WorkerOptions
-from worker.templating.helpers.fakes import FAKER_METHODS, FakerContext
+from worker.templating.faker import FAKER_METHODS, FakerContext
 
 PATHS = json.loads((Path(__file__).with_name("faker_js_9_9_paths.json")).read_text())
 NEEDS_ARGS = {"date.between", "helpers.arrayElement", "helpers.arrayElements", "helpers.enumValue", "helpers.fake",
@@ -78,7 +78,7 @@ def test_seed_gives_repeatable_sequences() -> None:
 def test_every_mockoon_locale_maps_to_a_python_faker_locale() -> None:
     from faker.config import AVAILABLE_LOCALES
 
-    from worker.templating.helpers.locales import MOCKOON_LOCALES, python_locale
+    from worker.templating.faker.locales import MOCKOON_LOCALES, python_locale
 
     mapped = {locale: python_locale(locale) for locale in MOCKOON_LOCALES}
     assert all(value in AVAILABLE_LOCALES for value in mapped.values())

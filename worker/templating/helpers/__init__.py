@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ..faker import helpers as fakes
+from ..runtime import HelperSpec
+from . import builtins, context, dates, general
 
-from . import builtins, context, dates, fakes, general
-
-ALL_HELPERS: dict[str, Any] = {
+ALL_HELPERS: dict[str, HelperSpec] = {
     **builtins.HELPERS,
     **fakes.HELPERS,
     **general.HELPERS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...jsvalues import is_nullish, truthy
-from ..compiler import Options, create_frame, lookup_property
 from ..errors import TemplateError
+from ..runtime import Options, create_frame, helper_table, lookup_property
 
 
 def _is_zero(value: Any) -> bool:
@@ -90,7 +90,7 @@ def helper_missing(opts: Options, *args: Any) -> str:
     return ""
 
 
-HELPERS = {
+HELPERS = helper_table({
     "if": if_,
     "unless": unless,
     "each": each,
@@ -98,4 +98,4 @@ HELPERS = {
     "lookup": lookup,
     "log": log,
     "helperMissing": helper_missing,
-}
+})

@@ -16,7 +16,7 @@ from ...jsvalues import (
     to_string,
     unsafe,
 )
-from ..compiler import Options
+from ..runtime import Options, helper_table
 from . import paths
 
 
@@ -192,7 +192,7 @@ def get_env_var(opts: Options, *args: Any) -> Any:
     return _arg(args, 1) if value is None else value
 
 
-HELPERS = {
+HELPERS = helper_table({
     "body": body,
     "bodyRaw": body_raw,
     "queryParam": query_param,
@@ -214,4 +214,4 @@ HELPERS = {
     "setGlobalVar": set_global_var,
     "getGlobalVar": get_global_var,
     "getEnvVar": get_env_var,
-}
+})

@@ -7,61 +7,13 @@ from datetime import UTC, datetime, timedelta
 from datetime import date as date_
 from typing import Any
 
+from ...jsdates import js_date_string, parse_js_date, utc_offset
 from ...jsvalues import UNDEFINED, is_nan, parse_int, unsafe
-from ..compiler import Options
 from ..errors import TemplateError
+from ..runtime import Options, helper_table
 
 DEFAULT_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
 
-_ISO = re.compile(
-    r"^([+-]\d{6}|\d{4})(?:-(\d{2})(?:-(\d{2}))?)?"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
-    re.I,
-)
-
-
-def parse_js_date(value: Any) -> datetime | None:
-    """``new Date(value)`` for numbers and ISO-like strings; None for an Invalid Date."""
-    value = unsafe(value)
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, bool) or value is None or value is UNDEFINED:
-        return None
-    if isinstance(value, (int, float)):
-        if is_nan(value):
-            return None
-        return datetime.fromtimestamp(value / 1000, UTC).astimezone()
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    match = _ISO.match(text)
-    if match:
-        year, month, day, hour, minute, second, fraction, zone = match.groups()
-        try:
-            dt = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-                          int(second or 0), int((fraction or "0").ljust(6, "0")[:6]))
-        except ValueError:
-            return None
-        if zone:
-            if zone.upper() == "Z":
-                return dt.replace(tzinfo=UTC).astimezone()
-            sign = 1 if zone[0] == "+" else -1
-            digits = zone[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            return (dt - sign * offset).replace(tzinfo=UTC).astimezone()
-        if hour is None:
-            return dt.replace(tzinfo=UTC).astimezone()  # date-only forms are UTC in JS
-        return dt.astimezone()
-    try:
-        from dateutil import parser as du_parser
-
-        parsed = du_parser.parse(re.sub(r"\([^)]*\)", " ", text))  # V8 skips parenthesised comments
-        return parsed.astimezone() if parsed.tzinfo else parsed.astimezone()
-    except (ValueError, OverflowError):
-        return None
-
-
-# date-fns ``format``: a letter and an ``o`` (ordinal), a run of one letter, or quoted text
 _TOKEN = re.compile(r"[yYQqMLwIdDecihHKkms]o|(\w)\1*|''|'(?:''|[^'])+(?:'|$)|.", re.S)
 _LONG = re.compile(r"P+p+|P+|p+|''|'(?:''|[^'])+(?:'|$)|.", re.S)
 _LONG_DATE = {1: "MM/dd/yyyy", 2: "MMM d, y", 3: "MMMM do, y", 4: "EEEE, MMMM do, y"}
@@ -83,22 +35,10 @@ def _ordinal(n: int) -> str:
     return f"{n}" + {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
-def _offset(dt: datetime, colon: bool, optional_minutes: bool, z: bool) -> str:
-    delta = dt.utcoffset() or timedelta(0)
-    minutes = int(delta.total_seconds() // 60)
-    if minutes == 0 and z:
-        return "Z"
-    sign = "+" if minutes >= 0 else "-"
-    hours, mins = divmod(abs(minutes), 60)
-    if optional_minutes and mins == 0:
-        return f"{sign}{hours:02d}"
-    return f"{sign}{hours:02d}{':' if colon else ''}{mins:02d}"
-
-
 def _gmt(dt: datetime, long: bool) -> str:
     """``O``/``z``: GMT+1, GMT+5:30 (short) or GMT+01:00 (long)."""
     if long:
-        return "GMT" + _offset(dt, True, False, False)
+        return "GMT" + utc_offset(dt, True, False, False)
     minutes = int((dt.utcoffset() or timedelta(0)).total_seconds() // 60)
     hours, mins = divmod(abs(minutes), 60)
     return f"GMT{'+' if minutes >= 0 else '-'}{hours}" + (f":{mins:02d}" if mins else "")
@@ -197,10 +137,10 @@ def _format_token(dt: datetime, token: str) -> str:
     if char in "Xx":
         z = char == "X"
         if size == 1:
-            return _offset(dt, False, True, z)
+            return utc_offset(dt, False, True, z)
         if size in (2, 4):
-            return _offset(dt, False, False, z)
-        return _offset(dt, True, False, z)
+            return utc_offset(dt, False, False, z)
+        return utc_offset(dt, True, False, z)
     if char in "Oz":
         return _gmt(dt, size >= 4)
     if char == "t":
@@ -302,21 +242,6 @@ def _between(opts: Options, start: datetime, end: datetime) -> datetime:
     return datetime.fromtimestamp(opts.scope.random.uniform(low, high), UTC).astimezone()
 
 
-# the long names Node (ICU) prints in Date strings for the zones Python names by abbreviation
-_ICU_ZONE_NAMES = {"UTC": "Coordinated Universal Time", "GMT": "Greenwich Mean Time",
-                   "CET": "Central European Standard Time", "CEST": "Central European Summer Time",
-                   "EST": "Eastern Standard Time", "EDT": "Eastern Daylight Time",
-                   "PST": "Pacific Standard Time", "PDT": "Pacific Daylight Time"}
-
-
-def js_date_string(dt: datetime) -> str:
-    """``Date.prototype.toString()``."""
-    offset = _offset(dt, False, False, False)
-    name = dt.tzname() or ""
-    name = _ICU_ZONE_NAMES.get(name, name)
-    return dt.strftime("%a %b %d %Y %H:%M:%S") + f" GMT{offset} ({name})"
-
-
 def date(opts: Options, *args: Any) -> str:
     if len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
         start, end = parse_js_date(args[0]), parse_js_date(args[1])
@@ -342,11 +267,11 @@ def time(opts: Options, *args: Any) -> str:
     return _format_or_error(_between(opts, start, end), fmt)
 
 
-HELPERS = {
+HELPERS = helper_table({
     "now": now,
     "dateFormat": date_format,
     "isValidDate": is_valid_date,
     "dateTimeShift": date_time_shift,
     "date": date,
     "time": time,
-}
+})

@@ -30,8 +30,8 @@ from ...jsvalues import (
     to_string,
     unsafe,
 )
-from ..compiler import Options
 from ..errors import TemplateError
+from ..runtime import Helper, Options, helper_table
 from . import paths
 from .collation import collation_key
 
@@ -134,7 +134,7 @@ def eq(opts: Options, *args: Any) -> bool:
     return bool(a == b)
 
 
-def _compare(op: Any, symbol: str) -> Any:
+def _compare(op: Any) -> Any:
     def helper(opts: Options, a: Any = UNDEFINED, b: Any = UNDEFINED, *rest: Any) -> bool:
         if a.__class__ is int and b.__class__ is int:
             return op(a, b)  # type: ignore[no-any-return]
@@ -143,7 +143,6 @@ def _compare(op: Any, symbol: str) -> Any:
             return False
         return bool(op(x, y))
 
-    helper.compare_op = symbol  # type: ignore[attr-defined]  # lets generated code compare numbers itself
     return helper
 
 
@@ -628,7 +627,7 @@ def float_parse(opts: Options, value: Any = UNDEFINED, *rest: Any) -> Any:
     return parse_float(value)
 
 
-HELPERS = {
+_FUNCTIONS: dict[str, Helper] = {
     "add": add,
     "subtract": subtract,
     "multiply": multiply,
@@ -640,10 +639,10 @@ HELPERS = {
     "toFixed": to_fixed,
     "parseInt": parse_int_helper,
     "eq": eq,
-    "gt": _compare(operator.gt, ">"),
-    "gte": _compare(operator.ge, ">="),
-    "lt": _compare(operator.lt, "<"),
-    "lte": _compare(operator.le, "<="),
+    "gt": _compare(operator.gt),
+    "gte": _compare(operator.ge),
+    "lt": _compare(operator.lt),
+    "lte": _compare(operator.le),
     "lowercase": lowercase,
     "uppercase": uppercase,
     "concat": concat,
@@ -688,8 +687,13 @@ HELPERS = {
     "getVar": get_var,
 }
 
-# Helpers that never read ``options``: the compiler calls them without building one.
-for _name in ("add", "subtract", "multiply", "divide", "modulo", "ceil", "floor", "round", "toFixed", "parseInt",
-              "eq", "gt", "gte", "lt", "lte", "lowercase", "uppercase", "padStart", "padEnd", "substr", "includes",
-              "indexOf", "stringify", "jsonParse", "len", "reverse", "objectPath", "jsonPath", "jmesPath"):
-    HELPERS[_name].options_free = True  # type: ignore[attr-defined]
+HELPERS = helper_table(
+    _FUNCTIONS,
+    # never read ``options``: the compiler calls them without building one
+    options_free=frozenset({"add", "subtract", "multiply", "divide", "modulo", "ceil", "floor", "round", "toFixed",
+                            "parseInt", "eq", "gt", "gte", "lt", "lte", "lowercase", "uppercase", "padStart",
+                            "padEnd", "substr", "includes", "indexOf", "stringify", "jsonParse", "len", "reverse",
+                            "objectPath", "jsonPath", "jmesPath"}),
+    # numeric comparisons generated code may write inline
+    compare_ops={"gt": ">", "gte": ">=", "lt": "<", "lte": "<="},
+)

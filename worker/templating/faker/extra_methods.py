@@ -1,7 +1,7 @@
 """The rest of faker-js's method paths (the 9.x list Mockoon 9.9 ships), our own generators.
 
 Word lists and patterns come from faker-js's English locale (MIT licence), extracted once into
-``faker_en_data.json``; the generators that combine them are written here. Objects (airports,
+``en_data.json``; the generators that combine them are written here. Objects (airports,
 currencies …) are returned as dicts and arrays as lists, so they print as faker-js values do
 through Handlebars (``[object Object]``, comma-joined arrays) and work with other helpers.
 """
@@ -15,24 +15,18 @@ import string
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...jsdates import js_date_string, parse_js_date
 from ...jsvalues import UNDEFINED, to_string
 from ..errors import TemplateError
-from .dates import js_date_string
+from .arguments import Gen, data, opt
 
 if TYPE_CHECKING:
-    from .fakes import FakerContext, Gen
+    from .context import FakerContext
 
 Args = list[Any]
 Hash = dict[str, Any]
-
-
-@cache
-def data() -> dict[str, Any]:
-    return json.loads((Path(__file__).with_name("faker_en_data.json")).read_text())
 
 
 def _pick(ctx: FakerContext, items: list[Any]) -> Any:
@@ -46,8 +40,6 @@ def _list(module: str, key: str) -> Gen:
 
 
 def _opt(args: Args, hash_: Hash, name: str, index: int = 0, default: Any = UNDEFINED) -> Any:
-    from .fakes import _opt as opt
-
     return opt(args, hash_, name, index, default)
 
 
@@ -65,7 +57,7 @@ _PATTERN = re.compile(r"\{\{\s*([A-Za-z_.]+)(?:\((.*?)\))?\s*\}\}")
 
 def expand(ctx: FakerContext, pattern: str, local: str = "") -> str:
     """faker-js's mustache patterns: ``{{food.meat}}``, ``{{string.numeric(4)}}``, or local ``{{noun}}``."""
-    from .fakes import FAKER_METHODS
+    methods = ctx.methods
 
     def one(match: re.Match[str]) -> str:
         name, raw_args = match.group(1), match.group(2)
@@ -73,7 +65,7 @@ def expand(ctx: FakerContext, pattern: str, local: str = "") -> str:
             name = f"{local}.{name}"
         module, _, method = name.partition(".")
         path = f"{module}.{_SNAKE.sub(lambda m: m.group(1).upper(), method)}"
-        generator = FAKER_METHODS.get(path)
+        generator = methods.get(path)
         if generator is None:
             raw = data().get(module, {}).get(method)
             if isinstance(raw, list):
@@ -247,8 +239,6 @@ def _transaction_description(ctx: FakerContext, args: Args, hash_: Hash) -> str:
 
 # --- date, git, hacker, food, book -------------------------------------------------------------------
 def _betweens(ctx: FakerContext, args: Args, hash_: Hash) -> list[str]:
-    from .dates import parse_js_date
-
     start = parse_js_date(_opt(args, hash_, "from"))
     end = parse_js_date(_opt(args, hash_, "to", 1))
     if start is None or end is None:
@@ -348,10 +338,8 @@ def _maybe(ctx: FakerContext, args: Args, hash_: Hash) -> Any:
 
 
 def _multiple(ctx: FakerContext, args: Args, hash_: Hash) -> list[Any]:
-    from .fakes import FAKER_METHODS
-
     method = args[0] if args else ""
-    generator = FAKER_METHODS.get(str(method))
+    generator = ctx.methods.get(str(method))
     if generator is None:
         raise TemplateError(f"{method} is not a valid Faker method")
     count = _int_opt(args, hash_, "count", 3, 1)
