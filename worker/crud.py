@@ -6,10 +6,20 @@ import re
 import uuid
 from typing import Any
 
-from .jsvalues import UNDEFINED, is_nullish, js_object_assign, parse_int, to_string
+from .jsvalues import (
+    UNDEFINED,
+    is_nan,
+    is_nullish,
+    js_object_assign,
+    parse_float,
+    parse_int,
+    to_number,
+    to_string,
+)
 from .routing import PathMatcher, compile_route_path
 from .state import Bucket
 from .templating.helpers.paths import object_path_get, object_path_set, split_object_path
+from .templating.regex_guard import safe_regex
 
 # (operation, method, has id) in Mockoon's order
 CRUD_OPERATIONS = (
@@ -54,24 +64,40 @@ def _sort_key(value: Any, field: str) -> Any:
     return prop.lower() if isinstance(prop, str) else prop
 
 
-def _filter_ok(item: Any, field: str, op: str, wanted: str) -> bool:
-    value = object_path_get(item, field) if isinstance(item, dict) else UNDEFINED
-    text = to_string(value) if value is not UNDEFINED else None
-    if op == "eq":
-        return text == wanted
-    if op == "ne":
-        return text != wanted
-    if op == "like":
-        return text is not None and wanted.lower() in text.lower()
-    if op == "start":
-        return text is not None and text.lower().startswith(wanted.lower())
-    if op == "end":
-        return text is not None and text.lower().endswith(wanted.lower())
-    try:
-        number, bound = float(text or ""), float(wanted)
-    except ValueError:
+def _is_num(value: Any) -> bool:
+    """``!isNaN(parseFloat(value))``."""
+    return not is_nan(parse_float(to_string(value)))
+
+
+def _js_relation(a: Any, b: Any) -> tuple[Any, Any] | None:
+    """The operands JavaScript's ``<``/``>`` compare (two strings, or two numbers), None for NaN."""
+    if isinstance(a, (dict, list)):
+        a = to_string(a)
+    if isinstance(b, (dict, list)):
+        b = to_string(b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a, b
+    x, y = to_number(a), to_number(b)
+    return None if is_nan(x) or is_nan(y) else (x, y)
+
+
+def _filter_ok(item: Any, field: str, op: str, wanted: Any) -> bool:
+    """Mockoon's CRUD list filters: ``String()``/``Number()`` equality, JavaScript comparisons,
+    and ``like``/``start``/``end`` as case-insensitive regular expressions on ``String(value)``."""
+    value = object_path_get(item, field)
+    if op in ("eq", "ne"):
+        equal = to_string(value) == wanted or (_is_num(value) and _is_num(wanted)
+                                               and to_number(value) == to_number(wanted))
+        return equal if op == "eq" else not equal
+    if op in ("like", "start", "end"):
+        query = to_string(wanted)
+        pattern = safe_regex(f"^{query}" if op == "start" else f"{query}$" if op == "end" else query, ignore_case=True)
+        return pattern is not None and pattern.search(to_string(value))
+    pair = _js_relation(value, wanted)
+    if pair is None:
         return False
-    return {"gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound}.get(op, True)
+    x, y = pair
+    return {"gt": x > y, "gte": x >= y, "lt": x < y, "lte": x <= y}.get(op, False)
 
 
 _FILTER_KEY = re.compile(r"^(.+)_(eq|ne|gt|gte|lt|lte|like|start|end)$")
@@ -103,7 +129,7 @@ def run_crud(op: str, bucket: Bucket, params: dict[str, Any], query: dict[str, A
                 result = [r for r in result if _search(r, search)]
             for name, value in query.items():
                 match = _FILTER_KEY.match(name)
-                if match and isinstance(value, str):
+                if match:
                     result = [r for r in result if _filter_ok(r, match.group(1), match.group(2), value)]
             headers.append(("X-Filtered-Count", str(len(result))))
             sort = query.get("sort")

@@ -134,8 +134,121 @@ def cases() -> list[dict[str, Any]]:
     ]
 
 
+def more_cases() -> list[dict[str, Any]]:
+    def r(target: str, operator: str = "equals", modifier: str = "", value: str = "", invert: bool = False) -> dict[str, Any]:
+        return rule(target=target, operator=operator, modifier=modifier, value=value, invert=invert)
+
+    json_headers = {"Content-Type": "application/json"}
+    rule_routes = [
+        route("all", "r/body", response("body-eq", rules=[r("body", modifier="a.b", value="1")]),
+              response("body-raw-regex", rules=[r("body", "regex", value="^x+$")]),
+              response("body-array-includes", rules=[r("body", "array_includes", modifier="list", value="2")]),
+              response("body-empty-array", rules=[r("body", "empty_array", modifier="empty")]),
+              response("body-null", rules=[r("body", "null", modifier="missing")]),
+              response("default", default=True)),
+        route("all", "r/header", response("hdr-regex-i", rules=[r("header", "regex_i", modifier="X-Mode", value="^FAST")]),
+              response("hdr-null", rules=[r("header", "null", modifier="X-Absent")]), response("default", default=True)),
+        route("all", "r/cookie", response("cookie", rules=[r("cookie", modifier="sid", value="abc")]),
+              response("default", default=True)),
+        route("all", "r/number", response("first", rules=[r("request_number", value="1")]),
+              response("third-or-more", rules=[r("request_number", "regex", value="^[3-9]$")]),
+              response("default", default=True)),
+        route("all", "r/global", response("set{{setGlobalVar 'mode' 'on'}}", rules=[r("query", modifier="set", value="1")]),
+              response("global-on", rules=[r("global_var", modifier="mode", value="on")]),
+              response("default", default=True)),
+        route("all", "r/bucket", response("bucket", rules=[r("data_bucket", modifier="cfg.enabled", value="true")]),
+              response("default", default=True)),
+        route("all", "r/tpl", response("tpl", rules=[r("templating", modifier="{{queryParam 'x'}}", value="{{queryParam 'y'}}")]),
+              response("default", default=True)),
+        route("all", "r/query-obj", response("query-array", rules=[r("query", "array_includes", modifier="tags", value="b")]),
+              response("query-whole", rules=[r("query", "regex", value="x")]),
+              response("default", default=True)),
+        route("all", "r/fallback", response("only-a", rules=[r("query", modifier="a", value="1")]), responseMode="FALLBACK"),
+        route("all", "r/fallback", response("second route")),
+        route("all", "r/sequential", response("s1"), response("s2"), response("s3"), responseMode="SEQUENTIAL"),
+        route("all", "r/disabled-rules", response("ruled", rules=[r("query", modifier="a", value="1")]),
+              response("the default", default=True), responseMode="DISABLE_RULES"),
+    ]
+    rule_requests = [
+        request("/r/body", "POST", body={"a": {"b": 1}}), request("/r/body", "POST", body="xxx", headers={"Content-Type": "text/plain"}),
+        request("/r/body", "POST", body={"list": [1, 2, 3]}), request("/r/body", "POST", body={"empty": []}),
+        request("/r/body", "POST", body={"other": 1}), request("/r/body", "POST", body="a=1&list[]=2", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        request("/r/header", headers={"X-Mode": "fast-lane"}), request("/r/header"),
+        request("/r/cookie", headers={"Cookie": "sid=abc; other=1"}), request("/r/cookie", headers={"Cookie": "sid=nope"}),
+        request("/r/number"), request("/r/number"), request("/r/number"),
+        request("/r/global"), request("/r/global?set=1"), request("/r/global"),
+        request("/r/bucket"), request("/r/tpl?x=1&y=1"), request("/r/tpl?x=1&y=2"),
+        request("/r/query-obj?tags=a&tags=b"), request("/r/query-obj?tags[]=b"), request("/r/query-obj?q=xyz"),
+        request("/r/fallback?a=1"), request("/r/fallback?a=2"),
+        request("/r/sequential"), request("/r/sequential"), request("/r/sequential"), request("/r/sequential"),
+        request("/r/disabled-rules?a=1"),
+    ]
+    crud_routes = [
+        route("", "users", response("", bodyType="DATABUCKET", databucketID="users"), type="crud"),
+        route("", "keyed", response("", bodyType="DATABUCKET", databucketID="keyed", crudKey="uid"), type="crud"),
+    ]
+    crud_requests = [
+        request("/users/1"), request("/users/99"), request("/users", "POST", body={"id": 5, "name": "eve"}),
+        request("/users", "POST", body={"name": "no id"}), request("/users/5", "PUT", body={"name": "eve2"}),
+        request("/users/1", "PATCH", body={"age": 41}), request("/users/2", "DELETE"), request("/users/2"),
+        request("/users?search=eve"), request("/users?sort=name&order=desc"), request("/users?page=1&limit=2"),
+        request("/users?name_like=e"), request("/users?age_gte=30"), request("/users/5", "PATCH", body=[1, 2]),
+        request("/keyed/k1"), request("/keyed", "POST", body={"v": 1}), request("/keyed/k1", "PUT", body={"v": 2}),
+        request("/keyed/k1", "DELETE"), request("/keyed"),
+    ]
+    bucket_data = [
+        {"uuid": "b1", "id": "users", "name": "Users", "value": '[{"id":1,"name":"ann","age":40},{"id":2,"name":"bob","age":25},{"id":3,"name":"cid","age":33}]'},
+        {"uuid": "b2", "id": "keyed", "name": "Keyed", "value": '[{"uid":"k1","v":0}]'},
+        {"uuid": "b3", "id": "cfg", "name": "Config", "value": '{"enabled": true, "name": "{{faker \'person.firstName\'}}"}'},
+        {"uuid": "b4", "id": "broken", "name": "Broken json", "value": '{not json'},
+        {"uuid": "b5", "id": "tplerr", "name": "Template error", "value": "{{faker 'nope.nope'}}"},
+        {"uuid": "b6", "id": "nested", "name": "Nested", "value": "{\"inner\": {{{data 'users' '0'}}}}"},
+    ]
+    bucket_routes = [
+        route("get", "b/broken", response("{{data 'broken'}}|{{dataRaw 'broken'}}")),
+        route("get", "b/tplerr", response("{{data 'tplerr'}}")),
+        route("get", "b/nested", response("{{{stringify (dataRaw 'nested')}}}")),
+        route("get", "b/by-name", response("{{data 'Config' 'enabled'}}|{{data 'onfi' 'enabled'}}|{{data 'nope'}}")),
+        route("get", "b/set", response("{{setData 'push' 'users' '' (object id=9)}}{{len (dataRaw 'users')}}")),
+        route("get", "b/serve-broken", response("", bodyType="DATABUCKET", databucketID="broken")),
+        route("get", "b/serve-missing", response("x", bodyType="DATABUCKET", databucketID="zzz")),
+        route("get", "b/serve-users", response("", bodyType="DATABUCKET", databucketID="users")),
+    ]
+    bucket_requests = [request("/b/broken"), request("/b/tplerr"), request("/b/nested"), request("/b/by-name"),
+                       request("/b/set"), request("/b/set"), request("/b/serve-broken"), request("/b/serve-missing"),
+                       request("/b/serve-users")]
+    cors_routes = [route("get", "c", response("c", headers=[{"key": "Access-Control-Allow-Origin", "value": "https://x"}])),
+                   route("options", "o", response("custom options", 204))]
+    cors_requests = [request("/c", "OPTIONS", headers={"Origin": "https://a", "Access-Control-Request-Method": "PUT"}),
+                     request("/o", "OPTIONS"), request("/nope", "OPTIONS"), request("/c")]
+    body_routes = [route("post", "echo", response("{{body}}|{{bodyRaw}}|{{len (bodyRaw)}}|{{body 'a'}}|{{body 'a.0'}}|{{{stringify (bodyRaw 'a')}}}"))]
+    body_requests = [
+        request("/echo", "POST", body='{"a":[1,2]}', headers=json_headers),
+        request("/echo", "POST", body='{"a":', headers=json_headers),
+        request("/echo", "POST", body="a=1&a=2&b[c]=3", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        request("/echo", "POST", body="plain text", headers={"Content-Type": "text/plain"}),
+        request("/echo", "POST", body='{"a":"vnd"}', headers={"Content-Type": "application/vnd.api+json"}),
+        request("/echo", "POST", body='{"a":"no type"}'),
+        request("/echo", "POST", body="", headers=json_headers),
+        request("/echo", "POST", body='[1,2]', headers=json_headers),
+        request("/echo", "POST", body='"str"', headers=json_headers),
+    ]
+    return [
+        {"name": "x-rules-operators-targets", "area": "rules", "description": "Every rule target and operator, invert, response modes.",
+         "environment": environment(rule_routes, data=[bucket_data[2]]), "requests": rule_requests},
+        {"name": "x-crud-by-id", "area": "crud", "description": "CRUD operations by id, custom keys, list queries.",
+         "environment": environment(crud_routes, data=bucket_data[:2], headers=[]), "requests": crud_requests},
+        {"name": "x-buckets", "area": "buckets", "description": "Broken and erroring buckets, lookup by name, setData, serving buckets.",
+         "environment": environment(bucket_routes, data=bucket_data), "requests": bucket_requests},
+        {"name": "x-cors", "area": "cors", "description": "Preflights with custom headers and OPTIONS routes.",
+         "environment": environment(cors_routes), "requests": cors_requests},
+        {"name": "x-request-bodies", "area": "bodies", "description": "Request bodies of every kind through body/bodyRaw/len.",
+         "environment": environment(body_routes), "requests": body_requests},
+    ]
+
+
 def main(folder: str) -> None:
-    for case in cases():
+    for case in cases() + more_cases():
         Path(folder, f"{case['name']}.json").write_text(json.dumps(case, indent=1))
 
 

@@ -29,10 +29,14 @@ def object_path_get(data: Any, path: str | list[str]) -> Any:
             if part not in value:
                 return UNDEFINED
             value = value[part]
-        elif isinstance(value, list):
-            if not re.fullmatch(r"\d+", part) or int(part) >= len(value):
+        elif isinstance(value, (list, str)):
+            # object-path reads own properties: indices, and an array's or a string's length
+            if part == "length":
+                value = len(value)
+            elif not re.fullmatch(r"\d+", part) or int(part) >= len(value):
                 return UNDEFINED
-            value = value[int(part)]
+            else:
+                value = value[int(part)]
         else:
             return UNDEFINED
     return value
