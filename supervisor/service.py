@@ -259,6 +259,11 @@ class Supervisor:
                                 "export the environment from an older Mockoon", path="$.lastMigration") from None
         except SchemaError as error:
             raise ApiError(422, f"invalid environment: {error}", path=error.path) from None
+        if env.uuid != given_uuid:
+            # Mockoon's repair gives a non-UUID uuid a fresh one; a deployment keeps the one it was
+            # deployed under (checked above), since the app and the API name it by that uuid
+            env.uuid = given_uuid
+            report.repairs = [r for r in report.repairs if r.path != "$.uuid"]
         env, warnings = sanitise_for_cloud(env)
         env.last_migration = runtime.max_schema
         plan = self.registry.plan(account.plan)
