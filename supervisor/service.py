@@ -31,7 +31,7 @@ from schemas import (
     encode_environment,
     environment_from_obj,
 )
-from schemas.control import Invalidate, Target, UsageAck, Woken
+from schemas.control import Invalidate, Noted, Target, UpstreamFailed, UsageAck, Woken
 from schemas.decode import check_depth, too_deep
 from schemas.deployments import (
     ENVIRONMENT_UUID,
@@ -43,7 +43,7 @@ from schemas.deployments import (
 from schemas.handover import WorkerHandover
 from schemas.sanitise import sanitise_for_cloud
 
-from . import workers
+from . import liveness, workers
 from .registry import (
     Account,
     Deployment,
@@ -55,7 +55,7 @@ from .registry import (
     next_reset,
 )
 from .settings import Settings
-from .workers import CpuWindow, CrashTracker, WorkerProcess, WorkerStartError
+from .workers import CrashTracker, WorkerProcess, WorkerStartError
 
 log = logging.getLogger("mockfleet.supervisor")
 
@@ -64,6 +64,9 @@ RESERVED_SUBDOMAINS = frozenset({"api", "www", "admin", "app", "status", "metric
                                  "mockoon", "mockoon-admin", "dashboard", "console", "static", "assets", "login"})
 BUILTIN_RUNTIME = "builtin"
 MAX_ENVIRONMENT = 20 * 1024 * 1024
+PROBE_EVERY_TICKS = 12  # health probe of every worker each 3 s (ticks are 250 ms)
+PROBE_TIMEOUT = 2.0
+PROBE_STRIKES = 3
 
 
 class ApiError(Exception):
@@ -95,8 +98,9 @@ class Slot:
 
     worker: WorkerProcess | None = None
     crashes: CrashTracker = field(default_factory=CrashTracker)
-    cpu: CpuWindow = field(default_factory=CpuWindow)
     restart_at: float = 0.0
+    probe_failures: int = 0  # health probes in a row the worker's socket did not answer
+    probing: bool = False
     last_request: float = field(default_factory=time.monotonic)
     lock: trio.Lock = field(default_factory=trio.Lock)
 
@@ -311,8 +315,8 @@ class Supervisor:
                 raise
             old = slot.worker
             slot.worker = worker
+            slot.probe_failures = 0
             slot.crashes.reset()
-            slot.cpu = CpuWindow()
             slot.last_request = time.monotonic()
             hosts = [self.host_of(subdomain)]
             if previous is not None and previous.subdomain != subdomain:
@@ -386,7 +390,9 @@ class Supervisor:
             "warnings": deployment.warnings,
             "lastError": deployment.last_error,
             "requestsThisMonth": self.registry.deployment_usage(uuid),
-            "worker": {"pid": worker.pid, "rssBytes": measured[0] if measured else None} if worker else None,
+            "worker": {"pid": worker.pid, "rssBytes": measured,
+                       "loopStalledSeconds": round(liveness.stalled_for(liveness.read(worker.heartbeat),
+                                                                        time.monotonic()), 3)} if worker else None,
             "events": list(self.events.get(uuid, ())),
             "logTail": workers.tail(worker.log_path, 20) if worker else "",
             "createdAt": deployment.created_at,
@@ -457,6 +463,49 @@ class Supervisor:
         reset = next_reset().timestamp()
         return UsageAck(used=used, resets_at={account: reset for account in used})
 
+    def upstream_failed(self, report: UpstreamFailed) -> Noted:
+        """The edge timed out on (or could not reach) a worker: check it now rather than at the next round."""
+        slot = self.slots.get(report.deployment)
+        worker = slot.worker if slot else None
+        if worker is None or worker.stopping or not worker.alive():
+            return Noted(action="none")
+        if report.kind == "timeout":
+            now = time.monotonic()
+            stamp = liveness.read(worker.heartbeat)
+            if liveness.is_hung(stamp, now, liveness.CONFIRM_AFTER):
+                self._kill_hung(worker, liveness.stalled_for(stamp, now), "after the edge's timeout")
+                return Noted(action="killed")
+            return Noted(action="none")
+        if self.nursery is not None:
+            self.nursery.start_soon(self._check_reachable, report.deployment, worker)
+        return Noted(action="probing")
+
+    def _kill_hung(self, worker: WorkerProcess, stalled: float, why: str = "") -> None:
+        worker.kill_reason = (f"worker killed: its event loop has not turned for {stalled:.1f}s"
+                              f"{' ' + why if why else ''} (a request holds it)")
+        worker.signal(signal.SIGKILL)
+
+    async def _check_reachable(self, uuid: str, worker: WorkerProcess) -> None:
+        """Probe the worker's socket; a missing socket, or PROBE_STRIKES silent probes in a row, restart it."""
+        slot = self.slots.get(uuid)
+        if slot is None or slot.probing:
+            return
+        slot.probing = True
+        try:
+            answered = worker.socket.exists() and await workers.probe(worker.socket, PROBE_TIMEOUT)
+        finally:
+            slot.probing = False
+        if slot.worker is not worker or worker.stopping or not worker.alive():
+            return
+        if answered:
+            slot.probe_failures = 0
+            return
+        slot.probe_failures += 1
+        if not worker.socket.exists() or slot.probe_failures >= PROBE_STRIKES:
+            worker.kill_reason = ("worker killed: its socket is gone" if not worker.socket.exists() else
+                                  f"worker killed: its socket did not answer {slot.probe_failures} health probes")
+            worker.signal(signal.SIGKILL)
+
     # --- watching ------------------------------------------------------------------------------
     async def _restart(self, uuid: str, why: str) -> None:
         slot = self._slot(uuid)
@@ -482,7 +531,7 @@ class Supervisor:
                 await workers.stop(worker, 1.0)
                 return
             slot.worker = worker
-            slot.cpu = CpuWindow()
+            slot.probe_failures = 0
             slot.last_request = time.monotonic()
             self.registry.set_worker(uuid, status="RUNNING", pid=worker.pid, started=worker.started,
                                      socket=str(worker.socket))
@@ -500,7 +549,8 @@ class Supervisor:
             slot.restart_at = now + slot.crashes.delay
 
     async def _watch(self) -> None:
-        """Every 250 ms: exits and restarts; every second: RSS and CPU limits, idle stops."""
+        """Every 250 ms: exits and restarts; every second: RSS limit, heartbeat, idle stops; every 3 s:
+        a health probe of each worker's socket."""
         tick = 0
         while True:
             await trio.sleep(0.25)
@@ -523,22 +573,23 @@ class Supervisor:
                     self.nursery.start_soon(self._restart, uuid, "restart after exit")
                 elif worker is not None and tick % 4 == 0:
                     self._check_limits(uuid, slot, worker, now)
+                    if tick % PROBE_EVERY_TICKS == 0 and slot.worker is worker and not worker.stopping:
+                        assert self.nursery is not None
+                        self.nursery.start_soon(self._check_reachable, uuid, worker)
 
     def _check_limits(self, uuid: str, slot: Slot, worker: WorkerProcess, now: float) -> None:
-        measured = workers.measure(worker)
-        if measured is None:
+        rss = workers.measure(worker)
+        if rss is None:
             return
-        rss, cpu = measured
         settings = self.settings
         if rss > settings.worker_rss_limit:
             worker.kill_reason = (f"worker killed: memory {rss // 2**20} MiB over the limit of "
                                   f"{settings.worker_rss_limit // 2**20} MiB")
             worker.signal(signal.SIGKILL)
             return
-        if slot.cpu.update(cpu, now, settings.worker_cpu_limit_percent, settings.worker_cpu_window):
-            worker.kill_reason = (f"worker killed: CPU at {settings.worker_cpu_limit_percent:.0f}% or more for "
-                                  f"{settings.worker_cpu_window:.0f}s")
-            worker.signal(signal.SIGKILL)
+        stamp = liveness.read(worker.heartbeat)
+        if liveness.is_hung(stamp, now, settings.worker_stall_seconds):
+            self._kill_hung(worker, liveness.stalled_for(stamp, now))
             return
         if settings.idle_stop_seconds and now - slot.last_request > settings.idle_stop_seconds:
             deployment = self.registry.deployment(uuid)

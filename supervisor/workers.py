@@ -1,5 +1,5 @@
 """Worker processes: spawn with limits, hand over the environment on stdin, probe readiness,
-watch (exit, RSS, CPU), restart with backoff, detect crash loops, stop with drain, adopt.
+watch (exit, RSS, heartbeat), restart with backoff, detect crash loops, stop with drain, adopt.
 
 Workers run in their own session so they outlive a supervisor crash; their output goes to
 a log file, never a pipe, so a dead supervisor cannot block or kill them.
@@ -24,6 +24,7 @@ import trio
 
 from schemas.handover import WorkerHandover, encode_handover
 
+from . import liveness
 from .settings import Settings
 
 log = logging.getLogger("mockfleet.supervisor.workers")
@@ -68,6 +69,15 @@ class WorkerProcess:
             os.kill(self.pid, sig)
         except ProcessLookupError:
             pass
+
+    @property
+    def heartbeat(self) -> Path:
+        return heartbeat_path(self.socket)
+
+
+def heartbeat_path(socket: Path) -> Path:
+    """Beside the socket, named after it, so an adopted worker's heartbeat is found again."""
+    return socket.with_suffix(".beat")
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -122,9 +132,10 @@ def start_spare(settings: Settings, command: list[str]) -> Spare:
     socket_path = settings.run_dir / f"{name}.sock"
     log_path = settings.logs_dir / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+    liveness.create(heartbeat_path(socket_path))
     with log_path.open("ab") as log_file:
         popen = subprocess.Popen(
-            [*command, "-", "--uds", str(socket_path), "--handover"],
+            [*command, "-", "--uds", str(socket_path), "--handover", "--heartbeat", str(heartbeat_path(socket_path))],
             stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
             start_new_session=True, preexec_fn=_limits(settings), close_fds=True,
         )
@@ -155,7 +166,7 @@ class SparePool:
         for spare in self.spares.values():
             spare.popen.kill()
             spare.popen.wait()
-            for path in (spare.socket, spare.log_path):
+            for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
                 path.unlink(missing_ok=True)
         self.spares.clear()
 
@@ -217,6 +228,7 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
     if worker.popen is not None:
         await trio.to_thread.run_sync(worker.popen.wait)
     worker.socket.unlink(missing_ok=True)
+    worker.heartbeat.unlink(missing_ok=True)
     worker.log_path.unlink(missing_ok=True)
 
 
@@ -237,35 +249,10 @@ class CrashTracker:
         self.delay = 0.0
 
 
-@dataclass
-class CpuWindow:
-    """CPU share over a sliding window; a worker pinned at the limit for the whole window is runaway."""
-
-    last_cpu: float = -1.0
-    last_at: float = 0.0
-    hot_since: float | None = None
-
-    def update(self, cpu_seconds: float, now: float, limit_percent: float, window: float) -> bool:
-        if self.last_cpu < 0:
-            self.last_cpu, self.last_at = cpu_seconds, now
-            return False
-        elapsed = now - self.last_at
-        share = 100.0 * (cpu_seconds - self.last_cpu) / elapsed if elapsed > 0 else 0.0
-        self.last_cpu, self.last_at = cpu_seconds, now
-        if share >= limit_percent:
-            self.hot_since = self.hot_since or now
-            return now - self.hot_since >= window
-        self.hot_since = None
-        return False
-
-
-def measure(worker: WorkerProcess) -> tuple[int, float] | None:
-    """(RSS bytes, CPU seconds) or None if the process is gone."""
+def measure(worker: WorkerProcess) -> int | None:
+    """RSS bytes, or None if the process is gone."""
     try:
-        proc = psutil.Process(worker.pid)
-        with proc.oneshot():
-            times = proc.cpu_times()
-            return proc.memory_info().rss, times.user + times.system
+        return int(psutil.Process(worker.pid).memory_info().rss)
     except psutil.Error:
         return None
 

@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--handover", action="store_true",
                    help="read a schemas.handover.WorkerHandover from stdin instead of an environment file: "
                         "lets the supervisor start spare workers ahead of deploys")
+    p.add_argument("--heartbeat", type=Path,
+                   help="file the event loop stamps every 250 ms, for the supervisor's liveness check")
     p.set_defaults(func=run)
 
 
@@ -59,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
         uvloop = None  # type: ignore[assignment]
     if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
         uvloop = None  # type: ignore[assignment]
+    heartbeat = None
+    if args.heartbeat:
+        from .heartbeat import Heartbeat
+
+        heartbeat = Heartbeat(args.heartbeat)
     if args.handover:
         from .templating.helpers.fakes import FakerContext
 
@@ -122,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
+        beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
         await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        if beating is not None:
+            beating.cancel()
 
     if uvloop is not None:
         uvloop.run(main())
