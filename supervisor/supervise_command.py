@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -79,6 +80,18 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
 
 
 def run(args: argparse.Namespace) -> int:
+    from .children import DirectoryInUse, lock_directory
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
-    trio.run(main, settings_from(args))
+    settings = settings_from(args)
+    settings.prepare()
+    try:
+        lock = lock_directory(settings.data_dir / "supervisor.lock")  # one supervisor per registry
+    except DirectoryInUse as error:
+        print(f"error: {error}: a second supervisor would restart the same workers", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: `up` retries with backoff until the holder is gone
+    try:
+        trio.run(main, settings)
+    finally:
+        os.close(lock)
     return 0
