@@ -16,6 +16,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -131,6 +132,7 @@ class Supervisor:
     async def resume(self) -> None:
         """Adopt workers that outlived the previous supervisor; start the others."""
         self._reap_orphans()
+        self._sweep_stale_files()
         async with trio.open_nursery() as nursery:
             for deployment in self.registry.deployments():
                 if deployment.status not in ("RUNNING", "STARTING"):
@@ -144,9 +146,24 @@ class Supervisor:
                     continue
                 nursery.start_soon(self._restart, deployment.environment_uuid, "supervisor restart")
 
+    def _sweep_stale_files(self) -> None:
+        """Sockets, heartbeats and logs of workers that died with a previous supervisor are removed;
+        those of live workers (adopted next) and of the warm spare are kept."""
+        keep = {Path(socket).stem for socket in self.spares.sockets()}
+        for deployment in self.registry.deployments():
+            if deployment.worker_socket and deployment.worker_pid and deployment.worker_started:
+                adopted = workers.adopt(self.settings, deployment.environment_uuid, deployment.revision,
+                                        deployment.worker_pid, deployment.worker_started, deployment.worker_socket)
+                if adopted is not None:
+                    keep.add(adopted.socket.stem)
+        for directory in (self.settings.run_dir, self.settings.logs_dir):
+            for path in directory.glob("w-*"):
+                if path.name.split(".", 1)[0] not in keep:
+                    path.unlink(missing_ok=True)
+
     def _reap_orphans(self) -> None:
         """Workers of deploys that were never recorded (supervisor killed mid-deploy) are stopped."""
-        known = {d.worker_socket for d in self.registry.deployments() if d.worker_socket}
+        known = {d.worker_socket for d in self.registry.deployments() if d.worker_socket} | self.spares.sockets()
         run_dir = str(self.settings.run_dir)
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = proc.info.get("cmdline") or []
@@ -564,6 +581,7 @@ class Supervisor:
                     self._event(uuid, reason)
                     slot.worker = None
                     self._crashed(uuid, slot, f"{reason}\n{workers.tail(worker.log_path)}")
+                    workers.discard_files(worker)
                     deployment = self.registry.deployment(uuid)
                     if deployment is not None:
                         self._invalidate(self.host_of(deployment.subdomain))
@@ -587,6 +605,8 @@ class Supervisor:
                                   f"{settings.worker_rss_limit // 2**20} MiB")
             worker.signal(signal.SIGKILL)
             return
+        if workers.rotate_log(worker.log_path, settings.worker_log_bytes):
+            log.info("%s: worker log rotated at %d KiB", uuid, settings.worker_log_bytes // 1024)
         stamp = liveness.read(worker.heartbeat)
         if liveness.is_hung(stamp, now, settings.worker_stall_seconds):
             self._kill_hung(worker, liveness.stalled_for(stamp, now))

@@ -25,6 +25,8 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--worker-stall-seconds", type=float, default=60.0,
                    help="a worker whose event loop has not turned for this long is killed and restarted "
                         "(the edge's request deadline; an edge 504 confirms a hang sooner)")
+    p.add_argument("--worker-log-kb", type=int, default=1024,
+                   help="a worker's log is rotated past this size (the previous part is kept as .1)")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
 
@@ -32,7 +34,8 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(data_dir=args.data_dir, domain=args.domain, server_id=args.server_id, region=args.region,
                     https_port=args.https_port, worker_rss_limit=args.worker_rss_limit_mb * 2**20,
-                    idle_stop_seconds=args.idle_stop_seconds, worker_stall_seconds=args.worker_stall_seconds)
+                    idle_stop_seconds=args.idle_stop_seconds, worker_stall_seconds=args.worker_stall_seconds,
+                    worker_log_bytes=args.worker_log_kb * 1024)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

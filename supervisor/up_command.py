@@ -67,7 +67,7 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
     out = ["--data-dir", str(args.data_dir), "--domain", args.domain, "--server-id", args.server_id,
            "--region", args.region, "--https-port", str(args.https_port),
            "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds),
-           "--worker-stall-seconds", str(args.worker_stall_seconds)]
+           "--worker-stall-seconds", str(args.worker_stall_seconds), "--worker-log-kb", str(args.worker_log_kb)]
     if edge:
         out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
                 "--header-timeout", str(args.header_timeout), "--send-timeout", str(args.send_timeout),

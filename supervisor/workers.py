@@ -90,11 +90,38 @@ def tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+def rotate_log(path: Path, cap: int) -> bool:
+    """Past ``cap`` bytes, keep the newest ``cap`` bytes as ``<name>.1`` and empty the live file.
+
+    The worker writes with O_APPEND, so after the truncation its next line lands at the new end:
+    a route that fails on every request costs at most twice the cap on disk, not 1 MB/s forever."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if size <= cap:
+        return False
+    with path.open("r+b") as fh:
+        fh.seek(size - cap)
+        kept = fh.read(cap)
+        fh.truncate(0)
+    path.with_name(path.name + ".1").write_bytes(kept)
+    return True
+
+
+def discard_files(worker: WorkerProcess) -> None:
+    """A dead worker's socket, heartbeat and logs: nothing reads them once its exit is recorded."""
+    for path in (worker.socket, worker.heartbeat, worker.log_path, worker.log_path.with_name(worker.log_path.name + ".1")):
+        path.unlink(missing_ok=True)
+
+
 def _limits(settings: Settings) -> Callable[[], None]:
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (settings.worker_address_space, settings.worker_address_space))
         resource.setrlimit(resource.RLIMIT_NOFILE, (settings.worker_open_files, settings.worker_open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # a log or any file past this fails with EFBIG (Python ignores SIGXFSZ) rather than filling the disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (settings.worker_file_size, settings.worker_file_size))
         os.umask(0o077)
     return apply
 
@@ -162,6 +189,9 @@ class SparePool:
         self.spares[key] = start_spare(self.settings, command)
         return spare
 
+    def sockets(self) -> set[str]:
+        return {str(spare.socket) for spare in self.spares.values()}
+
     def close(self) -> None:
         for spare in self.spares.values():
             spare.popen.kill()
@@ -227,9 +257,7 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
         worker.signal(signal.SIGKILL)
     if worker.popen is not None:
         await trio.to_thread.run_sync(worker.popen.wait)
-    worker.socket.unlink(missing_ok=True)
-    worker.heartbeat.unlink(missing_ok=True)
-    worker.log_path.unlink(missing_ok=True)
+    discard_files(worker)
 
 
 @dataclass
