@@ -7,10 +7,10 @@ is a pure function of the stamp, the clock and the limit, so it is tested withou
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 
-_STAMP = struct.Struct("=d")
+from schemas.heartbeat import FLAGS, FLAGS_OFFSET, SIZE, STAMP
+
 CONFIRM_AFTER = 2.0  # a stamp this old when the edge reports a timeout confirms the hang
 
 
@@ -18,7 +18,7 @@ def create(path: Path) -> None:
     """An empty heartbeat (stamp 0: the worker has not beaten yet) the worker will map."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, bytes(_STAMP.size))
+        os.write(fd, bytes(SIZE))
     finally:
         os.close(fd)
 
@@ -30,10 +30,20 @@ def read(path: Path) -> float | None:
     except OSError:
         return None
     try:
-        data = os.pread(fd, _STAMP.size, 0)
+        data = os.pread(fd, STAMP.size, 0)
     finally:
         os.close(fd)
-    return _STAMP.unpack(data)[0] if len(data) == _STAMP.size else None
+    return float(STAMP.unpack(data)[0]) if len(data) == STAMP.size else None
+
+
+def sandbox_flags(path: Path) -> int | None:
+    """The SandboxFlag bits the worker reported, None if it reported nothing (file gone or short)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(SIZE)
+    except OSError:
+        return None
+    return int(FLAGS.unpack_from(data, FLAGS_OFFSET)[0]) if len(data) == SIZE else None
 
 
 def stalled_for(stamp: float | None, now: float) -> float:

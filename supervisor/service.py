@@ -42,6 +42,7 @@ from schemas.deployments import (
     SubdomainCheck,
 )
 from schemas.handover import WorkerHandover
+from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.sanitise import sanitise_for_cloud
 
 from . import liveness, workers
@@ -117,6 +118,7 @@ class Supervisor:
         self.nursery: trio.Nursery | None = None
         self.spares = workers.SparePool(settings)
         self.closing = False
+        self.sandbox_warned = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
             self.registry.add_runtime(builtin_runtime())
 
@@ -400,6 +402,7 @@ class Supervisor:
         worker = slot.worker if slot else None
         answer = self.instance(deployment)
         measured = workers.measure(worker) if worker else None
+        flags = liveness.sandbox_flags(worker.heartbeat) if worker else None
         answer.update({
             "state": deployment.status,
             "runtime": deployment.runtime,
@@ -410,6 +413,8 @@ class Supervisor:
             "worker": {"pid": worker.pid, "rssBytes": measured,
                        "loopStalledSeconds": round(liveness.stalled_for(liveness.read(worker.heartbeat),
                                                                         time.monotonic()), 3)} if worker else None,
+            "sandbox": {"applied": flag_names(flags), "missing": flag_names(ALL_FLAGS & ~flags)}
+            if flags is not None else None,
             "events": list(self.events.get(uuid, ())),
             "logTail": workers.tail(worker.log_path, 20) if worker else "",
             "createdAt": deployment.created_at,
@@ -496,6 +501,18 @@ class Supervisor:
         if self.nursery is not None:
             self.nursery.start_soon(self._check_reachable, report.deployment, worker)
         return Noted(action="probing")
+
+    def _warn_sandbox(self, flags: int | None) -> None:
+        """Once per start, in ``mockfleet up``'s output: the restrictions this host could not give workers."""
+        if not flags:
+            return  # not confined yet (or a runtime that does not report)
+        self.sandbox_warned = True
+        missing = flag_names(ALL_FLAGS & ~flags)
+        if missing:
+            log.warning("workers run sandboxed without: %s (each worker's log says why, GET /deployments/{uuid} "
+                        "shows its sandbox)", ", ".join(missing))
+        else:
+            log.info("workers run fully sandboxed: %s", ", ".join(flag_names(flags)))
 
     def _kill_hung(self, worker: WorkerProcess, stalled: float, why: str = "") -> None:
         worker.kill_reason = (f"worker killed: its event loop has not turned for {stalled:.1f}s"
@@ -607,6 +624,8 @@ class Supervisor:
             return
         if workers.rotate_log(worker.log_path, settings.worker_log_bytes):
             log.info("%s: worker log rotated at %d KiB", uuid, settings.worker_log_bytes // 1024)
+        if not self.sandbox_warned:
+            self._warn_sandbox(liveness.sandbox_flags(worker.heartbeat))
         stamp = liveness.read(worker.heartbeat)
         if liveness.is_hung(stamp, now, settings.worker_stall_seconds):
             self._kill_hung(worker, liveness.stalled_for(stamp, now))

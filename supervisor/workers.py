@@ -32,6 +32,7 @@ log = logging.getLogger("mockfleet.supervisor.workers")
 CRASH_WINDOW = 60.0
 CRASH_LIMIT = 5
 BACKOFF_MAX = 30.0
+SANDBOX_UID_BASE = 0x4D460000  # workers started by root run as a uid of their own from this range
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "SYSTEMROOT")
 
 
@@ -162,7 +163,8 @@ def start_spare(settings: Settings, command: list[str]) -> Spare:
     liveness.create(heartbeat_path(socket_path))
     with log_path.open("ab") as log_file:
         popen = subprocess.Popen(
-            [*command, "-", "--uds", str(socket_path), "--handover", "--heartbeat", str(heartbeat_path(socket_path))],
+            [*command, "-", "--uds", str(socket_path), "--handover", "--heartbeat", str(heartbeat_path(socket_path)),
+             "--sandbox", "--sandbox-uid", str(SANDBOX_UID_BASE + secrets.randbelow(65536))],
             stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
             start_new_session=True, preexec_fn=_limits(settings), close_fds=True,
         )
