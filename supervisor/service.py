@@ -383,6 +383,7 @@ class Supervisor:
             await workers.stop(worker, 5)
         self._event(uuid, "deleted")
         self.slots.pop(uuid, None)
+        self.events.pop(uuid, None)  # a re-used uuid (perhaps another account's) starts with no history
         answer = self.instance(deployment)
         answer["status"] = "STOPPED"
         return answer

@@ -181,6 +181,19 @@ def test_the_warm_spare_outlives_the_supervisor_start(tmp_path: Path) -> None:
         fresh.stop()
 
 
+def test_a_reused_uuid_does_not_show_the_previous_owners_events(plain: Platform) -> None:
+    from tests.e2e.test_platform import account
+
+    environment = env("reused")
+    assert plain.api("POST", "/deployments", deploy_body(environment))[0] == 200
+    assert plain.api("DELETE", f"/deployments/{environment['uuid']}")[0] == 200
+    other = account(plain)
+    status, answer = plain.api("POST", "/deployments", deploy_body(environment), token=other)
+    assert status == 200, answer
+    events = plain.api("GET", f"/deployments/{environment['uuid']}", token=other)[1]["events"]
+    assert len(events) == 1 and "deployed revision 1" in events[0], events
+
+
 def _cmdline(pid: int) -> list[str]:
     import psutil
 
