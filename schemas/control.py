@@ -1,7 +1,7 @@
 """The control protocol between edge and supervisor: msgpack frames on a local Unix socket.
 
 A frame is a 4-byte big-endian length then one msgpack-encoded tagged message. The edge
-asks (resolve, wake, usage) on one connection and receives pushes (invalidate) on another,
+asks (resolve, wake, usage, upstream failures) on one connection and receives pushes (invalidate) on another,
 so a slow push never delays an answer.
 """
 
@@ -62,6 +62,21 @@ class UsageAck(msgspec.Struct, tag="usage_ack"):
     resets_at: dict[int, float]
 
 
+class UpstreamFailed(msgspec.Struct, tag="upstream_failed", kw_only=True):
+    """The edge got no answer from a deployment's worker: ``timeout`` (it answered 504 after the
+    request deadline) or ``unreachable`` (its socket refused or reset). The supervisor checks that
+    worker at once (heartbeat, probe) and restarts it if it hangs or does not answer."""
+
+    deployment: str  # environmentUuid
+    kind: Literal["timeout", "unreachable"]
+
+
+class Noted(msgspec.Struct, tag="noted", kw_only=True):
+    """The supervisor's answer to a report: what it did (``killed``, ``probing`` or ``none``)."""
+
+    action: Literal["killed", "probing", "none"] = "none"
+
+
 class Subscribe(msgspec.Struct, tag="subscribe"):
     pass
 
@@ -76,7 +91,8 @@ class Failure(msgspec.Struct, tag="failure"):
     message: str
 
 
-Message = Resolve | Target | Wake | Woken | Usage | UsageAck | Subscribe | Invalidate | Failure
+Message = (Resolve | Target | Wake | Woken | Usage | UsageAck | UpstreamFailed | Noted | Subscribe | Invalidate
+           | Failure)
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Message)

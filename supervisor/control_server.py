@@ -14,6 +14,7 @@ from schemas.control import (
     Message,
     Resolve,
     Subscribe,
+    UpstreamFailed,
     Usage,
     Wake,
     encode_frame,
@@ -53,6 +54,8 @@ async def serve_control(stream: trio.SocketStream, supervisor: Supervisor) -> No
                 reply = await supervisor.wake(message.deployment)
             elif isinstance(message, Usage):
                 reply = supervisor.usage(message.counts)
+            elif isinstance(message, UpstreamFailed):
+                reply = supervisor.upstream_failed(message)
             else:
                 reply = Failure(f"unexpected message {type(message).__name__}")
             await stream.send_all(encode_frame(reply))

@@ -16,6 +16,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -31,7 +32,7 @@ from schemas import (
     encode_environment,
     environment_from_obj,
 )
-from schemas.control import Invalidate, Target, UsageAck, Woken
+from schemas.control import Invalidate, Noted, Target, UpstreamFailed, UsageAck, Woken
 from schemas.decode import check_depth, too_deep
 from schemas.deployments import (
     ENVIRONMENT_UUID,
@@ -41,9 +42,10 @@ from schemas.deployments import (
     SubdomainCheck,
 )
 from schemas.handover import WorkerHandover
+from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.sanitise import sanitise_for_cloud
 
-from . import workers
+from . import liveness, workers
 from .registry import (
     Account,
     Deployment,
@@ -55,7 +57,7 @@ from .registry import (
     next_reset,
 )
 from .settings import Settings
-from .workers import CpuWindow, CrashTracker, WorkerProcess, WorkerStartError
+from .workers import CrashTracker, WorkerProcess, WorkerStartError
 
 log = logging.getLogger("mockfleet.supervisor")
 
@@ -64,6 +66,9 @@ RESERVED_SUBDOMAINS = frozenset({"api", "www", "admin", "app", "status", "metric
                                  "mockoon", "mockoon-admin", "dashboard", "console", "static", "assets", "login"})
 BUILTIN_RUNTIME = "builtin"
 MAX_ENVIRONMENT = 20 * 1024 * 1024
+PROBE_EVERY_TICKS = 12  # health probe of every worker each 3 s (ticks are 250 ms)
+PROBE_TIMEOUT = 2.0
+PROBE_STRIKES = 3
 
 
 class ApiError(Exception):
@@ -95,8 +100,9 @@ class Slot:
 
     worker: WorkerProcess | None = None
     crashes: CrashTracker = field(default_factory=CrashTracker)
-    cpu: CpuWindow = field(default_factory=CpuWindow)
     restart_at: float = 0.0
+    probe_failures: int = 0  # health probes in a row the worker's socket did not answer
+    probing: bool = False
     last_request: float = field(default_factory=time.monotonic)
     lock: trio.Lock = field(default_factory=trio.Lock)
 
@@ -112,6 +118,7 @@ class Supervisor:
         self.nursery: trio.Nursery | None = None
         self.spares = workers.SparePool(settings)
         self.closing = False
+        self.sandbox_warned = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
             self.registry.add_runtime(builtin_runtime())
 
@@ -127,6 +134,7 @@ class Supervisor:
     async def resume(self) -> None:
         """Adopt workers that outlived the previous supervisor; start the others."""
         self._reap_orphans()
+        self._sweep_stale_files()
         async with trio.open_nursery() as nursery:
             for deployment in self.registry.deployments():
                 if deployment.status not in ("RUNNING", "STARTING"):
@@ -140,9 +148,24 @@ class Supervisor:
                     continue
                 nursery.start_soon(self._restart, deployment.environment_uuid, "supervisor restart")
 
+    def _sweep_stale_files(self) -> None:
+        """Sockets, heartbeats and logs of workers that died with a previous supervisor are removed;
+        those of live workers (adopted next) and of the warm spare are kept."""
+        keep = {Path(socket).stem for socket in self.spares.sockets()}
+        for deployment in self.registry.deployments():
+            if deployment.worker_socket and deployment.worker_pid and deployment.worker_started:
+                adopted = workers.adopt(self.settings, deployment.environment_uuid, deployment.revision,
+                                        deployment.worker_pid, deployment.worker_started, deployment.worker_socket)
+                if adopted is not None:
+                    keep.add(adopted.socket.stem)
+        for directory in (self.settings.run_dir, self.settings.logs_dir):
+            for path in directory.glob("w-*"):
+                if path.name.split(".", 1)[0] not in keep:
+                    path.unlink(missing_ok=True)
+
     def _reap_orphans(self) -> None:
         """Workers of deploys that were never recorded (supervisor killed mid-deploy) are stopped."""
-        known = {d.worker_socket for d in self.registry.deployments() if d.worker_socket}
+        known = {d.worker_socket for d in self.registry.deployments() if d.worker_socket} | self.spares.sockets()
         run_dir = str(self.settings.run_dir)
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = proc.info.get("cmdline") or []
@@ -316,8 +339,8 @@ class Supervisor:
                 raise
             old = slot.worker
             slot.worker = worker
+            slot.probe_failures = 0
             slot.crashes.reset()
-            slot.cpu = CpuWindow()
             slot.last_request = time.monotonic()
             hosts = [self.host_of(subdomain)]
             if previous is not None and previous.subdomain != subdomain:
@@ -365,6 +388,7 @@ class Supervisor:
             await workers.stop(worker, 5)
         self._event(uuid, "deleted")
         self.slots.pop(uuid, None)
+        self.events.pop(uuid, None)  # a re-used uuid (perhaps another account's) starts with no history
         answer = self.instance(deployment)
         answer["status"] = "STOPPED"
         return answer
@@ -384,6 +408,7 @@ class Supervisor:
         worker = slot.worker if slot else None
         answer = self.instance(deployment)
         measured = workers.measure(worker) if worker else None
+        flags = liveness.sandbox_flags(worker.heartbeat) if worker else None
         answer.update({
             "state": deployment.status,
             "runtime": deployment.runtime,
@@ -391,7 +416,11 @@ class Supervisor:
             "warnings": deployment.warnings,
             "lastError": deployment.last_error,
             "requestsThisMonth": self.registry.deployment_usage(uuid),
-            "worker": {"pid": worker.pid, "rssBytes": measured[0] if measured else None} if worker else None,
+            "worker": {"pid": worker.pid, "rssBytes": measured,
+                       "loopStalledSeconds": round(liveness.stalled_for(liveness.read(worker.heartbeat),
+                                                                        time.monotonic()), 3)} if worker else None,
+            "sandbox": {"applied": flag_names(flags), "missing": flag_names(ALL_FLAGS & ~flags)}
+            if flags is not None else None,
             "events": list(self.events.get(uuid, ())),
             "logTail": workers.tail(worker.log_path, 20) if worker else "",
             "createdAt": deployment.created_at,
@@ -462,6 +491,61 @@ class Supervisor:
         reset = next_reset().timestamp()
         return UsageAck(used=used, resets_at={account: reset for account in used})
 
+    def upstream_failed(self, report: UpstreamFailed) -> Noted:
+        """The edge timed out on (or could not reach) a worker: check it now rather than at the next round."""
+        slot = self.slots.get(report.deployment)
+        worker = slot.worker if slot else None
+        if worker is None or worker.stopping or not worker.alive():
+            return Noted(action="none")
+        if report.kind == "timeout":
+            now = time.monotonic()
+            stamp = liveness.read(worker.heartbeat)
+            if liveness.is_hung(stamp, now, liveness.CONFIRM_AFTER):
+                self._kill_hung(worker, liveness.stalled_for(stamp, now), "after the edge's timeout")
+                return Noted(action="killed")
+            return Noted(action="none")
+        if self.nursery is not None:
+            self.nursery.start_soon(self._check_reachable, report.deployment, worker)
+        return Noted(action="probing")
+
+    def _warn_sandbox(self, flags: int | None) -> None:
+        """Once per start, in ``mockfleet up``'s output: the restrictions this host could not give workers."""
+        if not flags:
+            return  # not confined yet (or a runtime that does not report)
+        self.sandbox_warned = True
+        missing = flag_names(ALL_FLAGS & ~flags)
+        if missing:
+            log.warning("workers run sandboxed without: %s (each worker's log says why, GET /deployments/{uuid} "
+                        "shows its sandbox)", ", ".join(missing))
+        else:
+            log.info("workers run fully sandboxed: %s", ", ".join(flag_names(flags)))
+
+    def _kill_hung(self, worker: WorkerProcess, stalled: float, why: str = "") -> None:
+        worker.kill_reason = (f"worker killed: its event loop has not turned for {stalled:.1f}s"
+                              f"{' ' + why if why else ''} (a request holds it)")
+        worker.signal(signal.SIGKILL)
+
+    async def _check_reachable(self, uuid: str, worker: WorkerProcess) -> None:
+        """Probe the worker's socket; a missing socket, or PROBE_STRIKES silent probes in a row, restart it."""
+        slot = self.slots.get(uuid)
+        if slot is None or slot.probing:
+            return
+        slot.probing = True
+        try:
+            answered = worker.socket.exists() and await workers.probe(worker.socket, PROBE_TIMEOUT)
+        finally:
+            slot.probing = False
+        if slot.worker is not worker or worker.stopping or not worker.alive():
+            return
+        if answered:
+            slot.probe_failures = 0
+            return
+        slot.probe_failures += 1
+        if not worker.socket.exists() or slot.probe_failures >= PROBE_STRIKES:
+            worker.kill_reason = ("worker killed: its socket is gone" if not worker.socket.exists() else
+                                  f"worker killed: its socket did not answer {slot.probe_failures} health probes")
+            worker.signal(signal.SIGKILL)
+
     # --- watching ------------------------------------------------------------------------------
     async def _restart(self, uuid: str, why: str) -> None:
         slot = self._slot(uuid)
@@ -487,7 +571,7 @@ class Supervisor:
                 await workers.stop(worker, 1.0)
                 return
             slot.worker = worker
-            slot.cpu = CpuWindow()
+            slot.probe_failures = 0
             slot.last_request = time.monotonic()
             self.registry.set_worker(uuid, status="RUNNING", pid=worker.pid, started=worker.started,
                                      socket=str(worker.socket))
@@ -505,7 +589,8 @@ class Supervisor:
             slot.restart_at = now + slot.crashes.delay
 
     async def _watch(self) -> None:
-        """Every 250 ms: exits and restarts; every second: RSS and CPU limits, idle stops."""
+        """Every 250 ms: exits and restarts; every second: RSS limit, heartbeat, idle stops; every 3 s:
+        a health probe of each worker's socket."""
         tick = 0
         while True:
             await trio.sleep(0.25)
@@ -519,6 +604,7 @@ class Supervisor:
                     self._event(uuid, reason)
                     slot.worker = None
                     self._crashed(uuid, slot, f"{reason}\n{workers.tail(worker.log_path)}")
+                    workers.discard_files(worker)
                     deployment = self.registry.deployment(uuid)
                     if deployment is not None:
                         self._invalidate(self.host_of(deployment.subdomain))
@@ -528,22 +614,27 @@ class Supervisor:
                     self.nursery.start_soon(self._restart, uuid, "restart after exit")
                 elif worker is not None and tick % 4 == 0:
                     self._check_limits(uuid, slot, worker, now)
+                    if tick % PROBE_EVERY_TICKS == 0 and slot.worker is worker and not worker.stopping:
+                        assert self.nursery is not None
+                        self.nursery.start_soon(self._check_reachable, uuid, worker)
 
     def _check_limits(self, uuid: str, slot: Slot, worker: WorkerProcess, now: float) -> None:
-        measured = workers.measure(worker)
-        if measured is None:
+        rss = workers.measure(worker)
+        if rss is None:
             return
-        rss, cpu = measured
         settings = self.settings
         if rss > settings.worker_rss_limit:
             worker.kill_reason = (f"worker killed: memory {rss // 2**20} MiB over the limit of "
                                   f"{settings.worker_rss_limit // 2**20} MiB")
             worker.signal(signal.SIGKILL)
             return
-        if slot.cpu.update(cpu, now, settings.worker_cpu_limit_percent, settings.worker_cpu_window):
-            worker.kill_reason = (f"worker killed: CPU at {settings.worker_cpu_limit_percent:.0f}% or more for "
-                                  f"{settings.worker_cpu_window:.0f}s")
-            worker.signal(signal.SIGKILL)
+        if workers.rotate_log(worker.log_path, settings.worker_log_bytes):
+            log.info("%s: worker log rotated at %d KiB", uuid, settings.worker_log_bytes // 1024)
+        if not self.sandbox_warned:
+            self._warn_sandbox(liveness.sandbox_flags(worker.heartbeat))
+        stamp = liveness.read(worker.heartbeat)
+        if liveness.is_hung(stamp, now, settings.worker_stall_seconds):
+            self._kill_hung(worker, liveness.stalled_for(stamp, now))
             return
         if settings.idle_stop_seconds and now - slot.last_request > settings.idle_stop_seconds:
             deployment = self.registry.deployment(uuid)

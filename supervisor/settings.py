@@ -28,8 +28,9 @@ class Settings:
     worker_address_space: int = 2 * 1024**3
     worker_open_files: int = 256
     worker_rss_limit: int = 384 * 1024**2
-    worker_cpu_limit_percent: float = 95.0
-    worker_cpu_window: float = 10.0
+    worker_log_bytes: int = 1024**2  # a worker's log is rotated past this (one older part is kept)
+    worker_file_size: int = 16 * 1024**2  # RLIMIT_FSIZE: no file a worker writes grows past this
+    worker_stall_seconds: float = 60.0  # a worker whose event loop has not turned this long is killed
     worker_ready_timeout: float = 20.0
     worker_drain_seconds: float = 2.0
     idle_stop_seconds: float = 0.0  # 0: never stop idle workers

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -21,9 +22,11 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", default="local")
     p.add_argument("--https-port", type=int, default=8443)
     p.add_argument("--worker-rss-limit-mb", type=int, default=384)
-    p.add_argument("--worker-cpu-window", type=float, default=10.0,
-                   help="a worker using >=95%% of a core for this many seconds is killed (runaway templates)")
-    p.add_argument("--worker-cpu-limit-percent", type=float, default=95.0)
+    p.add_argument("--worker-stall-seconds", type=float, default=60.0,
+                   help="a worker whose event loop has not turned for this long is killed and restarted "
+                        "(the edge's request deadline; an edge 504 confirms a hang sooner)")
+    p.add_argument("--worker-log-kb", type=int, default=1024,
+                   help="a worker's log is rotated past this size (the previous part is kept as .1)")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
 
@@ -31,8 +34,8 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(data_dir=args.data_dir, domain=args.domain, server_id=args.server_id, region=args.region,
                     https_port=args.https_port, worker_rss_limit=args.worker_rss_limit_mb * 2**20,
-                    idle_stop_seconds=args.idle_stop_seconds, worker_cpu_window=args.worker_cpu_window,
-                    worker_cpu_limit_percent=args.worker_cpu_limit_percent)
+                    idle_stop_seconds=args.idle_stop_seconds, worker_stall_seconds=args.worker_stall_seconds,
+                    worker_log_bytes=args.worker_log_kb * 1024)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -80,6 +83,18 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
 
 
 def run(args: argparse.Namespace) -> int:
+    from .children import DirectoryInUse, lock_directory
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
-    trio.run(main, settings_from(args))
+    settings = settings_from(args)
+    settings.prepare()
+    try:
+        lock = lock_directory(settings.data_dir / "supervisor.lock")  # one supervisor per registry
+    except DirectoryInUse as error:
+        print(f"error: {error}: a second supervisor would restart the same workers", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: `up` retries with backoff until the holder is gone
+    try:
+        trio.run(main, settings)
+    finally:
+        os.close(lock)
     return 0

@@ -1,8 +1,10 @@
 """``mockfleet up``: the whole platform from one command — supervisor and edge as two processes.
 
 First start: data directory, local CA and certificates, a TEAM account whose token goes to
-``credentials.json`` (0600). Every start: both processes, restarted if they die; Ctrl-C or
-SIGTERM stops them in order (edge first, so no request reaches a stopping worker).
+``credentials.json`` (0600) and is printed that once. Every start: the data directory is locked
+(one ``up`` at a time), both processes start, die with ``up`` however it dies, and are restarted
+with backoff if they exit; Ctrl-C or SIGTERM stops them in order (edge first, so no request
+reaches a stopping worker).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .children import Backoff, DirectoryInUse, die_with_parent, lock_directory
 from .registry import Registry
 from .settings import Settings
 from .supervise_command import add_platform_arguments, settings_from
@@ -64,8 +67,7 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
     out = ["--data-dir", str(args.data_dir), "--domain", args.domain, "--server-id", args.server_id,
            "--region", args.region, "--https-port", str(args.https_port),
            "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds),
-           "--worker-cpu-window", str(args.worker_cpu_window),
-           "--worker-cpu-limit-percent", str(args.worker_cpu_limit_percent)]
+           "--worker-stall-seconds", str(args.worker_stall_seconds), "--worker-log-kb", str(args.worker_log_kb)]
     if edge:
         out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
                 "--header-timeout", str(args.header_timeout), "--send-timeout", str(args.send_timeout),
@@ -88,7 +90,7 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
 
 def _start(kind: str, args: argparse.Namespace) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "supervisor.cli", kind, *_forward_args(args, kind == "edge")],
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=die_with_parent())
 
 
 def _wait_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> bool:
@@ -150,6 +152,12 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     settings.prepare()
     try:
+        lock = lock_directory(settings.data_dir / "up.lock")  # held until this process ends
+    except DirectoryInUse as error:
+        print(f"error: {error}; stop it first (one mockfleet up per data directory)", file=sys.stderr)
+        return 1
+    first_start = not (settings.data_dir / "credentials.json").exists()
+    try:
         files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
     except CertificateError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -176,19 +184,29 @@ def run(args: argparse.Namespace) -> int:
     edge = _start("edge", args)
     if args.demo:
         _demo(settings, credentials)
-    print(f"ready: token {credentials['token']}", flush=True)
-    restarts: list[float] = []
+    if first_start:
+        print(f"account token (shown once, kept in credentials.json): {credentials['token']}", flush=True)
+    print("ready", flush=True)
+    children = {"supervise": supervisor, "edge": edge}
+    started = {name: time.monotonic() for name in children}
+    backoff = {name: Backoff() for name in children}
+    restart_at: dict[str, float] = {}
     while not stopping:
         time.sleep(0.2)
-        for name in ("supervise", "edge"):
-            proc = supervisor if name == "supervise" else edge
-            if proc.poll() is not None and not stopping:
-                restarts.append(time.monotonic())
-                print(f"mockfleet {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
-                if name == "supervise":
-                    supervisor = _start(name, args)
-                else:
-                    edge = _start(name, args)
+        now = time.monotonic()
+        for name, proc in children.items():
+            if stopping:
+                break
+            if name in restart_at:
+                if now >= restart_at[name]:
+                    del restart_at[name]
+                    children[name], started[name] = _start(name, args), now
+            elif proc.poll() is not None:
+                delay = backoff[name].exited(now - started[name])
+                restart_at[name] = now + delay
+                print(f"mockfleet {name} exited with {proc.returncode}; restarting in {delay:.1f}s",
+                      file=sys.stderr, flush=True)
+    supervisor, edge = children["supervise"], children["edge"]
     for proc in (edge, supervisor):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -197,4 +215,5 @@ def run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
     print("mockfleet stopped", flush=True)
+    os.close(lock)
     return 0

@@ -1,5 +1,5 @@
 """Worker processes: spawn with limits, hand over the environment on stdin, probe readiness,
-watch (exit, RSS, CPU), restart with backoff, detect crash loops, stop with drain, adopt.
+watch (exit, RSS, heartbeat), restart with backoff, detect crash loops, stop with drain, adopt.
 
 Workers run in their own session so they outlive a supervisor crash; their output goes to
 a log file, never a pipe, so a dead supervisor cannot block or kill them.
@@ -24,6 +24,7 @@ import trio
 
 from schemas.handover import WorkerHandover, encode_handover
 
+from . import liveness
 from .settings import Settings
 
 log = logging.getLogger("mockfleet.supervisor.workers")
@@ -31,6 +32,7 @@ log = logging.getLogger("mockfleet.supervisor.workers")
 CRASH_WINDOW = 60.0
 CRASH_LIMIT = 5
 BACKOFF_MAX = 30.0
+SANDBOX_UID_BASE = 0x4D460000  # workers started by root run as a uid of their own from this range
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "SYSTEMROOT")
 
 
@@ -69,6 +71,15 @@ class WorkerProcess:
         except ProcessLookupError:
             pass
 
+    @property
+    def heartbeat(self) -> Path:
+        return heartbeat_path(self.socket)
+
+
+def heartbeat_path(socket: Path) -> Path:
+    """Beside the socket, named after it, so an adopted worker's heartbeat is found again."""
+    return socket.with_suffix(".beat")
+
 
 def tail(path: Path, lines: int = 20) -> str:
     try:
@@ -80,11 +91,38 @@ def tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+def rotate_log(path: Path, cap: int) -> bool:
+    """Past ``cap`` bytes, keep the newest ``cap`` bytes as ``<name>.1`` and empty the live file.
+
+    The worker writes with O_APPEND, so after the truncation its next line lands at the new end:
+    a route that fails on every request costs at most twice the cap on disk, not 1 MB/s forever."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if size <= cap:
+        return False
+    with path.open("r+b") as fh:
+        fh.seek(size - cap)
+        kept = fh.read(cap)
+        fh.truncate(0)
+    path.with_name(path.name + ".1").write_bytes(kept)
+    return True
+
+
+def discard_files(worker: WorkerProcess) -> None:
+    """A dead worker's socket, heartbeat and logs: nothing reads them once its exit is recorded."""
+    for path in (worker.socket, worker.heartbeat, worker.log_path, worker.log_path.with_name(worker.log_path.name + ".1")):
+        path.unlink(missing_ok=True)
+
+
 def _limits(settings: Settings) -> Callable[[], None]:
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (settings.worker_address_space, settings.worker_address_space))
         resource.setrlimit(resource.RLIMIT_NOFILE, (settings.worker_open_files, settings.worker_open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # a log or any file past this fails with EFBIG (Python ignores SIGXFSZ) rather than filling the disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (settings.worker_file_size, settings.worker_file_size))
         os.umask(0o077)
     return apply
 
@@ -122,9 +160,11 @@ def start_spare(settings: Settings, command: list[str]) -> Spare:
     socket_path = settings.run_dir / f"{name}.sock"
     log_path = settings.logs_dir / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+    liveness.create(heartbeat_path(socket_path))
     with log_path.open("ab") as log_file:
         popen = subprocess.Popen(
-            [*command, "-", "--uds", str(socket_path), "--handover"],
+            [*command, "-", "--uds", str(socket_path), "--handover", "--heartbeat", str(heartbeat_path(socket_path)),
+             "--sandbox", "--sandbox-uid", str(SANDBOX_UID_BASE + secrets.randbelow(65536))],
             stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
             start_new_session=True, preexec_fn=_limits(settings), close_fds=True,
         )
@@ -151,11 +191,14 @@ class SparePool:
         self.spares[key] = start_spare(self.settings, command)
         return spare
 
+    def sockets(self) -> set[str]:
+        return {str(spare.socket) for spare in self.spares.values()}
+
     def close(self) -> None:
         for spare in self.spares.values():
             spare.popen.kill()
             spare.popen.wait()
-            for path in (spare.socket, spare.log_path):
+            for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
                 path.unlink(missing_ok=True)
         self.spares.clear()
 
@@ -216,8 +259,7 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
         worker.signal(signal.SIGKILL)
     if worker.popen is not None:
         await trio.to_thread.run_sync(worker.popen.wait)
-    worker.socket.unlink(missing_ok=True)
-    worker.log_path.unlink(missing_ok=True)
+    discard_files(worker)
 
 
 @dataclass
@@ -237,35 +279,10 @@ class CrashTracker:
         self.delay = 0.0
 
 
-@dataclass
-class CpuWindow:
-    """CPU share over a sliding window; a worker pinned at the limit for the whole window is runaway."""
-
-    last_cpu: float = -1.0
-    last_at: float = 0.0
-    hot_since: float | None = None
-
-    def update(self, cpu_seconds: float, now: float, limit_percent: float, window: float) -> bool:
-        if self.last_cpu < 0:
-            self.last_cpu, self.last_at = cpu_seconds, now
-            return False
-        elapsed = now - self.last_at
-        share = 100.0 * (cpu_seconds - self.last_cpu) / elapsed if elapsed > 0 else 0.0
-        self.last_cpu, self.last_at = cpu_seconds, now
-        if share >= limit_percent:
-            self.hot_since = self.hot_since or now
-            return now - self.hot_since >= window
-        self.hot_since = None
-        return False
-
-
-def measure(worker: WorkerProcess) -> tuple[int, float] | None:
-    """(RSS bytes, CPU seconds) or None if the process is gone."""
+def measure(worker: WorkerProcess) -> int | None:
+    """RSS bytes, or None if the process is gone."""
     try:
-        proc = psutil.Process(worker.pid)
-        with proc.oneshot():
-            times = proc.cpu_times()
-            return proc.memory_info().rss, times.user + times.system
+        return int(psutil.Process(worker.pid).memory_info().rss)
     except psutil.Error:
         return None
 

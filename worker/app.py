@@ -158,8 +158,9 @@ class MockApp:
         try:
             result = current.handle(view)
         except Exception as error:  # noqa: BLE001 - one bad request never takes the worker down
-            log.exception("request failed")
-            return _plain(500, f"Error while serving the content: {type(error).__name__}: {error}")
+            # one line per failure, not a traceback: a route that always fails must not flood the log
+            log.error("request failed: %s %s: %s: %.300s", scope["method"], target[:200], type(error).__name__, error)
+            return _plain(500, "Error while serving the content: the mock engine failed on this request")
         out = list(result.headers)
         if result.status not in (204, 304):
             out.append(("Content-Length", str(len(result.body))))

@@ -39,6 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--handover", action="store_true",
                    help="read a schemas.handover.WorkerHandover from stdin instead of an environment file: "
                         "lets the supervisor start spare workers ahead of deploys")
+    p.add_argument("--sandbox", action="store_true",
+                   help="confine the worker once its socket is bound (see worker/sandbox.py); needs --uds")
+    p.add_argument("--sandbox-uid", type=int, help="with --sandbox when started as root: the uid to run as")
+    p.add_argument("--heartbeat", type=Path,
+                   help="file the event loop stamps every 250 ms, for the supervisor's liveness check")
     p.set_defaults(func=run)
 
 
@@ -59,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         uvloop = None  # type: ignore[assignment]
     if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
         uvloop = None  # type: ignore[assignment]
+    heartbeat = None
+    if args.heartbeat:
+        from .heartbeat import Heartbeat
+
+        heartbeat = Heartbeat(args.heartbeat)
     if args.handover:
         from .templating.faker import FakerContext
 
@@ -111,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
     if args.uds:
         config.bind = [f"unix:{args.uds}"]
         where = f"unix:{args.uds}"
+        if args.sandbox:
+            config.bind = [f"fd://{_bind_unix(args.uds)}"]  # bound before the sandbox takes the filesystem away
+            _confine(args, heartbeat)
     else:
         port = args.port if args.port is not None else env.port
         config.bind = [f"{args.host}:{port}"]
@@ -122,12 +135,44 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
+        beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
         await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        if beating is not None:
+            beating.cancel()
 
     if uvloop is not None:
         uvloop.run(main())
     else:
         asyncio.run(main())
     if args.uds and os.path.exists(args.uds):
-        os.unlink(args.uds)
+        try:
+            os.unlink(args.uds)
+        except OSError:  # a sandboxed worker may not write its run directory: the supervisor removes it
+            pass
     return 0
+
+
+def _bind_unix(path: Path) -> int:
+    """A listening Unix socket at ``path``; its descriptor is handed to hypercorn (fd://)."""
+    import socket
+
+    if path.is_socket():
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    sock.listen(1024)
+    return sock.detach()
+
+
+def _confine(args: argparse.Namespace, heartbeat: object) -> None:
+    from schemas.heartbeat import flag_names
+
+    from .heartbeat import Heartbeat
+    from .sandbox import confine
+
+    result = confine(args.sandbox_uid)
+    if isinstance(heartbeat, Heartbeat):
+        heartbeat.report_sandbox(int(result.applied))
+    missing = "; ".join(f"{name}: {why}" for name, why in result.missing.items())
+    print(f"sandbox: {', '.join(flag_names(result.applied))}" + (f" (missing {missing})" if missing else ""),
+          file=sys.stderr, flush=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from supervisor.registry import PlanRow, Registry
@@ -40,8 +42,12 @@ def test_worker_over_its_memory_limit_is_killed_and_crash_loop_is_reported(tight
 
 @pytest.fixture(scope="module")
 def watchful(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    yield from running_platform(tmp_path_factory, "watch", "--idle-stop-seconds", "2", "--worker-cpu-window", "2",
-                                "--worker-cpu-limit-percent", "70")
+    yield from running_platform(tmp_path_factory, "watch", "--idle-stop-seconds", "2")
+
+
+@pytest.fixture(scope="module")
+def stalling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    yield from running_platform(tmp_path_factory, "stall", "--worker-stall-seconds", "2")
 
 
 def test_idle_worker_is_stopped_and_the_next_request_wakes_it(watchful: Platform) -> None:
@@ -66,40 +72,74 @@ def test_idle_worker_is_stopped_and_the_next_request_wakes_it(watchful: Platform
     assert watchful.api("GET", f"/deployments/{uuid}")[1]["worker"] is not None
 
 
-def test_runaway_cpu_worker_is_killed_with_an_event(watchful: Platform) -> None:
-    hog = env("hog", body="{{#repeat 3000}}{{faker 'person.fullName'}}{{/repeat}}")
-    status, answer = watchful.api("POST", "/deployments", deploy_body(hog))
+def _wait_event(platform: Platform, uuid: str, text: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    details: dict = {}
+    while time.monotonic() < deadline:
+        details = platform.api("GET", f"/deployments/{uuid}")[1]
+        if any(text in e for e in details["events"]):
+            return details
+        time.sleep(0.3)
+    raise AssertionError(details.get("events"))
+
+
+def _serves_again(platform: Platform, host: str, old_pid: int, uuid: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker = platform.api("GET", f"/deployments/{uuid}")[1]["worker"]
+        if worker and worker["pid"] != old_pid and platform.request(host, "GET", "/hello")[0] == 200:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the deployment was not restarted")
+
+
+def test_a_worker_whose_loop_stops_is_killed_whatever_its_cpu_share(stalling: Platform) -> None:
+    """A stopped process uses no CPU at all, below any CPU watchdog; its loop stops beating, so it is killed."""
+    status, answer = stalling.api("POST", "/deployments", deploy_body(env("frozen")))
     assert status == 200, answer
     uuid = answer["environmentUuid"]
-    host = watchful.host(answer["subdomain"])
-    registry = Registry(watchful.data_dir / "registry.sqlite3")
-    registry.set_plan(PlanRow(name="TEAM", deployments_quota=3, monthly_requests_quota=100_000,
+    host = stalling.host(answer["subdomain"])
+    assert stalling.request(host, "GET", "/hello")[0] == 200
+    details = stalling.api("GET", f"/deployments/{uuid}")[1]
+    assert details["worker"]["loopStalledSeconds"] < 1.5
+    pid = details["worker"]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        details = _wait_event(stalling, uuid, "event loop has not turned")
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    assert psutil.pid_exists(pid) is False or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    _serves_again(stalling, host, pid, uuid)
+
+
+def test_three_stuck_workers_sharing_the_cores_are_all_killed(stalling: Platform) -> None:
+    """The probe's evasion: several hung workers each under a CPU threshold. Each is killed on its heartbeat."""
+    registry = Registry(stalling.data_dir / "registry.sqlite3")
+    registry.set_plan(PlanRow(name="TEAM", deployments_quota=10, monthly_requests_quota=100_000,
                               requests_per_second=10_000, trial=False))
     registry.close()
-    stop = threading.Event()
-
-    def hammer() -> None:
-        conn = watchful.connection(host)
-        while not stop.is_set():
-            try:
-                watchful.request(host, "GET", "/hello", conn=conn)
-            except Exception:  # noqa: BLE001 - the worker is expected to die under us
-                conn = watchful.connection(host)
-                time.sleep(0.05)
-
-    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 30
-    killed = False
+    pids: dict[str, int] = {}
+    for n in range(3):
+        status, answer = stalling.api("POST", "/deployments", deploy_body(env(f"stuck{n}")))
+        assert status == 200, answer
+        pids[answer["environmentUuid"]] = stalling.api("GET", f"/deployments/{answer['environmentUuid']}")[1][
+            "worker"]["pid"]
+    for pid in pids.values():
+        os.kill(pid, signal.SIGSTOP)
     try:
-        while time.monotonic() < deadline and not killed:
-            details = watchful.api("GET", f"/deployments/{uuid}")[1]
-            killed = any("CPU" in e for e in details["events"])
-            time.sleep(0.5)
+        for uuid in pids:
+            _wait_event(stalling, uuid, "event loop has not turned")
     finally:
-        stop.set()
-    assert killed, details["events"]
+        for pid in pids.values():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    for uuid in pids:
+        stalling.api("DELETE", f"/deployments/{uuid}")
 
 
 @pytest.fixture(scope="module")

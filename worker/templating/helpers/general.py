@@ -12,7 +12,7 @@ import json
 import math
 import operator
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cmp_to_key
 from typing import Any
 
@@ -98,6 +98,9 @@ def _js_round(number: float) -> int:
     return math.floor(number + 0.5)
 
 
+_WIDE = Context(prec=200)  # 1e21 with 100 decimals fits; the default 28 digits raise InvalidOperation
+
+
 def to_fixed(opts: Options, number: Any = UNDEFINED, digits: Any = UNDEFINED, *rest: Any) -> str:
     value = to_number(number)
     if is_nan(value):
@@ -106,8 +109,12 @@ def to_fixed(opts: Options, number: Any = UNDEFINED, digits: Any = UNDEFINED, *r
     if is_nan(places):
         places = 0
     places = int(places)
+    if not 0 <= places <= 100:  # Number.prototype.toFixed's RangeError, which Mockoon shows as is
+        raise TemplateError("toFixed() digits argument must be between 0 and 100")
+    if math.isinf(value) or abs(value) >= 1e21:  # toFixed gives such numbers as String(x) does
+        return to_string(value)
     quantum = Decimal(1).scaleb(-places)
-    return str(Decimal(float(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return str(Decimal(float(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE))
 
 
 def parse_int_helper(opts: Options, *args: Any) -> Any:

@@ -1,0 +1,35 @@
+"""The heartbeat file a worker shares with the supervisor: its layout and the sandbox flags in it.
+
+16 bytes: a float, the worker loop's last ``time.monotonic()`` (0 before the first beat), then a
+u64 of ``SandboxFlag`` bits the worker sets once it has confined itself. Worker and supervisor
+both import this; neither imports the other.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+
+LAYOUT = struct.Struct("=dQ")
+SIZE = LAYOUT.size
+STAMP = struct.Struct("=d")  # at offset 0
+FLAGS = struct.Struct("=Q")  # at offset 8
+FLAGS_OFFSET = 8
+
+
+class SandboxFlag(enum.IntFlag):
+    """What a worker's confinement achieved (the names are what operators read)."""
+
+    unprivileged_uid = 1
+    no_new_privs = 2
+    no_capabilities = 4
+    seccomp = 8
+    landlock = 16
+    rlimits = 32
+
+
+ALL_FLAGS = SandboxFlag(sum(SandboxFlag))
+
+
+def flag_names(flags: int) -> list[str]:
+    return [flag.name or "" for flag in SandboxFlag if flags & flag]

@@ -1,0 +1,58 @@
+"""Is a worker's event loop turning? Read its heartbeat file and judge the age of the stamp.
+
+The worker stamps ``time.monotonic()`` every 250 ms (``worker/heartbeat.py``); the judgement
+is a pure function of the stamp, the clock and the limit, so it is tested without processes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from schemas.heartbeat import FLAGS, FLAGS_OFFSET, SIZE, STAMP
+
+CONFIRM_AFTER = 2.0  # a stamp this old when the edge reports a timeout confirms the hang
+
+
+def create(path: Path) -> None:
+    """An empty heartbeat (stamp 0: the worker has not beaten yet) the worker will map."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, bytes(SIZE))
+    finally:
+        os.close(fd)
+
+
+def read(path: Path) -> float | None:
+    """The last stamp, 0.0 before the first beat, None if there is no heartbeat file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.pread(fd, STAMP.size, 0)
+    finally:
+        os.close(fd)
+    return float(STAMP.unpack(data)[0]) if len(data) == STAMP.size else None
+
+
+def sandbox_flags(path: Path) -> int | None:
+    """The SandboxFlag bits the worker reported, None if it reported nothing (file gone or short)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(SIZE)
+    except OSError:
+        return None
+    return int(FLAGS.unpack_from(data, FLAGS_OFFSET)[0]) if len(data) == SIZE else None
+
+
+def stalled_for(stamp: float | None, now: float) -> float:
+    """Seconds since the loop last turned; 0 when unknown (no file, or a runtime that never beats)."""
+    if not stamp:
+        return 0.0
+    return max(0.0, now - stamp)
+
+
+def is_hung(stamp: float | None, now: float, limit: float) -> bool:
+    """The loop has not turned for ``limit`` seconds: every request it holds is past its deadline."""
+    return stalled_for(stamp, now) >= limit
