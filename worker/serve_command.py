@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from schemas import SchemaError, decode_environment
     from schemas.handover import WorkerHandover, decode_handover
 
-    from . import http1_compat, http1_only
+    from . import http1_compat, http1_only, ws_compat
     from .app import MockApp
     from .responder import MockServer, WorkerOptions
 
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
               f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
     app = MockApp(server, max_body, admin_token)
     http1_compat.install()
+    ws_compat.install()
     config = Config()
     config.accesslog = None
     config.errorlog = "-"
