@@ -3,7 +3,7 @@
 hypercorn answers a handshake it finds invalid with an empty 400 before the application sees
 it, and negotiates permessage-deflate; Mockoon first looks for a ws route (404 "No WebSocket
 route found for this path"), then lets the ``ws`` library answer with its own messages, and
-never compresses. ``install()`` hands every HTTP/1.1 handshake to the application
+never compresses, and reports the code of the client's close frame. ``install()`` hands every HTTP/1.1 handshake to the application
 (``websocket_routes.handshake_refusal`` does the checks), leaves extensions out of the 101,
 and adds ``scope["extensions"]["mockfleet.terminate"]``: drop the TCP connection without a
 close frame, which is how Mockoon ends the connections of a removed route and a refused upgrade.
@@ -25,7 +25,9 @@ def install() -> None:
         return
     from hypercorn.events import Closed
     from hypercorn.protocol import ws_stream
-    from hypercorn.protocol.events import Request
+    from hypercorn.protocol.events import Request, StreamClosed
+    from wsproto.connection import ConnectionState
+    from wsproto.events import CloseConnection
 
     class NodeHandshake(ws_stream.Handshake):
         def is_valid(self) -> bool:
@@ -37,8 +39,21 @@ def install() -> None:
 
     ws_stream.Handshake = NodeHandshake  # type: ignore[misc]
     original = ws_stream.WSStream.handle
+    original_send_event = ws_stream.WSStream._send_wsproto_event
+
+    async def send_event(self: Any, event: Any) -> None:
+        if isinstance(event, CloseConnection) and self.connection.state == ConnectionState.REMOTE_CLOSING:
+            self.remote_close = (event.code, event.reason)  # the client's close frame, echoed
+        await original_send_event(self, event)
 
     async def handle(self: Any, event: Any) -> None:
+        remote = getattr(self, "remote_close", None)
+        if isinstance(event, StreamClosed) and remote is not None and not self.closed:
+            # hypercorn reports 1006 for a connection the client closed cleanly: report its code
+            self.closed = True
+            if self.app_put is not None:
+                await self.app_put({"type": "websocket.disconnect", "code": remote[0], "reason": remote[1] or ""})
+            return
         await original(self, event)
         if isinstance(event, Request) and not self.closed:
             stream = self
@@ -53,4 +68,5 @@ def install() -> None:
             self.scope["extensions"][TERMINATE] = terminate
 
     ws_stream.WSStream.handle = handle  # type: ignore[method-assign]
+    ws_stream.WSStream._send_wsproto_event = send_event  # type: ignore[method-assign]
     _installed = True
