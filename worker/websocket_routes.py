@@ -139,12 +139,22 @@ def parse_subprotocols(value: str) -> list[str] | None:
     return protocols
 
 
+class UpgradeRequestView(RequestView):
+    """Mockoon reads a WebSocket's upgrade headers from Node's object by exact key, and Node keys
+    are lower case: ``{{header 'X-Id'}}`` finds nothing there, ``{{header 'x-id'}}`` does."""
+
+    __slots__ = ()
+
+    def header(self, name: str) -> str | None:
+        return super().header(name) if name == name.lower() else None
+
+
 def message_view(upgrade: RequestView, message: str | None) -> RequestView:
     """The request templates and rules see: the upgrade request with ``message`` as its body,
     parsed by the upgrade request's Content-Type as Mockoon does (JSON, XML, else text)."""
     if message is None:
         return upgrade
-    view = RequestView.build(
+    view = UpgradeRequestView.build(
         method=upgrade.method, path=upgrade.path, original_url=upgrade.original_url,
         query_string=upgrade.query_string, headers=upgrade.headers, body_text=message, body=UNDEFINED,
         ip=upgrade.ip, scheme=upgrade.scheme, port=upgrade.port, prefix=upgrade.prefix,

@@ -37,6 +37,7 @@ from .transactions import EventHub
 from .websocket_routes import (
     NO_ROUTE,
     HandshakeRefusal,
+    UpgradeRequestView,
     WsRoute,
     choose_ws_response,
     compile_ws_routes,
@@ -385,7 +386,7 @@ class WebSocketRoutes:
         ip = forwarded or (client[0] if client and ":" in client[0] else f"::ffff:{client[0]}" if client else "")
         query_string = scope.get("query_string", b"").decode("latin-1")
         path = dedup_slashes(target)
-        view = RequestView.build(
+        view = UpgradeRequestView.build(
             method="GET", path=path, original_url=target + (f"?{query_string}" if query_string else ""),
             query_string=query_string, headers=headers, body_text="", ip=ip,
             scheme=lookup.get("x-forwarded-proto", "http"), port=server.env.port,

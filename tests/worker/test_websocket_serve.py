@@ -44,7 +44,8 @@ def test_one_to_one_messages_are_matched_by_rules_and_templated(ws_worker: Any) 
         ws.send("ping")
         assert ws.recv(5) == "pong lobby"
         ws.send("hello")
-        assert ws.recv(5) == "echo hello h=cli-1"  # the default response; request helpers read the upgrade
+        # the default response; request helpers read the upgrade, by lower-case name only as in Mockoon
+        assert ws.recv(5) == "echo hello h=/cli-1"
         ws.send("store this")
         assert ws.recv(5) == "stored"
         ws.send("recall")

@@ -42,7 +42,7 @@ def ws_environment(extra_routes: list[dict[str, Any]] | None = None) -> dict[str
             response(uid(105), "{{data 'things' '0.name'}}", rules=[rule("body", "", "bucket")]),
             response(uid(106), "", rules=[rule("body", "", "silent")]),
             response(uid(107), "slow {{body}}", rules=[rule("body", "", "slow")], latency=300),
-            response(uid(108), "echo {{body}} h={{header 'X-Client'}}", default=True),
+            response(uid(108), "echo {{body}} h={{header 'X-Client'}}/{{header 'x-client'}}", default=True),
         ]),
         ws_route(uid(2), "ticker", [response(uid(201), "tick A {{queryParam 'id'}}"),
                                     response(uid(202), "tick B"), response(uid(203), "tick C")],
