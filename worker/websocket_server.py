@@ -60,7 +60,7 @@ OUTBOX_LIMIT = 1024  # messages waiting for a slow client; beyond it the client 
 class WsLimits:
     """Per-connection guards of a deployment (0: none). Closing codes are RFC 6455's."""
 
-    max_message_bytes: int = 1024 * 1024  # larger messages close the connection with 1009
+    max_message_bytes: int = 0  # larger messages close the connection with 1009
     messages_in_per_second: int = 0  # a client sending faster is closed with 1008
     idle_seconds: float = 0  # nothing either way for this long: closed with 1001
 
@@ -173,6 +173,19 @@ class WebSocketRoutes:
     def server(self) -> MockServer:
         self.refresh()
         return self.holder["server"]
+
+    def open_connections(self) -> int:
+        return sum(len(connections) for connections in self.connections.values())
+
+    async def drain(self, seconds: float) -> None:
+        """The worker is stopping (a re-deploy retired it): serve open connections until they
+        close or ``seconds`` pass, then close them with 1001 (going away)."""
+        deadline = time.monotonic() + seconds
+        while self.open_connections() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        for connections in list(self.connections.values()):
+            for connection in list(connections):
+                await connection.close(1001, "server restarting")
 
     # --- handshakes ---------------------------------------------------------------------------
     def refusal(self, method: str, path: str, headers: list[tuple[str, str]]) -> HandshakeRefusal | None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import start_worker
 from tests.worker.ws_envs import response, uid, ws_environment, ws_route
-from tests.ws_client import Dropped, WsClient
+from tests.ws_client import Closed, Dropped, WsClient
 
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -211,3 +215,43 @@ def test_events_stream_reports_connections_and_messages(worker_factory: Any) -> 
     assert events[1]["messageData"] == "ping" and events[2]["messageData"] == "pong a"
     assert events[3]["code"] == 1000
     conn.close()
+
+
+def test_a_stopping_worker_serves_open_websockets_then_closes_them_with_1001(tmp_path: Path) -> None:
+    worker = start_worker(ws_environment(), tmp_path, "--websocket-drain-seconds", "1.5")  # this test stops it
+    try:
+        ws = _connect(worker.port, "/chat/a")
+        os.kill(worker.proc.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        ws.send("ping")
+        assert ws.recv(5) == "pong a"  # still served while draining
+        started = time.monotonic()
+        with pytest.raises(Closed) as closed:
+            ws.recv(10)
+        assert closed.value.code == 1001
+        assert time.monotonic() - started < 5
+        assert worker.proc.wait(10) == 0
+    finally:
+        if worker.proc.poll() is None:
+            worker.proc.kill()
+
+
+def test_message_limits_close_with_their_codes(worker_factory: Any) -> None:
+    worker = worker_factory(ws_environment(), "--websocket-max-message-size", "100",
+                            "--websocket-messages-per-second", "5", "--websocket-idle-seconds", "0.5")
+    big = _connect(worker.port, "/chat/a")
+    big.send("x" * 101)
+    with pytest.raises(Closed) as closed:
+        big.recv(5)
+    assert closed.value.code == 1009
+    chatty = _connect(worker.port, "/chat/a")
+    for _ in range(8):
+        chatty.send("silent")
+    with pytest.raises(Closed) as closed:
+        chatty.recv(5)
+    assert closed.value.code == 1008
+    idle = _connect(worker.port, "/chat/a")
+    started = time.monotonic()
+    with pytest.raises(Closed) as closed:
+        idle.recv(5)
+    assert closed.value.code == 1001 and time.monotonic() - started >= 0.4
