@@ -36,6 +36,7 @@ from .upstream import (
     UpstreamPool,
     UpstreamProtocolError,
 )
+from .websocket_key import browser_key
 
 log = logging.getLogger("mockfleet.edge")
 
@@ -293,6 +294,7 @@ class Exchange:
         self.responded = False  # a response head went out: a later failure can only close
         self.continued = False  # "100 Continue" went out: the client is sending its body
         self.keep_alive = request.keep_alive
+        self.forward_target = request.target  # without the key a browser's WebSocket put in the URL
 
     async def run(self) -> None:
         self.host = host_of(self.request)
@@ -317,7 +319,11 @@ class Exchange:
         path = self.request.target.split(b"?", 1)[0]
         headers = self.request.headers
         if target.kind == "deployment":
-            headers = self._authorize(target, path, headers)
+            provided = ""
+            if (target.visibility == "PRIVATE" and self.request.upgrade and not bearer(self.request)
+                    and decide_upgrade(self.request.method, self.request.version, headers).websocket):
+                provided, self.forward_target, headers = browser_key(self.request.target, headers)
+            headers = self._authorize(target, path, headers, provided)
             self._limit(target)
         length = self.request.content_length
         if length and target.max_body and length > target.max_body:
@@ -331,10 +337,11 @@ class Exchange:
             # be on its way, and the caller's next request must see the change
             self.ctx.control.cache.clear()
 
-    def _authorize(self, target: Target, path: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    def _authorize(self, target: Target, path: bytes, headers: list[tuple[bytes, bytes]],
+                   provided: str = "") -> list[tuple[bytes, bytes]]:
         admin = path == b"/mockoon-admin" or path.startswith(b"/mockoon-admin/")
         if target.visibility == "PRIVATE" or admin:
-            provided = bearer(self.request)
+            provided = bearer(self.request) or provided
             if not provided:
                 raise Reject(401, "this instance requires an API key: send Authorization: Bearer <api key>",
                              [("WWW-Authenticate", 'Bearer realm="mockfleet"')], reason="auth")
@@ -402,7 +409,7 @@ class Exchange:
     def _upstream_head(self, headers: list[tuple[bytes, bytes]]) -> bytes:
         """The request head for the worker, as bytes: the parser validated every name and
         value on the way in, so they are copied, minus hop-by-hop and forwarding headers."""
-        out = bytearray(self.request.method + b" " + self.request.target + b" HTTP/1.1\r\n")
+        out = bytearray(self.request.method + b" " + self.forward_target + b" HTTP/1.1\r\n")
         if self.websocket:
             out += b"connection: upgrade\r\nupgrade: websocket\r\n"
         prior: list[bytes] = []

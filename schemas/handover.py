@@ -23,6 +23,12 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     admin_token: str = ""
     public_base_url: str = ""
     max_request_body_size: int = 0
+    # WebSocket routes: per-connection guards (0: none) and how long open connections of a
+    # retired revision are served before they are closed with 1001
+    websocket_max_message_bytes: int = 0
+    websocket_messages_per_second: int = 0
+    websocket_idle_seconds: float = 0
+    websocket_drain_seconds: float = 0
     disabled_routes: list[str] = msgspec.field(default_factory=list)
     repairs: list[Repair] = msgspec.field(default_factory=list)
 

@@ -218,7 +218,10 @@ class Supervisor:
                   subdomain: str, max_body: int) -> WorkerHandover:
         return WorkerHandover(environment=env, disabled_routes=disabled_routes, repairs=repairs,
                               admin_token=admin_token, max_request_body_size=max_body,
-                              public_base_url=self.settings.instance_url(subdomain))
+                              public_base_url=self.settings.instance_url(subdomain),
+                              websocket_max_message_bytes=self.settings.websocket_max_message_bytes,
+                              websocket_messages_per_second=self.settings.websocket_messages_per_second,
+                              websocket_drain_seconds=self.settings.websocket_drain_seconds)
 
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
@@ -363,7 +366,7 @@ class Supervisor:
         except BaseException:
             worker.signal(signal.SIGTERM)  # the supervisor is stopping: hypercorn finishes and exits
             raise
-        await workers.stop(worker)
+        await workers.stop(worker, self.settings.websocket_drain_seconds + 10)  # its WebSockets drain first
 
     def _generate_subdomain(self) -> str:
         while True:

@@ -33,6 +33,9 @@ class Settings:
     worker_stall_seconds: float = 60.0  # a worker whose event loop has not turned this long is killed
     worker_ready_timeout: float = 20.0
     worker_drain_seconds: float = 2.0
+    websocket_drain_seconds: float = 30.0  # a retired revision keeps its open WebSockets this long
+    websocket_max_message_bytes: int = 1024 * 1024  # larger messages close the connection (1009)
+    websocket_messages_per_second: int = 100  # a client sending faster is closed (1008)
     idle_stop_seconds: float = 0.0  # 0: never stop idle workers
 
     def __post_init__(self) -> None:

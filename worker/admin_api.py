@@ -34,6 +34,7 @@ class AdminContext:
     hub: EventHub
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     keepalive_seconds: float = 60.0
+    on_update: Callable[[], None] | None = None  # told after a live update (WebSocket routes follow it)
 
     @property
     def server(self) -> MockServer:
@@ -195,6 +196,8 @@ def _update_environment(ctx: AdminContext, body: bytes) -> Response:
     options = current.options
     options.disabled_routes = frozenset(report.disabled_routes)
     ctx.holder["server"] = MockServer(env, options, state=current.state)
+    if ctx.on_update is not None:
+        ctx.on_update()
     return _json(200, {"message": "Environment updated"})
 
 

@@ -25,6 +25,7 @@ from .request_model import (
 from .responder import MockResponse, MockServer
 from .routing import dedup_slashes
 from .transactions import EventHub, build_transaction
+from .websocket_server import WebSocketRoutes
 
 log = logging.getLogger("mockfleet.worker")
 INFORMATIONAL_HOLD = 5.0  # seconds a 1xx answer keeps the connection (Node's keepAliveTimeout)
@@ -79,8 +80,13 @@ class MockApp:
         self.holder: dict[str, MockServer] = self.quart.config["MOCK_SERVER_HOLDER"]
         self.admin: AdminContext = self.quart.config["ADMIN"]
         self.max_body = max_body
+        self.websockets = WebSocketRoutes(self.holder, self.admin.hub)
+        self.admin.on_update = self.websockets.refresh  # a live update ends the connections of changed ws routes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await self.websockets.serve(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
             return
@@ -90,6 +96,14 @@ class MockApp:
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        if scope["method"] != "GET" and _websocket_upgrade(headers):
+            # hypercorn serves only GET handshakes as WebSockets; Mockoon's ws routes answer the others
+            refusal = self.websockets.refusal(scope["method"], target, headers)
+            if refusal is not None:
+                await send({"type": "http.response.start", "status": refusal.status,
+                            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refusal.headers]})
+                await send({"type": "http.response.body", "body": refusal.body})
+                return
         status, out_headers, body, latency = await self._serve(scope, receive, target, headers)
         if latency > 0:
             await asyncio.sleep(latency / 1000)
@@ -166,6 +180,12 @@ class MockApp:
             out.append(("Content-Length", str(len(result.body))))
         _record(current, self.admin, view, result)
         return result.status, out, result.body, result.latency_ms
+
+
+def _websocket_upgrade(headers: list[tuple[str, str]]) -> bool:
+    """What Node reports as an upgrade to Mockoon: ``Upgrade: websocket`` and a Connection naming upgrade."""
+    lookup = dict(headers)
+    return lookup.get("upgrade", "").lower() == "websocket" and "upgrade" in lookup.get("connection", "").lower()
 
 
 def _plain(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes, int]:

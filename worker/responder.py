@@ -97,8 +97,8 @@ class _CompiledRoute:
     buckets: list[str] = field(default_factory=list)  # ids of the buckets to generate when it is served
 
 
-def served_routes(env: Environment, disabled: frozenset[str]) -> list[Route]:
-    """The HTTP and CRUD routes Mockoon serves, in the order it tries them: the tree of
+def served_routes(env: Environment, disabled: frozenset[str], types: tuple[str, ...] = ("http", "crud")) -> list[Route]:
+    """The routes of these types (HTTP and CRUD by default) Mockoon serves, in the order it tries them: the tree of
     ``rootChildren`` and folders, depth first. A route no folder lists is not served."""
     routes: dict[str, Route] = {}
     for route in env.routes:
@@ -113,7 +113,7 @@ def served_routes(env: Environment, disabled: frozenset[str]) -> list[Route]:
         for child in children:
             if child.type == "route":
                 route = routes.get(child.uuid)
-                if route is not None and route.type != "ws" and route.uuid not in disabled:
+                if route is not None and route.type in types and route.uuid not in disabled:
                     served.append(route)
             elif child.uuid in folders and child.uuid not in entered:  # a folder inside itself is walked once
                 entered.add(child.uuid)

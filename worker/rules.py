@@ -31,7 +31,8 @@ def _body_target(request: RequestView) -> Any:
     return request.body_text
 
 
-def _rule_value(rule: ResponseRule, request: RequestView, state: EnvironmentState, request_number: int, render: Render) -> Any:
+def _rule_value(rule: ResponseRule, request: RequestView, state: EnvironmentState, request_number: int, render: Render,
+                whole_message: bool = False) -> Any:
     modifier = render(rule.modifier or "")
     target = rule.target
     if not target:
@@ -61,6 +62,8 @@ def _rule_value(rule: ResponseRule, request: RequestView, state: EnvironmentStat
         source = sources.get(target)
         return get_value_from_path(source(), modifier, UNDEFINED) if source else UNDEFINED
     if target == "body":
+        if whole_message:  # a WebSocket message is compared as received, whatever the operator
+            return request.body_text
         return request.body_text if rule.operator in ("equals", "regex", "regex_i") else _body_target(request)
     if target == "query":
         return request.query
@@ -76,8 +79,9 @@ def _string(value: Any) -> str:
     return to_string(value)
 
 
-def rule_matches(rule: ResponseRule, request: RequestView, state: EnvironmentState, request_number: int, render: Render) -> bool:
-    value = _rule_value(rule, request, state, request_number, render)
+def rule_matches(rule: ResponseRule, request: RequestView, state: EnvironmentState, request_number: int, render: Render,
+                 whole_message: bool = False) -> bool:
+    value = _rule_value(rule, request, state, request_number, render, whole_message)
     if value is _NO_MATCH:
         result = False
     else:
@@ -117,7 +121,7 @@ def _evaluate(rule: ResponseRule, value: Any, state: EnvironmentState, render: R
 
 
 def choose_response(route: Route, request: RequestView, state: EnvironmentState, request_number: int,
-                    render: Render, random_index: Callable[[int], int]) -> RouteResponse | None:
+                    render: Render, random_index: Callable[[int], int], whole_message: bool = False) -> RouteResponse | None:
     """The response to serve, or None in FALLBACK mode when no rule matched."""
     responses = route.responses
     if not responses:
@@ -133,7 +137,7 @@ def choose_response(route: Route, request: RequestView, state: EnvironmentState,
     for response in responses:
         if not response.rules:
             continue
-        checks = (rule_matches(rule, request, state, request_number, render) for rule in response.rules)
+        checks = (rule_matches(rule, request, state, request_number, render, whole_message) for rule in response.rules)
         if all(checks) if response.rules_operator == "AND" else any(checks):
             return response
     if mode == "FALLBACK":

@@ -36,6 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="Bearer token of /mockoon-admin (default: $MOCKFLEET_ADMIN_TOKEN, else a random one)")
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
     p.add_argument("--public-base-url", default="")
+    p.add_argument("--websocket-drain-seconds", type=float, default=10.0,
+                   help="on SIGTERM, open WebSockets are served this long, then closed with 1001")
+    p.add_argument("--websocket-max-message-size", type=parse_size, default=0,
+                   help="larger WebSocket messages close the connection with 1009 (0: no limit but hypercorn's 16 MiB)")
+    p.add_argument("--websocket-messages-per-second", type=int, default=0,
+                   help="a WebSocket client sending faster is closed with 1008 (0: no limit)")
+    p.add_argument("--websocket-idle-seconds", type=float, default=0,
+                   help="a WebSocket with no message either way for this long is closed with 1001 (0: never)")
     p.add_argument("--handover", action="store_true",
                    help="read a schemas.handover.WorkerHandover from stdin instead of an environment file: "
                         "lets the supervisor start spare workers ahead of deploys")
@@ -54,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from schemas import SchemaError, decode_environment
     from schemas.handover import WorkerHandover, decode_handover
 
-    from . import http1_compat, http1_only
+    from . import http1_compat, http1_only, ws_compat
     from .app import MockApp
     from .responder import MockServer, WorkerOptions
+    from .websocket_server import WsLimits
 
     try:
         import uvloop
@@ -110,7 +119,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {len(handover.disabled_routes)} route(s) disabled by a migration are not served: "
               f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
     app = MockApp(server, max_body, admin_token)
+    app.websockets.limits = WsLimits(
+        max_message_bytes=handover.websocket_max_message_bytes or args.websocket_max_message_size,
+        messages_in_per_second=handover.websocket_messages_per_second or args.websocket_messages_per_second,
+        idle_seconds=handover.websocket_idle_seconds or args.websocket_idle_seconds)
+    drain_seconds = handover.websocket_drain_seconds or args.websocket_drain_seconds
     http1_compat.install()
+    ws_compat.install()
     config = Config()
     config.accesslog = None
     config.errorlog = "-"
@@ -136,7 +151,15 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
         beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
-        await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+        async def shutdown() -> None:
+            await stop.wait()
+            # hypercorn waits graceful_timeout for open connections: open WebSockets get the drain
+            if app.websockets.open_connections():
+                config.graceful_timeout = drain_seconds + 2
+                asyncio.ensure_future(app.websockets.drain(drain_seconds))
+
+        await serve(app, config, shutdown_trigger=shutdown)  # type: ignore[arg-type]
         if beating is not None:
             beating.cancel()
 

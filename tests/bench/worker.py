@@ -1,7 +1,8 @@
 """``just bench worker``: our worker against Mockoon CLI on the same environment, one core each.
 
 Three routes: a static JSON body, a templated body (repeat + faker + request helpers) and a
-CRUD list over a 50-item data bucket. Same load generator, same run, ratios recorded.
+CRUD list over a 50-item data bucket. Same load generator, same run, ratios recorded. Then the
+WebSocket case (``tests/bench/websocket.py``): one-to-one answers and broadcast fan-out.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tests.bench import loadgen
+from tests.bench import loadgen, websocket
 from tests.bench.common import (
     free_port,
     pin_client,
@@ -80,6 +81,7 @@ def main(seconds: float = 5.0) -> None:
             stop(proc)
     lines.append(plain.line("worker static: mockfleet on the asyncio loop") +
                  f" -> uvloop is {results[('mockfleet', 'static')].rps / plain.rps:.2f}x of asyncio")
+    lines += websocket.main(seconds)
     lines.append("note: Mockoon CLI runs as users run it (it writes each transaction to its log file)")
     record("worker (one core each, 16 connections, 5 s per case)", lines)
 
