@@ -94,12 +94,29 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None and not args.uds:
         env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
     server = MockServer(env, options)
+    deployed_env_vars = dict(options.env_vars)  # before restoring the admin API's writes: what a purge returns to
+    if handover.state:
+        from .snapshot import SnapshotError, decode_state, restore
+
+        try:
+            restore(server.state, decode_state(handover.state), options.env_vars)
+        except SnapshotError as error:
+            print(f"warning: starting from the deployed state: {error}", file=sys.stderr)
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
     if handover.disabled_routes:
         print(f"note: {len(handover.disabled_routes)} route(s) disabled by a migration are not served: "
               f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
     app = MockApp(server, max_body, admin_token)
+    app.admin.live_update = handover.live_update
+    sync = None
+    if handover.state_link is not None:
+        from .state_sync import Deployed, StateSync
+
+        deployed = handover.deployed
+        sync = app.admin.sync = StateSync(handover.state_link, admin_token or "", app.holder, Deployed(
+            deployed.environment if deployed else env,
+            frozenset(deployed.disabled_routes if deployed else handover.disabled_routes), deployed_env_vars))
     http1_compat.install()
     config = Config()
     config.accesslog = None
@@ -122,7 +139,11 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
+        pusher = asyncio.create_task(sync.run()) if sync is not None else None
         await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        if sync is not None and pusher is not None:
+            pusher.cancel()
+            await sync.flush(timeout=3.0)  # the final snapshot, after the drain
 
     if uvloop is not None:
         uvloop.run(main())
