@@ -158,5 +158,5 @@ def describe(registry: Registry, uuid: str) -> dict[str, object]:
                                 (uuid,)).fetchone()
     return {
         "revisions": [{"revision": r["revision"], "kind": r["kind"], "at": r["at"]} for r in rows],
-        "state": {"bytes": state[0] or 0, "savedAt": state[1]} if state else {"bytes": 0, "savedAt": None},
+        "savedState": {"bytes": state[0] or 0, "savedAt": state[1]} if state else {"bytes": 0, "savedAt": None},
     }
