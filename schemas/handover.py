@@ -17,6 +17,7 @@ from .decode import schema_error_from_msgspec
 from .environment import Environment
 from .errors import SchemaError
 from .repair import Repair
+from .worker_state import DeployedRevision, StateLink
 
 
 class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
@@ -31,13 +32,18 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     websocket_drain_seconds: float = 0
     disabled_routes: list[str] = msgspec.field(default_factory=list)
     repairs: list[Repair] = msgspec.field(default_factory=list)
+    live_update: bool = True  # PUT /mockoon-admin/environment allowed (the deployment's liveUpdate flag)
+    state_link: StateLink | None = None  # where to push state snapshots; None: state dies with the process
+    state: bytes = b""  # a WorkerState snapshot to start from (schemas.worker_state), empty: the deployed state
+    deployed: DeployedRevision | None = None  # set when ``environment`` is a live update
 
 
 class WorkerHandover(_Header, kw_only=True):
     """Everything a worker serves from: no worker decides again what loading decided once.
 
     ``disabled_routes``: route uuids a migration disabled; ``repairs``: what was repaired, for the
-    worker's start-up output. Options left empty take the worker's own defaults."""
+    worker's start-up output. Options left empty take the worker's own defaults. ``state_link``,
+    ``state`` and ``deployed`` carry a deployment's durable state (see ``schemas.worker_state``)."""
 
     environment: Environment
 

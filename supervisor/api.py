@@ -14,6 +14,7 @@ from .service import ApiError, Supervisor
 
 _DEPLOYMENT = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})$")
 _API_KEY = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})/api-key$")
+_RESET = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})/reset$")
 
 
 def _error(error: ApiError) -> HttpResponse:
@@ -67,6 +68,10 @@ class DeploymentsApi:
             if method != "POST":
                 raise ApiError(405, f"{method} is not allowed here")
             return HttpResponse.json(200, sup.rotate_key(account, match.group(1)))
+        if match := _RESET.match(path):
+            if method != "POST":
+                raise ApiError(405, f"{method} is not allowed here")
+            return HttpResponse.json(200, await sup.reset(account, match.group(1)))
         if match := _DEPLOYMENT.match(path):
             if method == "GET":
                 return HttpResponse.json(200, sup.details(account, match.group(1)))

@@ -50,6 +50,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("uuid")
     p.set_defaults(func=rotate_key)
+    p = sub.add_parser("reset", help="return a deployment to its deployed state (data, variables, live updates)")
+    _common(p)
+    p.add_argument("uuid")
+    p.set_defaults(func=reset)
     p = sub.add_parser("account", help="operator: accounts")
     account_sub = p.add_subparsers(dest="account_command", required=True)
     create = account_sub.add_parser("create", help="create an account and print its token once")
@@ -71,6 +75,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     plan_set.add_argument("--monthly-requests", type=int, required=True)
     plan_set.add_argument("--requests-per-second", type=int, required=True)
     plan_set.add_argument("--max-body-mb", type=float, default=10.0, help="largest request body accepted")
+    plan_set.add_argument("--max-state-mb", type=float, default=2.0,
+                          help="largest state a mock keeps (data buckets, variables); writes beyond it get 507")
     plan_set.add_argument("--trial", action="store_true")
     plan_set.set_defaults(func=plan_set_command)
     p = sub.add_parser("runtime", help="operator: worker runtimes (schema-pinned)")
@@ -197,6 +203,13 @@ def rotate_key(args: argparse.Namespace) -> int:
     return _run(go, args)
 
 
+def reset(args: argparse.Namespace) -> int:
+    def go(args: argparse.Namespace) -> None:
+        answer = _call(args, "POST", f"/deployments/{args.uuid}/reset")
+        _print(args, answer, f"{args.uuid} is back to its deployed state (revision {answer['revision']})")
+    return _run(go, args)
+
+
 def _registry(args: argparse.Namespace) -> Any:
     from .registry import Registry
     from .settings import Settings
@@ -261,7 +274,8 @@ def plan_ls(args: argparse.Namespace) -> int:
     finally:
         registry.close()
     payload = [{"name": p.name, "deployments": p.deployments_quota, "monthlyRequests": p.monthly_requests_quota,
-                "requestsPerSecond": p.requests_per_second, "trial": p.trial, "maxBodyBytes": p.max_body_bytes}
+                "requestsPerSecond": p.requests_per_second, "trial": p.trial, "maxBodyBytes": p.max_body_bytes,
+                "maxStateBytes": p.max_state_bytes}
                for p in plans]
     rows = [f"{'PLAN':10} {'DEPLOYMENTS':>11} {'REQUESTS/MONTH':>15} {'REQ/S':>6}"]
     rows += [f"{p.name:10} {p.deployments_quota:>11} {p.monthly_requests_quota:>15,} {p.requests_per_second:>6}"
@@ -281,7 +295,8 @@ def plan_set_command(args: argparse.Namespace) -> int:
         registry.set_plan(PlanRow(name=args.name.upper(), deployments_quota=args.deployments,
                                   monthly_requests_quota=args.monthly_requests,
                                   requests_per_second=args.requests_per_second, trial=args.trial,
-                                  max_body_bytes=int(args.max_body_mb * 1024 * 1024)))
+                                  max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+                                  max_state_bytes=int(args.max_state_mb * 1024 * 1024)))
     finally:
         registry.close()
     print(f"plan {args.name.upper()} saved")

@@ -115,6 +115,30 @@ SCHEMA: list[str] = [
     """
     ALTER TABLE deployments ADD COLUMN disabled_routes TEXT NOT NULL DEFAULT '[]';
     """,
+    # version 4: durable worker state (supervisor/state_store.py): a cap per plan, the latest snapshot per
+    # deployment with the epoch (deploy or reset revision) it grew from, and the revision history
+    """
+    ALTER TABLE plans ADD COLUMN max_state_bytes INTEGER NOT NULL DEFAULT 2097152;
+    CREATE TABLE worker_states (
+        environment_uuid TEXT PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        snapshot BLOB,
+        saved_at REAL NOT NULL
+    );
+    CREATE TABLE revisions (
+        environment_uuid TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('deploy', 'live-update', 'reset')),
+        at REAL NOT NULL,
+        environment BLOB,
+        disabled_routes TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (environment_uuid, revision)
+    );
+    INSERT INTO revisions (environment_uuid, revision, kind, at) SELECT environment_uuid, revision, 'deploy', updated_at
+        FROM deployments;
+    INSERT INTO worker_states (environment_uuid, epoch, saved_at) SELECT environment_uuid, revision, updated_at
+        FROM deployments;
+    """,
 ]
 
 
@@ -131,6 +155,7 @@ class PlanRow(msgspec.Struct, kw_only=True):
     requests_per_second: int
     trial: bool
     max_body_bytes: int = 10 * 1024 * 1024
+    max_state_bytes: int = 2 * 1024 * 1024
 
 
 class Runtime(msgspec.Struct, kw_only=True):
@@ -224,7 +249,7 @@ class Registry:
         return PlanRow(name=row["name"], deployments_quota=row["deployments_quota"],
                        monthly_requests_quota=row["monthly_requests_quota"],
                        requests_per_second=row["requests_per_second"], trial=bool(row["trial"]),
-                       max_body_bytes=row["max_body_bytes"])
+                       max_body_bytes=row["max_body_bytes"], max_state_bytes=row["max_state_bytes"])
 
     def plans(self) -> list[PlanRow]:
         return [self.plan(r["name"]) for r in self.db.execute("SELECT name FROM plans ORDER BY name")]
@@ -232,9 +257,9 @@ class Registry:
     def set_plan(self, plan: PlanRow) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO plans (name, deployments_quota, monthly_requests_quota, "
-                       "requests_per_second, trial, max_body_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                       "requests_per_second, trial, max_body_bytes, max_state_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (plan.name.upper(), plan.deployments_quota, plan.monthly_requests_quota,
-                        plan.requests_per_second, int(plan.trial), plan.max_body_bytes))
+                        plan.requests_per_second, int(plan.trial), plan.max_body_bytes, plan.max_state_bytes))
 
     def create_account(self, name: str, plan: str, token: str | None = None) -> tuple[Account, str]:
         """Returns the account and its token; only the token's digest is stored."""
@@ -368,6 +393,8 @@ class Registry:
     def delete_deployment(self, environment_uuid: str, account_id: int) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM deployments WHERE environment_uuid = ?", (environment_uuid,))
+            db.execute("DELETE FROM worker_states WHERE environment_uuid = ?", (environment_uuid,))
+            db.execute("DELETE FROM revisions WHERE environment_uuid = ?", (environment_uuid,))
             db.execute("INSERT INTO audit (at, account_id, action, environment_uuid) VALUES (?, ?, 'delete', ?)",
                        (time.time(), account_id, environment_uuid))
 

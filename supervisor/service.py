@@ -44,8 +44,9 @@ from schemas.deployments import (
 from schemas.handover import WorkerHandover
 from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.sanitise import sanitise_for_cloud
+from schemas.worker_state import DeployedRevision, StateLink
 
-from . import liveness, workers
+from . import liveness, state_store, workers
 from .registry import (
     Account,
     Deployment,
@@ -226,6 +227,18 @@ class Supervisor:
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
 
+    def _link_state(self, handover: WorkerHandover, uuid: str, *, live_update: bool, epoch: int, max_state: int,
+                    snapshot: bytes = b"", deployed: DeployedRevision | None = None) -> None:
+        """Durable state: where the worker pushes, what it starts from, whether live updates are allowed."""
+        handover.live_update = live_update
+        handover.state_link = StateLink(socket=str(self.settings.state_socket), deployment=uuid, epoch=epoch,
+                                        max_state_bytes=max_state)
+        handover.state = snapshot
+        handover.deployed = deployed
+
+    def revision_event(self, uuid: str, text: str) -> None:
+        self._event(uuid, text)
+
     # --- deployments API -----------------------------------------------------------------------
     def instance(self, deployment: Deployment) -> dict[str, Any]:
         info = DeployInstance(
@@ -317,6 +330,9 @@ class Supervisor:
             try:
                 handover = self._handover(env, disabled_routes=report.disabled_routes, repairs=report.repairs,
                                           admin_token=admin_token, subdomain=subdomain, max_body=plan.max_body_bytes)
+                epoch = state_store.new_epoch()  # a deploy starts from the deployed state, like Mockoon
+                self._link_state(handover, uuid, live_update=request.live_update, epoch=epoch,
+                                 max_state=plan.max_state_bytes)
                 worker = await workers.spawn(self.settings, deployment=uuid, revision=revision,
                                              command=runtime.command, handover=handover, pool=self.spares)
             except WorkerStartError as error:
@@ -340,6 +356,7 @@ class Supervisor:
             except BaseException:
                 await workers.stop(worker, 1)
                 raise
+            state_store.deployed(self.registry, uuid, saved.revision, epoch)
             old = slot.worker
             slot.worker = worker
             slot.probe_failures = 0
@@ -396,6 +413,25 @@ class Supervisor:
         answer["status"] = "STOPPED"
         return answer
 
+    async def reset(self, account: Account, uuid: str) -> dict[str, Any]:
+        """``mockfleet reset``: back to the deployed state (state, environment variables, live updates).
+
+        A running worker is stopped first, so its final snapshot cannot land after the reset, then
+        started again from the deployed revision; a stopped deployment stays stopped."""
+        deployment = self.owned(account, uuid)
+        slot = self._slot(uuid)
+        async with slot.lock:
+            worker, slot.worker = slot.worker, None
+            if worker is not None:
+                self.registry.set_worker(uuid, status="STOPPED")
+                self._invalidate(self.host_of(deployment.subdomain))
+                await workers.stop(worker, 5)
+            revision = state_store.reset(self.registry, uuid)
+        self._event(uuid, f"revision {revision}: reset to the deployed state")
+        if worker is not None:
+            await self._restart(uuid, "reset to the deployed state")
+        return self.details(account, uuid)
+
     def rotate_key(self, account: Account, uuid: str) -> dict[str, Any]:
         deployment = self.owned(account, uuid)
         self.registry.rotate_key(uuid)
@@ -419,6 +455,7 @@ class Supervisor:
             "warnings": deployment.warnings,
             "lastError": deployment.last_error,
             "requestsThisMonth": self.registry.deployment_usage(uuid),
+            **state_store.describe(self.registry, uuid),
             "worker": {"pid": worker.pid, "rssBytes": measured,
                        "loopStalledSeconds": round(liveness.stalled_for(liveness.read(worker.heartbeat),
                                                                         time.monotonic()), 3)} if worker else None,
@@ -441,6 +478,7 @@ class Supervisor:
             "monthlyRequestsUsed": self.registry.monthly_usage(account.id),
             "requestsPerSecond": plan.requests_per_second,
             "maxRequestBodyBytes": plan.max_body_bytes,
+            "maxStateBytes": plan.max_state_bytes,
             "nextQuotaResetOn": next_reset().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         }
 
@@ -560,10 +598,13 @@ class Supervisor:
                 return
             runtime = self.registry.runtime(deployment.runtime) or builtin_runtime()
             try:
-                env = msgspec.json.decode(deployment.environment_migrated, type=Environment)
-                handover = self._handover(env, disabled_routes=deployment.disabled_routes, repairs=[],
+                restore = state_store.load(self.registry, deployment)  # the live update in force, the saved state
+                handover = self._handover(restore.environment, disabled_routes=restore.disabled_routes, repairs=[],
                                           admin_token=deployment.admin_token, subdomain=deployment.subdomain,
                                           max_body=self._max_body(deployment.account_id))
+                self._link_state(handover, uuid, live_update=deployment.live_update, epoch=restore.epoch,
+                                 max_state=self.registry.plan(self.registry.account(deployment.account_id).plan)
+                                 .max_state_bytes, snapshot=restore.snapshot, deployed=restore.deployed)
                 worker = await workers.spawn(self.settings, deployment=uuid, revision=deployment.revision,
                                              command=runtime.command, handover=handover, pool=self.spares)
             except WorkerStartError as error:
@@ -647,4 +688,9 @@ class Supervisor:
                 self._invalidate(self.host_of(deployment.subdomain))
                 self._event(uuid, "stopped after idle period; the next request wakes it")
                 assert self.nursery is not None
-                self.nursery.start_soon(workers.stop, worker)
+                self.nursery.start_soon(self._stop_holding_lock, uuid, worker)
+
+    async def _stop_holding_lock(self, uuid: str, worker: WorkerProcess) -> None:
+        """A wake meanwhile waits for the lock: it restores the final snapshot, stored before the exit."""
+        async with self._slot(uuid).lock:
+            await workers.stop(worker)

@@ -65,6 +65,11 @@ class Settings:
         return self.run_dir / "control.sock"
 
     @property
+    def state_socket(self) -> Path:
+        """Workers push state snapshots here (supervisor/state_server.py)."""
+        return self.run_dir / "state.sock"
+
+    @property
     def api_socket(self) -> Path:
         return self.run_dir / "api.sock"
 

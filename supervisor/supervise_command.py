@@ -59,11 +59,16 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
     from .control_server import serve_control
     from .http_server import serve_connection
     from .service import MAX_ENVIRONMENT, Supervisor
+    from .state_server import serve_state
 
     supervisor = Supervisor(settings)
     api = DeploymentsApi(supervisor)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
+            # workers push their state here: open before any starts, and until their final pushes
+            state_listener = await _listen_unix(settings.state_socket)
+            nursery.start_soon(trio.serve_listeners, partial(serve_state, registry=supervisor.registry,
+                                                             on_revision=supervisor.revision_event), [state_listener])
             await nursery.start(supervisor.run)
             api_listener = await _listen_unix(settings.api_socket)
             control_listener = await _listen_unix(settings.control_socket)

@@ -54,7 +54,8 @@ def test_plans_are_operator_editable(platform: Platform) -> None:
     assert saved.returncode == 0, saved.stderr
     plans = {p["name"]: p for p in json.loads(mockfleet(platform, "plan", "ls", "--json").stdout)}
     assert plans["GOLD"] == {"name": "GOLD", "deployments": 10, "monthlyRequests": 1000000, "requestsPerSecond": 50,
-                             "trial": False, "maxBodyBytes": 10 * 1024 * 1024}
+                             "trial": False, "maxBodyBytes": 10 * 1024 * 1024,
+                             "maxStateBytes": 2 * 1024 * 1024}
     assert plans["SOLO"]["requestsPerSecond"] == 3
     created = mockfleet(platform, "account", "create", "--plan", "gold", "--json")
     assert json.loads(created.stdout)["plan"] == "GOLD"

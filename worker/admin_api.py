@@ -19,11 +19,16 @@ from urllib.parse import parse_qs
 from quart import Response
 
 from schemas import SchemaError, decode_environment
+from schemas.sanitise import sanitise_for_cloud
 
 from .responder import MockServer
+from .state_budget import StateFull
+from .state_sync import StateSync
 from .transactions import EventHub, redact_headers
 
 PREFIX = "/mockoon-admin"
+LIVE_UPDATE_REFUSED = ("Live update is disabled for this deployment: it was deployed with liveUpdate: false. "
+                       "Re-deploy it with live update enabled to use PUT /mockoon-admin/environment.")
 WELCOME = ("Welcome to Mockoon's admin API. Check the documentation at "
            "https://mockoon.com/docs/latest/admin-api/overview/ for more information.")
 
@@ -35,6 +40,8 @@ class AdminContext:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     keepalive_seconds: float = 60.0
     on_update: Callable[[], None] | None = None  # told after a live update (WebSocket routes follow it)
+    live_update: bool = True  # the deployment's liveUpdate flag (always on for `mockfleet serve`)
+    sync: StateSync | None = None  # platform workers: durable state, and purge returns to the deployed state
 
     @property
     def server(self) -> MockServer:
@@ -76,6 +83,13 @@ async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
         provided = query.get("token", "").strip()
     if not provided or not token_matches(ctx.token, provided):
         return _msg(401, "Unauthorized")
+    try:
+        return await _route(ctx, method, path, query, body)
+    except StateFull as full:
+        return _msg(full.status, str(full))
+
+
+async def _route(ctx: AdminContext, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
     sub = path[len(PREFIX):].rstrip("/") or ""
     server = ctx.server
     state = server.state
@@ -86,9 +100,13 @@ async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
     if parts == ["events"] and method == "GET":
         return _events(ctx, query)
     if (parts == ["state"] and method == "PURGE") or (parts == ["state", "purge"] and method == "POST"):
-        state.purge()
-        server.regenerate_buckets()
-        state.logs.clear()
+        if ctx.sync is not None:
+            ctx.sync.reset_to_deployed()  # and live updates and environment variables: the deployed state
+            await ctx.sync.flush(timeout=2.0)
+        else:
+            state.purge()
+            server.regenerate_buckets()
+            state.logs.clear()
         return _json(200, {"response": "Server has been reset to its initial state"})
     if parts == ["logs"] and method == "GET":
         page = _int(query.get("page"), 1)
@@ -106,7 +124,12 @@ async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
     if parts[:1] == ["data-buckets"]:
         return _buckets(server, method, parts)
     if parts == ["environment"] and method == "PUT":
-        return _update_environment(ctx, body)
+        if not ctx.live_update:
+            return _msg(403, LIVE_UPDATE_REFUSED)
+        answer = _update_environment(ctx, body)
+        if ctx.sync is not None and answer.status_code == 200:
+            await ctx.sync.flush(timeout=2.0)  # a new revision in the registry before the answer, when reachable
+        return answer
     return _msg(404, f"Cannot {method} {path}")
 
 
@@ -146,7 +169,9 @@ def _env_vars(server: MockServer, method: str, parts: list[str], body: bytes) ->
         if not prefix:
             return _msg(403, "Environment variable writes are disabled when the prefix is empty")
         key = kv[0] if kv[0].startswith(prefix) else prefix + kv[0]
-        env[key] = _js(kv[1])
+        server.state.reserve(key + _js(kv[1]))
+        env[key] = server.state.env_var_writes[key] = _js(kv[1])
+        server.state.touch()
         return _json(200, {"message": f"Environment variable '{key}' has been set to '{_js(kv[1])}'"})
     return _msg(404, "Not found")
 
@@ -159,12 +184,15 @@ def _global_vars(server: MockServer, method: str, parts: list[str], body: bytes)
         return _msg(404, "Global variable not found")
     if (method == "PURGE" and len(parts) == 1) or (method == "POST" and parts[1:] == ["purge"]):
         variables.clear()
+        server.state.touch()
         return _json(200, {"message": "Global variables have been purged"})
     if method in ("POST", "PUT", "PATCH") and len(parts) == 1:
         kv = _body_kv(body)
         if kv is None:
             return _msg(400, "Invalid request")
+        server.state.reserve(kv[1])
         variables[str(kv[0])] = kv[1]
+        server.state.touch()
         return _json(200, {"message": f"Global variable '{kv[0]}' has been set to '{_js(kv[1])}'"})
     return _msg(404, "Not found")
 
@@ -182,6 +210,7 @@ def _buckets(server: MockServer, method: str, parts: list[str]) -> Response:
                            "validJson": bucket.valid_json, "value": bucket.value})
     if (method == "PURGE" and len(parts) == 1) or (method == "POST" and parts[1:] == ["purge"]):
         server.regenerate_buckets()
+        server.state.touch()
         return _json(200, {"message": "Data buckets have been reset to their initial state"})
     return _msg(404, "Not found")
 
@@ -192,12 +221,16 @@ def _update_environment(ctx: AdminContext, body: bytes) -> Response:
         env, report = decode_environment(body)
     except SchemaError as error:
         return _msg(400, f"Invalid environment format: {error}")
+    if ctx.sync is not None:
+        env, _warnings = sanitise_for_cloud(env)  # a live update follows the deploy's rules
     current = ctx.server
     options = current.options
     options.disabled_routes = frozenset(report.disabled_routes)
     ctx.holder["server"] = MockServer(env, options, state=current.state)
     if ctx.on_update is not None:
         ctx.on_update()
+    if ctx.sync is not None:
+        ctx.sync.live_update(env, report.disabled_routes)
     return _json(200, {"message": "Environment updated"})
 
 

@@ -26,6 +26,7 @@ from .request_model import RequestView
 from .routing import InvalidRoutePath, PathMatcher, compile_route_path
 from .rules import choose_response
 from .state import EnvironmentState, bucket_references, generate_bucket, initial_buckets
+from .state_budget import StateFull
 from .templating import Budget, Engine, TemplateError
 from .templating.faker import FakerContext
 
@@ -36,6 +37,7 @@ CORS_HEADERS = [
            value="Content-Type, Origin, Accept, Authorization, Content-Length, X-Requested-With"),
 ]
 HEADER_PARSING_ERROR = "-- Header parsing error, see logs for more details --"
+_CRUD_WRITES = frozenset({"create", "update", "updateById", "updateMerge", "updateMergeById"})
 
 
 @dataclass
@@ -344,6 +346,14 @@ class MockServer:
 
     # --- request handling ------------------------------------------------------------------------
     def handle(self, request: RequestView) -> MockResponse:
+        self.state.touch()
+        try:
+            return self._handle(request)
+        except StateFull as full:  # a write over the plan's state cap: refused, nothing else lost
+            body = json_stringify({"message": str(full)}).encode()
+            return MockResponse(full.status, [("Content-Type", "application/json; charset=utf-8")], body)
+
+    def _handle(self, request: RequestView) -> MockResponse:
         scope = Scope(request, self)
         headers = HeaderBag()
         self._apply_headers(self.env.headers, headers, scope)
@@ -425,6 +435,8 @@ class MockServer:
                 if route.type == "crud" and crud_op:
                     if bucket.valid_json:
                         headers.set("Content-Type", "application/json")
+                    if crud_op in _CRUD_WRITES:
+                        self.state.reserve(request.body if request.body is not UNDEFINED else request.body_text)
                     result = run_crud(crud_op, bucket, request.params, request.query, request.body,
                                       request.body_text, route.responses[0].crud_key)
                     content = result.body

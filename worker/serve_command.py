@@ -113,6 +113,14 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None and not args.uds:
         env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
     server = MockServer(env, options)
+    deployed_env_vars = dict(options.env_vars)  # before restoring the admin API's writes: what a purge returns to
+    if handover.state:
+        from .snapshot import SnapshotError, decode_state, restore
+
+        try:
+            restore(server.state, decode_state(handover.state), options.env_vars)
+        except SnapshotError as error:
+            print(f"warning: starting from the deployed state: {error}", file=sys.stderr)
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
     if handover.disabled_routes:
@@ -124,6 +132,15 @@ def run(args: argparse.Namespace) -> int:
         messages_in_per_second=handover.websocket_messages_per_second or args.websocket_messages_per_second,
         idle_seconds=handover.websocket_idle_seconds or args.websocket_idle_seconds)
     drain_seconds = handover.websocket_drain_seconds or args.websocket_drain_seconds
+    app.admin.live_update = handover.live_update
+    sync = None
+    if handover.state_link is not None:
+        from .state_sync import Deployed, StateSync
+
+        deployed = handover.deployed
+        sync = app.admin.sync = StateSync(handover.state_link, admin_token or "", app.holder, Deployed(
+            deployed.environment if deployed else env,
+            frozenset(deployed.disabled_routes if deployed else handover.disabled_routes), deployed_env_vars))
     http1_compat.install()
     ws_compat.install()
     config = Config()
@@ -151,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
         beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
+        pusher = asyncio.create_task(sync.run()) if sync is not None else None
 
         async def shutdown() -> None:
             await stop.wait()
@@ -162,6 +180,9 @@ def run(args: argparse.Namespace) -> int:
         await serve(app, config, shutdown_trigger=shutdown)  # type: ignore[arg-type]
         if beating is not None:
             beating.cancel()
+        if sync is not None and pusher is not None:
+            pusher.cancel()
+            await sync.flush(timeout=3.0)  # the final snapshot, after the drain
 
     if uvloop is not None:
         uvloop.run(main())

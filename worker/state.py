@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import Environment
 
 from .jsvalues import js_json_parse
+from .state_budget import StateBudget
 from .templating.errors import TemplateError
 
 
@@ -31,6 +33,21 @@ class EnvironmentState:
     global_vars: dict[str, Any] = field(default_factory=dict)
     request_numbers: dict[str, int] = field(default_factory=dict)
     logs: deque[Any] = field(default_factory=lambda: deque(maxlen=100))  # PendingTransaction records
+    env_var_writes: dict[str, str] = field(default_factory=dict)  # set through the admin API: durable state
+    changes: int = 0  # bumped by every request and admin write; the state pusher compares it
+    budget: StateBudget | None = None  # the plan's cap on state size, when the deployment has one
+    on_change: Callable[[], None] | None = None  # wakes the state pusher (worker/state_sync.py)
+
+    def touch(self) -> None:
+        """Something may have changed: costs an increment, and a wake-up only when a pusher waits."""
+        self.changes += 1
+        if self.on_change is not None:
+            self.on_change()
+
+    def reserve(self, value: Any) -> None:
+        """Make room for a write of ``value`` or raise ``StateFull`` before anything is changed."""
+        if self.budget is not None:
+            self.budget.reserve(value)
 
     def find_bucket(self, name: str) -> Bucket | None:
         """Mockoon's lookup: exact id, or a name that contains the text (case-insensitive)."""

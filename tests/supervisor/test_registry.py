@@ -22,7 +22,7 @@ def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
     path = tmp_path / "r.sqlite3"
     Registry(path).close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 3
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 4
     assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
     team = registry.plan("team")

@@ -130,6 +130,8 @@ def set_data(opts: Options, *args: Any) -> Any:
     path = paths.split_object_path(raw_path) if raw_path else None
     new_value = unsafe(args[3]) if len(args) > 3 else UNDEFINED
     current = paths.object_path_get(bucket.value, path) if path else bucket.value
+    if operator in ("set", "merge", "push"):
+        opts.scope.state.reserve(new_value)  # StateFull over the plan's state cap, before any change
 
     def store(value: Any) -> None:
         if path:
@@ -167,6 +169,7 @@ def set_data(opts: Options, *args: Any) -> Any:
 def set_global_var(opts: Options, *args: Any) -> Any:
     if len(args) < 2:
         return UNDEFINED
+    opts.scope.state.reserve(unsafe(args[1]))
     opts.scope.global_vars[to_string(unsafe(args[0]))] = unsafe(args[1])
     return UNDEFINED
 
