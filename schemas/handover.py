@@ -16,6 +16,7 @@ import msgspec
 from .decode import schema_error_from_msgspec
 from .environment import Environment
 from .errors import SchemaError
+from .outbound import OutboundSettings
 from .repair import Repair
 
 
@@ -25,13 +26,15 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     max_request_body_size: int = 0
     disabled_routes: list[str] = msgspec.field(default_factory=list)
     repairs: list[Repair] = msgspec.field(default_factory=list)
+    outbound: OutboundSettings | None = None
 
 
 class WorkerHandover(_Header, kw_only=True):
     """Everything a worker serves from: no worker decides again what loading decided once.
 
     ``disabled_routes``: route uuids a migration disabled; ``repairs``: what was repaired, for the
-    worker's start-up output. Options left empty take the worker's own defaults."""
+    worker's start-up output; ``outbound``: the operator's outbound policy and limits (proxy mode,
+    callbacks). Options left empty take the worker's own defaults."""
 
     environment: Environment
 

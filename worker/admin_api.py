@@ -34,6 +34,7 @@ class AdminContext:
     hub: EventHub
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     keepalive_seconds: float = 60.0
+    outbound: Any = None  # outbound_client.OutboundClient: its counters are the deployment's outbound metrics
 
     @property
     def server(self) -> MockServer:
@@ -104,6 +105,10 @@ async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
         return _global_vars(server, method, parts, body)
     if parts[:1] == ["data-buckets"]:
         return _buckets(server, method, parts)
+    if parts == ["callbacks"] and method == "GET":
+        return _json(200, list(state.callback_logs)[::-1])
+    if parts == ["outbound"] and method == "GET" and ctx.outbound is not None:
+        return _json(200, ctx.outbound.stats.as_dict())
     if parts == ["environment"] and method == "PUT":
         return _update_environment(ctx, body)
     return _msg(404, f"Cannot {method} {path}")

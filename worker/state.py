@@ -31,6 +31,7 @@ class EnvironmentState:
     global_vars: dict[str, Any] = field(default_factory=dict)
     request_numbers: dict[str, int] = field(default_factory=dict)
     logs: deque[Any] = field(default_factory=lambda: deque(maxlen=100))  # PendingTransaction records
+    callback_logs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))  # callbacks.py records
 
     def find_bucket(self, name: str) -> Bucket | None:
         """Mockoon's lookup: exact id, or a name that contains the text (case-insensitive)."""
