@@ -2,7 +2,7 @@
 
 Paths: ``/slow?seconds=S`` answers late; ``/redirect?to=URL`` answers 302; ``/big?bytes=N`` streams
 N bytes chunked; ``/status/N`` answers N; anything else echoes the request as JSON (method, path,
-headers, body) with a Set-Cookie and a custom header. Every request is appended to ``received``
+sorted headers, body) with a Set-Cookie and a custom header. Every request is appended to ``received``
 (and signalled to ``arrived``) before it is answered.
 """
 
@@ -28,7 +28,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        record = {"method": self.command, "path": self.path, "headers": [[k.lower(), v] for k, v in self.headers.items()],
+        ignored = self.server.echo_ignores
+        record = {"method": self.command, "path": self.path,
+                  "headers": sorted([k.lower(), v] for k, v in self.headers.items() if k.lower() not in ignored),
                   "body": body.decode("utf-8", "replace")}
         with self.server.lock:
             self.server.received.append(record)
@@ -74,8 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
 class UpstreamServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", echo_ignores: frozenset[str] = frozenset()) -> None:
         super().__init__((host, 0), _Handler)
+        self.echo_ignores = echo_ignores  # request headers left out of records (differential tests)
         self.received: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)

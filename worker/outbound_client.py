@@ -164,8 +164,11 @@ class OutboundClient:
         return self.guard.decide(target, addresses)
 
     async def request(self, url: str | Target, method: str, headers: list[tuple[str, str]], body: bytes = b"", *,
-                      verify_tls: bool = True) -> UpstreamResponse:
+                      verify_tls: bool = True, content_length: bool | None = None) -> UpstreamResponse:
         """Send one request to the checked address; the answer's head is read, its body streams.
+
+        ``content_length``: send one even for an empty body (None: as fetch does, for a body or
+        POST/PUT/PATCH).
 
         Raises OutboundRefused (policy), OutboundTimeout or OutboundError (Node-like text)."""
         loop = asyncio.get_running_loop()
@@ -194,6 +197,10 @@ class OutboundClient:
                 raise OutboundTimeout(f"Error: getaddrinfo ETIMEDOUT {target.host}") from None
             if decision.address is None:
                 raise OutboundRefused(decision.reason)
+            if content_length is None:
+                content_length = bool(body) or method.upper() in ("POST", "PUT", "PATCH")
+            if content_length or body:
+                headers = [*headers, ("Content-Length", str(len(body)))]
             response = await self._exchange(target, decision.address, method, headers, body, verify_tls,
                                             connect_deadline, deadline)
         except OutboundRefused:
@@ -279,8 +286,6 @@ class OutboundClient:
     async def _send(self, conn: _Connection, target: Target, method: str, headers: list[tuple[str, str]],
                     body: bytes, deadline: float) -> None:
         out = [("Host", target.host_header), *headers]
-        if body or method.upper() in ("POST", "PUT", "PATCH"):
-            out.append(("Content-Length", str(len(body))))
         try:
             parts = [conn.h11.send(h11.Request(method=method.upper(), target=target.path, headers=out))]
             if body:

@@ -29,6 +29,7 @@ REQUEST_DROPPED = frozenset({"connection", "keep-alive", "proxy-connection", "tr
 RESPONSE_DROPPED = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
                               "upgrade", "date"})  # hypercorn writes the Date of the answer itself
 _SECURE = re.compile(r";\s*secure(?=;|$)", re.I)
+_ADDED_SECURE = re.compile("; secure", re.I)
 _DOMAIN = re.compile(r";\s*domain=[^;]*", re.I)
 
 
@@ -75,22 +76,19 @@ def downstream_headers(environment: list[tuple[str, str]], upstream: list[tuple[
     """The answer's headers: environment headers, overridden by the upstream's, then ``proxyResHeaders``."""
     dropped = RESPONSE_DROPPED | _connection_tokens(upstream)
     from_upstream = [(k.lower(), v) for k, v in upstream if k.lower() not in dropped]
-    for key, value in extra:  # Mockoon adds them to the upstream answer before it is copied
+    cookies = [v if tls else _SECURE.sub("", v) for k, v in from_upstream if k == "set-cookie"]
+    from_upstream = [(k, v) for k, v in from_upstream if k != "set-cookie"]
+    for key, value in extra:  # Mockoon adds them to the upstream answer's headers object before it is copied
         lowered = key.lower()
         if lowered == "set-cookie":
-            from_upstream.append((lowered, re.sub("; secure", "", value, flags=re.I)))
+            # appended under 'set-cookie'; under any other spelling a second key whose copy replaces them all
+            cookies = [*cookies, _ADDED_SECURE.sub("", value)] if key == "set-cookie" else [_ADDED_SECURE.sub("", value)]
         elif lowered not in dropped:
             from_upstream = [(k, v) for k, v in from_upstream if k != lowered]
             from_upstream.append((lowered, value))
-    cookies: list[tuple[str, str]] = []
-    for key, value in from_upstream:
-        if key == "set-cookie":
-            if not tls:
-                value = _SECURE.sub("", value)
-            cookies.append((key, _DOMAIN.sub("", value)))
-    names = {k for k, _ in from_upstream}
+    names = {k for k, _ in from_upstream} | ({"set-cookie"} if cookies else set())
     kept = [(k, v) for k, v in environment if k.lower() not in names]
-    return kept + [(k, v) for k, v in from_upstream if k != "set-cookie"] + cookies
+    return kept + from_upstream + [("set-cookie", _DOMAIN.sub("", c)) for c in cookies]
 
 
 def render_headers(server: MockServer, headers: list[Header], scope: Scope) -> list[tuple[str, str]]:

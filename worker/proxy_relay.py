@@ -55,14 +55,16 @@ class ProxyRelay:
     async def relay(self, call: ProxyCall, send: Any) -> None:
         server, view = call.server, call.view
         env = server.env
-        target, _, query = view.original_url.partition("?")
-        path = proxied_path(dedup_slashes(target) + (f"?{query}" if query else ""), env.endpoint_prefix,
-                            env.proxy_remove_prefix)
+        # Mockoon de-duplicates slashes in the whole URL, query included, before anything else
+        path = proxied_path(dedup_slashes(view.original_url), env.endpoint_prefix, env.proxy_remove_prefix)
         scope = Scope(view, server)
         outgoing = upstream_headers(call.headers, render_headers(server, env.proxy_req_headers, scope))
         try:
-            upstream = await self.client.request(upstream_url(env.proxy_host, path), view.method, outgoing, call.body,
-                                                 verify_tls=False)  # http-proxy runs with secure: false
+            framed = any(k in ("content-length", "transfer-encoding") for k, _ in call.headers)
+            upstream = await self.client.request(
+                upstream_url(env.proxy_host, path), view.method, outgoing, call.body,
+                verify_tls=False,  # http-proxy runs with secure: false
+                content_length=framed or view.method not in ("GET", "HEAD"))  # as Node's ClientRequest does
         except OutboundRefused as refused:
             log.warning("proxy %s %s refused by the outbound policy: %s", view.method, path, refused.reason)
             await self._fail(call, send, path, f"Error: refused by the outbound policy: {refused.reason}")
