@@ -395,5 +395,8 @@ ANY_ADDRESS = ipaddress.IPv4Address(0)  # stands for "some address" in deploy-ti
 
 
 def _where(target: Target, address: IPAddress) -> str:
-    shown = target.host if target.literal is not None else f"{target.host} ({address})"
+    if target.literal is not None:
+        shown = f"[{target.host}]" if ":" in target.host else target.host
+    else:
+        shown = f"{target.host} ({address})"
     return f"{shown}:{target.port}" if target.port not in (80, 443) else shown
