@@ -145,3 +145,22 @@ def test_keep_alive_connections_are_reused() -> None:
         assert _run(three()) == [201, 201, 201]
         ports = {tuple(h) for r in upstream.wait_for(3) for h in r["headers"] if h[0] == "host"}
         assert len(ports) == 1
+
+
+def test_concurrency_cap_bounds_the_requests_in_flight() -> None:
+    with UpstreamServer() as upstream:
+        client = OutboundClient(OutboundSettings(mode="open", max_concurrent=1, connect_timeout=0.5))
+
+        async def go() -> str:
+            slow = asyncio.create_task(client.request(f"{upstream.url}/slow?seconds=2", "GET", []))
+            await asyncio.sleep(0.2)
+            assert client.stats.in_flight == 1
+            with pytest.raises(OutboundTimeout, match="outbound concurrency cap") as refused:
+                await client.request(f"{upstream.url}/fast", "GET", [])
+            await (await slow).read_all()
+            after = await client.request(f"{upstream.url}/fast", "GET", [])  # the slot is free again
+            await after.read_all()
+            return str(refused.value)
+
+        assert "more than 1 outbound requests in flight" in _run(go())  # type: ignore[operator]
+        assert client.stats.in_flight == 0 and client.stats.timed_out == 1
