@@ -88,6 +88,8 @@ class ProxyRelay:
             # the head is gone already: all that is left is to cut the answer short, as Node does
             log.warning("proxy %s %s: the upstream answer broke off after %d bytes: %s", view.method, path, size, error)
             raise
+        finally:
+            await upstream.aclose()  # a client gone mid-answer frees the outbound slot at once
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         logged = b"".join(kept)
         encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "")
