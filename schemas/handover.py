@@ -16,6 +16,7 @@ import msgspec
 from .decode import schema_error_from_msgspec
 from .environment import Environment
 from .errors import SchemaError
+from .outbound import OutboundSettings
 from .repair import Repair
 from .worker_state import DeployedRevision, StateLink
 
@@ -36,6 +37,7 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     state_link: StateLink | None = None  # where to push state snapshots; None: state dies with the process
     state: bytes = b""  # a WorkerState snapshot to start from (schemas.worker_state), empty: the deployed state
     deployed: DeployedRevision | None = None  # set when ``environment`` is a live update
+    outbound: OutboundSettings | None = None
 
 
 class WorkerHandover(_Header, kw_only=True):
@@ -43,7 +45,8 @@ class WorkerHandover(_Header, kw_only=True):
 
     ``disabled_routes``: route uuids a migration disabled; ``repairs``: what was repaired, for the
     worker's start-up output. Options left empty take the worker's own defaults. ``state_link``,
-    ``state`` and ``deployed`` carry a deployment's durable state (see ``schemas.worker_state``)."""
+    ``state`` and ``deployed`` carry a deployment's durable state (see ``schemas.worker_state``).
+    ``outbound``: the operator's outbound policy and limits (proxy mode, callbacks)."""
 
     environment: Environment
 

@@ -11,8 +11,8 @@ from typing import Literal
 
 import msgspec
 
-from .addresses import check_outbound_url
 from .environment import Environment
+from .outbound import Guard, OutboundRefused
 
 WarningCode = Literal[
     "TLS_DISABLED", "HOSTNAME_IGNORED", "FILE_BODY_NOT_SERVED", "PROXY_DISABLED",
@@ -28,8 +28,26 @@ class SanitiseWarning(msgspec.Struct, kw_only=True, omit_defaults=True):
     response_uuid: str = msgspec.field(default="", name="responseUuid")
 
 
-def sanitise_for_cloud(env: Environment) -> tuple[Environment, list[SanitiseWarning]]:
-    """Return the environment to deploy and every warning, leaving ``env`` untouched."""
+def _outbound_verdict(guard: Guard, url: str) -> tuple[bool, str] | None:
+    """(refused, why) for the deploy answer, or None when the target is allowed as it stands."""
+    if "{{" in url:
+        return False, "the URL is templated: it is rendered at each call and its host checked then"
+    if url.startswith("/"):
+        return False, "a relative URL calls this instance through its public URL, checked at each call"
+    try:
+        decision = guard.check_url(url)
+    except OutboundRefused as refused:
+        return True, refused.reason
+    if decision is None:
+        return False, "the host is resolved at each connection and every address it resolves to is checked"
+    return None if decision.allowed else (True, decision.reason)
+
+
+def sanitise_for_cloud(env: Environment, guard: Guard | None = None) -> tuple[Environment, list[SanitiseWarning]]:
+    """Return the environment to deploy and every warning, leaving ``env`` untouched.
+
+    Proxy mode and callbacks stay as they are: the worker's outbound guard (``guard``, with the
+    operator's rules) refuses at each request what is refused here, answering as Mockoon does."""
     out = copy.deepcopy(env)
     warnings: list[SanitiseWarning] = []
 
@@ -59,32 +77,28 @@ def sanitise_for_cloud(env: Environment) -> tuple[Environment, list[SanitiseWarn
                              f"{response.file_path!r}: files are not served, the instance {fallback}"),
                 ))
 
-    if out.proxy_mode:
-        check = check_outbound_url(out.proxy_host)
-        if not check.allowed:
-            out.proxy_mode = False
+    guard = guard or Guard()
+    if out.proxy_mode and out.proxy_host:
+        verdict = _outbound_verdict(guard, out.proxy_host)
+        if verdict is not None:
+            refused, reason = verdict
             warnings.append(SanitiseWarning(
-                code="PROXY_DISABLED", path="$.proxyHost",
-                message=f"proxy mode disabled: {out.proxy_host!r}: {check.reason}",
-            ))
-        elif check.needs_dns:
-            warnings.append(SanitiseWarning(
-                code="CHECKED_AT_CONNECTION", path="$.proxyHost",
-                message=f"proxy host {out.proxy_host!r} is checked again at each connection",
+                code="PROXY_DISABLED" if refused else "CHECKED_AT_CONNECTION", path="$.proxyHost",
+                message=(f"proxy host {out.proxy_host!r} is refused: {reason}; requests no route answers get "
+                         "Mockoon's 504 proxy error" if refused else
+                         f"proxy host {out.proxy_host!r}: {reason}; a request is answered with Mockoon's 504 proxy "
+                         "error when an address is refused"),
             ))
 
     for c_index, callback in enumerate(out.callbacks):
-        check = check_outbound_url(callback.uri)
         path = f"$.callbacks[{c_index}].uri"
-        if not check.allowed:
+        verdict = _outbound_verdict(guard, callback.uri)
+        if verdict is not None:
+            refused, reason = verdict
             warnings.append(SanitiseWarning(
-                code="CALLBACK_DISABLED", path=path,
-                message=f"callback {callback.name!r} disabled: {callback.uri!r}: {check.reason}",
-            ))
-            callback.uri = ""
-        elif check.needs_dns:
-            warnings.append(SanitiseWarning(
-                code="CHECKED_AT_CONNECTION", path=path,
-                message=f"callback {callback.name!r} target is checked again at each connection",
+                code="CALLBACK_DISABLED" if refused else "CHECKED_AT_CONNECTION", path=path,
+                message=(f"callback {callback.name!r} is never sent: {callback.uri!r} is refused: {reason}; each "
+                         "attempt is logged (GET /mockoon-admin/callbacks)" if refused else
+                         f"callback {callback.name!r}: {reason}; refused and logged when an address is refused"),
             ))
     return out, warnings

@@ -74,7 +74,9 @@ class DeploymentsApi:
             return HttpResponse.json(200, await sup.reset(account, match.group(1)))
         if match := _DEPLOYMENT.match(path):
             if method == "GET":
-                return HttpResponse.json(200, sup.details(account, match.group(1)))
+                answer = sup.details(account, match.group(1))
+                answer["outbound"] = await sup.outbound_counts(match.group(1))
+                return HttpResponse.json(200, answer)
             if method == "DELETE":
                 return HttpResponse.json(200, await sup.delete(account, match.group(1)))
             raise ApiError(405, f"{method} is not allowed here")

@@ -139,6 +139,14 @@ SCHEMA: list[str] = [
     INSERT INTO worker_states (environment_uuid, epoch, saved_at) SELECT environment_uuid, revision, updated_at
         FROM deployments;
     """,
+    # version 5: the operator's outbound rules (--outbound-allow/--outbound-deny/--outbound-resolve)
+    """
+    CREATE TABLE outbound_rules (
+        kind TEXT NOT NULL CHECK (kind IN ('allow', 'deny', 'resolve')),
+        value TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    );
+    """,
 ]
 
 
@@ -296,6 +304,20 @@ class Registry:
 
     def runtime(self, name: str) -> Runtime | None:
         return next((r for r in self.runtimes() if r.name == name), None)
+
+    # --- outbound rules ----------------------------------------------------------------------------
+    def outbound_rules(self) -> dict[str, list[str]]:
+        rules: dict[str, list[str]] = {"allow": [], "deny": [], "resolve": []}
+        for row in self.db.execute("SELECT kind, value FROM outbound_rules ORDER BY rowid"):
+            rules[row["kind"]].append(row["value"])
+        return rules
+
+    def replace_outbound_rules(self, kind: str, values: list[str]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM outbound_rules WHERE kind = ?", (kind,))
+            db.executemany("INSERT OR IGNORE INTO outbound_rules VALUES (?, ?)", [(kind, v) for v in values])
+            db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'outbound-rules', ?)",
+                       (time.time(), f"{kind}: {', '.join(values) or '(none)'}"))
 
     # --- deployments -----------------------------------------------------------------------------
     _COLUMNS = ("environment_uuid, account_id, subdomain, name, visibility, api_key, region, live_update, runtime, "

@@ -43,6 +43,7 @@ from schemas.deployments import (
 )
 from schemas.handover import WorkerHandover
 from schemas.heartbeat import ALL_FLAGS, flag_names
+from schemas.outbound import Guard, OutboundSettings
 from schemas.sanitise import sanitise_for_cloud
 from schemas.worker_state import DeployedRevision, StateLink
 
@@ -122,6 +123,21 @@ class Supervisor:
         self.sandbox_warned = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
             self.registry.add_runtime(builtin_runtime())
+        self.outbound = self._outbound_settings()
+        self.guard = Guard.from_settings(self.outbound)
+
+    def _outbound_settings(self) -> OutboundSettings:
+        """The operator's rules (given now: they replace the registry's) and the outbound limits."""
+        for kind in ("allow", "deny", "resolve"):
+            given = getattr(self.settings, f"outbound_{kind}")
+            if given is not None:
+                self.registry.replace_outbound_rules(kind, given)
+        rules = self.registry.outbound_rules()
+        s = self.settings
+        return OutboundSettings(mode="cloud", allow=rules["allow"], deny=rules["deny"], resolve=rules["resolve"],
+                                connect_timeout=s.outbound_connect_timeout, total_timeout=s.outbound_timeout,
+                                max_concurrent=s.outbound_max_concurrent,
+                                max_response_bytes=s.outbound_max_response_bytes)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -222,7 +238,8 @@ class Supervisor:
                               public_base_url=self.settings.instance_url(subdomain),
                               websocket_max_message_bytes=self.settings.websocket_max_message_bytes,
                               websocket_messages_per_second=self.settings.websocket_messages_per_second,
-                              websocket_drain_seconds=self.settings.websocket_drain_seconds)
+                              websocket_drain_seconds=self.settings.websocket_drain_seconds,
+                              outbound=self.outbound)
 
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
@@ -303,7 +320,7 @@ class Supervisor:
             # deployed under (checked above), since the app and the API name it by that uuid
             env.uuid = given_uuid
             report.repairs = [r for r in report.repairs if r.path != "$.uuid"]
-        env, warnings = sanitise_for_cloud(env)
+        env, warnings = sanitise_for_cloud(env, self.guard)
         env.last_migration = runtime.max_schema
         plan = self.registry.plan(account.plan)
         uuid = env.uuid
@@ -467,6 +484,14 @@ class Supervisor:
             "updatedAt": deployment.updated_at,
         })
         return answer
+
+    async def outbound_counts(self, uuid: str) -> dict[str, int] | None:
+        """The worker's outbound counters (proxy and callback requests, refused, failed, timed out)."""
+        slot = self.slots.get(uuid)
+        deployment = self.registry.deployment(uuid)
+        if slot is None or slot.worker is None or deployment is None:
+            return None
+        return await workers.outbound_counts(slot.worker, deployment.admin_token)
 
     def account_info(self, account: Account) -> dict[str, Any]:
         plan = self.registry.plan(account.plan)

@@ -37,6 +37,15 @@ class Settings:
     websocket_max_message_bytes: int = 1024 * 1024  # larger messages close the connection (1009)
     websocket_messages_per_second: int = 100  # a client sending faster is closed (1008)
     idle_stop_seconds: float = 0.0  # 0: never stop idle workers
+    # outbound (proxy mode, callbacks): rules given on the command line replace the registry's
+    # (None: keep the registry's); the limits apply to every deployment
+    outbound_allow: list[str] | None = None
+    outbound_deny: list[str] | None = None
+    outbound_resolve: list[str] | None = None
+    outbound_connect_timeout: float = 5.0
+    outbound_timeout: float = 30.0
+    outbound_max_concurrent: int = 16
+    outbound_max_response_bytes: int = 16 * 1024 * 1024
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()

@@ -29,13 +29,34 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
                    help="a worker's log is rotated past this size (the previous part is kept as .1)")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
+    add_outbound_arguments(p)
+
+
+def add_outbound_arguments(p: argparse.ArgumentParser) -> None:
+    """Deployments' proxy mode and callbacks reach public addresses only, unless opened here."""
+    p.add_argument("--outbound-allow", action="append", metavar="CIDR|HOST[:PORT]",
+                   help="open a range or host to deployments' proxy mode and callbacks (an intranet); repeatable, "
+                        "kept in the registry (given: replaces the kept list)")
+    p.add_argument("--outbound-deny", action="append", metavar="CIDR|HOST[:PORT]",
+                   help="close a range or host that would be public; repeatable, kept in the registry")
+    p.add_argument("--outbound-resolve", action="append", metavar="HOST=ADDRESS",
+                   help="answer this name without DNS (intranet names); repeatable, kept in the registry")
+    p.add_argument("--outbound-connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--outbound-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="total time of one outbound request, answer included")
+    p.add_argument("--outbound-max-concurrent", type=int, default=16, help="outbound requests at once, per deployment")
+    p.add_argument("--outbound-max-response-mb", type=float, default=16.0, help="largest upstream answer relayed")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(data_dir=args.data_dir, domain=args.domain, server_id=args.server_id, region=args.region,
                     https_port=args.https_port, worker_rss_limit=args.worker_rss_limit_mb * 2**20,
                     idle_stop_seconds=args.idle_stop_seconds, worker_stall_seconds=args.worker_stall_seconds,
-                    worker_log_bytes=args.worker_log_kb * 1024)
+                    worker_log_bytes=args.worker_log_kb * 1024,
+                    outbound_allow=args.outbound_allow, outbound_deny=args.outbound_deny,
+                    outbound_resolve=args.outbound_resolve, outbound_connect_timeout=args.outbound_connect_timeout,
+                    outbound_timeout=args.outbound_timeout, outbound_max_concurrent=args.outbound_max_concurrent,
+                    outbound_max_response_bytes=int(args.outbound_max_response_mb * 2**20))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -87,9 +108,27 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
     supervisor.registry.close()
 
 
+def outbound_rules_problem(args: argparse.Namespace) -> str | None:
+    """The first operator rule that cannot be read, said before anything starts."""
+    from schemas.outbound import InvalidRule, parse_resolve, parse_rule
+
+    try:
+        for rule in [*(args.outbound_allow or []), *(args.outbound_deny or [])]:
+            parse_rule(rule)
+        for entry in args.outbound_resolve or []:
+            parse_resolve(entry)
+    except InvalidRule as error:
+        return str(error)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from .children import DirectoryInUse, lock_directory
 
+    problem = outbound_rules_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
     settings = settings_from(args)
     settings.prepare()

@@ -22,7 +22,7 @@ from typing import Any
 from .children import Backoff, DirectoryInUse, die_with_parent, lock_directory
 from .registry import Registry
 from .settings import Settings
-from .supervise_command import add_platform_arguments, settings_from
+from .supervise_command import add_platform_arguments, outbound_rules_problem, settings_from
 
 DEMO = Path(__file__).resolve().parent.parent / "worker" / "demo_environment.json"
 
@@ -68,6 +68,13 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
            "--region", args.region, "--https-port", str(args.https_port),
            "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds),
            "--worker-stall-seconds", str(args.worker_stall_seconds), "--worker-log-kb", str(args.worker_log_kb)]
+    if not edge:
+        out += ["--outbound-connect-timeout", str(args.outbound_connect_timeout),
+                "--outbound-timeout", str(args.outbound_timeout),
+                "--outbound-max-concurrent", str(args.outbound_max_concurrent),
+                "--outbound-max-response-mb", str(args.outbound_max_response_mb)]
+        for flag in ("allow", "deny", "resolve"):
+            out += [item for value in getattr(args, f"outbound_{flag}") or [] for item in (f"--outbound-{flag}", value)]
     if edge:
         out += ["--bind", args.bind, "--metrics-port", str(args.metrics_port),
                 "--header-timeout", str(args.header_timeout), "--send-timeout", str(args.send_timeout),
@@ -149,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
     from edge.certificates import CertificateError
     from edge.edge_command import tls_files
 
+    problem = outbound_rules_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     settings = settings_from(args)
     settings.prepare()
     try:

@@ -7,6 +7,7 @@ a log file, never a pipe, so a dead supervisor cannot block or kill them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -143,6 +144,34 @@ async def probe(socket_path: Path, timeout: float = 1.0) -> bool:
         finally:
             await stream.aclose()
     return False
+
+
+async def outbound_counts(worker: WorkerProcess, admin_token: str, timeout: float = 1.0) -> dict[str, int] | None:
+    """``GET /mockoon-admin/outbound`` on the worker's socket: counters since it started (None: no answer)."""
+    with trio.move_on_after(timeout):
+        try:
+            stream = await trio.open_unix_socket(str(worker.socket))
+        except OSError:
+            return None
+        try:
+            await stream.send_all(b"GET /mockoon-admin/outbound HTTP/1.1\r\nHost: supervisor\r\n"
+                                  b"Authorization: Bearer " + admin_token.encode() + b"\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := await stream.receive_some(65536):
+                data += chunk
+        except (trio.BrokenResourceError, OSError):
+            return None
+        finally:
+            await stream.aclose()
+        head, _, body = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            return None
+        try:
+            counts = json.loads(body)
+        except ValueError:
+            return None
+        return counts if isinstance(counts, dict) else None
+    return None
 
 
 @dataclass

@@ -42,6 +42,7 @@ class AdminContext:
     on_update: Callable[[], None] | None = None  # told after a live update (WebSocket routes follow it)
     live_update: bool = True  # the deployment's liveUpdate flag (always on for `mockfleet serve`)
     sync: StateSync | None = None  # platform workers: durable state, and purge returns to the deployed state
+    outbound: Any = None  # outbound_client.OutboundClient: its counters are the deployment's outbound metrics
 
     @property
     def server(self) -> MockServer:
@@ -123,6 +124,10 @@ async def _route(ctx: AdminContext, method: str, path: str, query: dict[str, str
         return _global_vars(server, method, parts, body)
     if parts[:1] == ["data-buckets"]:
         return _buckets(server, method, parts)
+    if parts == ["callbacks"] and method == "GET":
+        return _json(200, list(state.callback_logs)[::-1])
+    if parts == ["outbound"] and method == "GET" and ctx.outbound is not None:
+        return _json(200, ctx.outbound.stats.as_dict())
     if parts == ["environment"] and method == "PUT":
         if not ctx.live_update:
             return _msg(403, LIVE_UPDATE_REFUSED)

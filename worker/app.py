@@ -10,10 +10,16 @@ from typing import Any
 from quart import Quart, Response, request
 from werkzeug.routing import BaseConverter
 
-from . import admin_api
+from schemas.environment import RouteResponse
+from schemas.outbound import OutboundSettings
+
+from . import admin_api, callbacks
 from .admin_api import AdminContext
+from .callbacks import CallbackRunner
 from .http1_compat import NODE_METHODS
 from .jsvalues import UNDEFINED
+from .outbound_client import OutboundClient
+from .proxy_relay import ProxyCall, ProxyRelay
 from .request_model import (
     BadContentEncoding,
     BodyTooDeep,
@@ -75,13 +81,18 @@ class MockApp:
     """The ASGI entry point: mock requests are served straight from ASGI messages (no framework
     objects per request, measured ~2x faster); the admin API, lifespan and anything else go to Quart."""
 
-    def __init__(self, server: MockServer, max_body: int, admin_token: str | None = None) -> None:
+    def __init__(self, server: MockServer, max_body: int, admin_token: str | None = None,
+                 outbound: OutboundClient | None = None) -> None:
         self.quart = create_app(server, max_body, admin_token)
         self.holder: dict[str, MockServer] = self.quart.config["MOCK_SERVER_HOLDER"]
         self.admin: AdminContext = self.quart.config["ADMIN"]
         self.max_body = max_body
         self.websockets = WebSocketRoutes(self.holder, self.admin.hub)
         self.admin.on_update = self.websockets.refresh  # a live update ends the connections of changed ws routes
+        self.outbound = outbound or OutboundClient(OutboundSettings(mode="open"))
+        self.admin.outbound = self.outbound
+        self.relay = ProxyRelay(self.outbound, self._record_proxied)
+        self.callbacks = CallbackRunner(self.outbound, self._record_callback)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
@@ -104,9 +115,14 @@ class MockApp:
                             "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refusal.headers]})
                 await send({"type": "http.response.body", "body": refusal.body})
                 return
-        status, out_headers, body, latency = await self._serve(scope, receive, target, headers)
+        status, out_headers, body, latency, after = await self._serve(scope, receive, target, headers)
         if latency > 0:
             await asyncio.sleep(latency / 1000)
+        if isinstance(after, ProxyCall):
+            await self.relay.relay(after, send)
+            return
+        if after:
+            self.callbacks.schedule(after)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
         if status < 200:
@@ -117,7 +133,7 @@ class MockApp:
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
     async def _serve(self, scope: dict[str, Any], receive: Any, target: str,
-                     headers: list[tuple[str, str]]) -> tuple[int, list[tuple[str, str]], bytes, int]:
+                     headers: list[tuple[str, str]]) -> tuple[int, list[tuple[str, str]], bytes, int, Any]:
         max_body = self.max_body
         length = next((v for k, v in headers if k == "content-length"), None)
         if length is not None and length.isdigit() and max_body and int(length) > max_body:
@@ -136,7 +152,7 @@ class MockApp:
                 chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        raw = b"".join(chunks)
+        raw = received = b"".join(chunks)
         lookup = dict(headers)
         encoding = lookup.get("content-encoding", "")
         if encoding and raw:
@@ -175,11 +191,23 @@ class MockApp:
             # one line per failure, not a traceback: a route that always fails must not flood the log
             log.error("request failed: %s %s: %s: %.300s", scope["method"], target[:200], type(error).__name__, error)
             return _plain(500, "Error while serving the content: the mock engine failed on this request")
+        if result.proxy:
+            call = ProxyCall(current, view, headers, received, result.headers)
+            return 0, [], b"", result.latency_ms, call
         out = list(result.headers)
         if result.status not in (204, 304):
             out.append(("Content-Length", str(len(result.body))))
         _record(current, self.admin, view, result)
-        return result.status, out, result.body, result.latency_ms
+        after = callbacks.prepare(current, response, view) if (response := _served_response(current, result)) else None
+        return result.status, out, result.body, result.latency_ms, after
+
+    def _record_proxied(self, server: MockServer, view: RequestView, result: MockResponse) -> None:
+        _record(server, self.admin, view, result)
+
+    def _record_callback(self, entry: dict[str, Any]) -> None:
+        self.holder["server"].state.callback_logs.append(entry)
+        if self.admin.hub.listening:
+            self.admin.hub.publish({"event": "callback-invoked", "callback": entry})
 
 
 def _websocket_upgrade(headers: list[tuple[str, str]]) -> bool:
@@ -188,9 +216,21 @@ def _websocket_upgrade(headers: list[tuple[str, str]]) -> bool:
     return lookup.get("upgrade", "").lower() == "websocket" and "upgrade" in lookup.get("connection", "").lower()
 
 
-def _plain(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes, int]:
+def _plain(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes, int, Any]:
     body = message.encode()
-    return status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body, 0
+    return status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body, 0, None
+
+
+def _served_response(server: MockServer, result: MockResponse) -> RouteResponse | None:
+    """The route response that answered, when it lists callbacks (most do not: no lookup then)."""
+    if not result.response_uuid or not server.env.callbacks:
+        return None
+    for compiled in server.routes:
+        if compiled.route.uuid == result.route_uuid:
+            for response in compiled.route.responses:
+                if response.uuid == result.response_uuid:
+                    return response if response.callbacks else None
+    return None
 
 
 def _record(server: MockServer, admin: AdminContext, view: RequestView, result: MockResponse) -> None:
@@ -222,6 +262,6 @@ class PendingTransaction:
                 params=view.params, route=self.server.route_endpoint(result.route_uuid),
                 request_headers=view.headers, request_body=view.body_text, status=result.status,
                 response_headers=result.headers, response_body=result.body, route_uuid=result.route_uuid,
-                response_uuid=result.response_uuid, timestamp_ms=self.timestamp_ms)
+                response_uuid=result.response_uuid, timestamp_ms=self.timestamp_ms, proxied=result.proxy)
             self.server = None  # type: ignore[assignment]
         return self._built

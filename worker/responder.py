@@ -60,6 +60,7 @@ class MockResponse:
     latency_ms: int = 0
     route_uuid: str = ""
     response_uuid: str = ""
+    proxy: bool = False  # no route answered and proxy mode is on: app.py relays it to proxyHost
 
 
 class Scope:
@@ -287,6 +288,12 @@ class HeaderBag:
         self.items = [(k, v) for k, v in self.items if k.lower() != lowered]
 
 
+def is_valid_url(text: str) -> bool:
+    """Mockoon's IsValidURL (``new URL(text)`` succeeds), near enough: a scheme and something after it."""
+    scheme, sep, rest = text.strip().partition(":")
+    return bool(sep and rest and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme))
+
+
 def not_found_page(method: str, original_url: str) -> str:
     """Express' finalhandler 404 document."""
     path = original_url.split("?", 1)[0]
@@ -319,6 +326,7 @@ class MockServer:
         self.state = state or EnvironmentState()
         if state is None:
             self.regenerate_buckets()
+        self.proxying = env.proxy_mode and is_valid_url(env.proxy_host)
 
     def route_endpoint(self, route_uuid: str) -> str | None:
         for compiled in self.routes:
@@ -375,6 +383,8 @@ class MockServer:
             cors = HeaderBag()
             self._apply_headers([*CORS_HEADERS, *self.env.headers], cors, scope)
             return MockResponse(200, cors.items, b"", latency)
+        if self.proxying:
+            return MockResponse(0, headers.items, b"", latency, proxy=True)
         return self._not_found(request, headers, latency)
 
     def _match(self, compiled: _CompiledRoute, request: RequestView, scope: Scope) -> tuple[RouteResponse, str | None] | None:

@@ -9,6 +9,10 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas.outbound import OutboundSettings
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)?\s*$", re.I)
 
@@ -44,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a WebSocket client sending faster is closed with 1008 (0: no limit)")
     p.add_argument("--websocket-idle-seconds", type=float, default=0,
                    help="a WebSocket with no message either way for this long is closed with 1001 (0: never)")
+    add_outbound_arguments(p)
     p.add_argument("--handover", action="store_true",
                    help="read a schemas.handover.WorkerHandover from stdin instead of an environment file: "
                         "lets the supervisor start spare workers ahead of deploys")
@@ -55,15 +60,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def add_outbound_arguments(p: argparse.ArgumentParser, default_mode: str = "open") -> None:
+    """Proxy mode and callbacks: what they may reach and how long and how much they may take."""
+    p.add_argument("--outbound-policy", choices=("open", "cloud"), default=default_mode,
+                   help="open: reach anything, like Mockoon CLI; cloud: refuse loopback, private, link-local, "
+                        f"metadata and reserved addresses unless --outbound-allow opens them (default {default_mode})")
+    p.add_argument("--outbound-allow", action="append", default=None, metavar="CIDR|HOST[:PORT]",
+                   help="open a range or host (repeatable)")
+    p.add_argument("--outbound-deny", action="append", default=None, metavar="CIDR|HOST[:PORT]",
+                   help="close a range or host (repeatable)")
+    p.add_argument("--outbound-resolve", action="append", default=None, metavar="HOST=ADDRESS",
+                   help="answer this name without DNS (repeatable; names of an intranet)")
+    p.add_argument("--outbound-connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--outbound-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="total time for one outbound request, answer included")
+    p.add_argument("--outbound-max-concurrent", type=int, default=16)
+    p.add_argument("--outbound-max-response-size", type=parse_size, default=parse_size("16mb"))
+
+
+def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
+    """Raises schemas.outbound.InvalidRule for a rule that cannot be read."""
+    from schemas.outbound import Guard, OutboundSettings
+
+    settings = OutboundSettings(
+        mode=args.outbound_policy, allow=list(args.outbound_allow or []), deny=list(args.outbound_deny or []),
+        resolve=list(args.outbound_resolve or []), connect_timeout=args.outbound_connect_timeout,
+        total_timeout=args.outbound_timeout, max_concurrent=args.outbound_max_concurrent,
+        max_response_bytes=args.outbound_max_response_size)
+    Guard.from_settings(settings)  # every rule is read once, here, so a bad one stops the start
+    return settings
+
+
 def run(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
     from schemas import SchemaError, decode_environment
     from schemas.handover import WorkerHandover, decode_handover
+    from schemas.outbound import InvalidRule
 
     from . import http1_compat, http1_only, ws_compat
     from .app import MockApp
+    from .outbound_client import OutboundClient
     from .responder import MockServer, WorkerOptions
     from .websocket_server import WsLimits
 
@@ -126,7 +164,13 @@ def run(args: argparse.Namespace) -> int:
     if handover.disabled_routes:
         print(f"note: {len(handover.disabled_routes)} route(s) disabled by a migration are not served: "
               f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
-    app = MockApp(server, max_body, admin_token)
+    try:
+        outbound = handover.outbound or outbound_settings_from(args)
+        client = OutboundClient(outbound)
+    except InvalidRule as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = MockApp(server, max_body, admin_token, client)
     app.websockets.limits = WsLimits(
         max_message_bytes=handover.websocket_max_message_bytes or args.websocket_max_message_size,
         messages_in_per_second=handover.websocket_messages_per_second or args.websocket_messages_per_second,

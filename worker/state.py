@@ -48,6 +48,7 @@ class EnvironmentState:
         """Make room for a write of ``value`` or raise ``StateFull`` before anything is changed."""
         if self.budget is not None:
             self.budget.reserve(value)
+    callback_logs: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))  # callbacks.py records
 
     def find_bucket(self, name: str) -> Bucket | None:
         """Mockoon's lookup: exact id, or a name that contains the text (case-insensitive)."""

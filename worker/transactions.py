@@ -49,7 +49,8 @@ def _text(body: bytes | str) -> str:
 def build_transaction(*, method: str, url_path: str, query: str, query_params: Any, params: dict[str, Any],
                       route: str | None, request_headers: list[tuple[str, str]], request_body: str,
                       status: int, response_headers: list[tuple[str, str]], response_body: bytes,
-                      route_uuid: str, response_uuid: str, timestamp_ms: int | None = None) -> dict[str, Any]:
+                      route_uuid: str, response_uuid: str, timestamp_ms: int | None = None,
+                      proxied: bool = False) -> dict[str, Any]:
     try:
         query = unquote(query, errors="strict")
     except UnicodeDecodeError:
@@ -79,7 +80,7 @@ def build_transaction(*, method: str, url_path: str, query: str, query_params: A
         },
         "routeResponseUUID": response_uuid,
         "routeUUID": route_uuid,
-        "proxied": False,
+        "proxied": proxied,
         "timestampMs": timestamp_ms if timestamp_ms is not None else int(time.time() * 1000),
         "uuid": str(uuid.uuid4()),
     }

@@ -56,15 +56,19 @@ def tls(port: int, server_name: str, cafile: str) -> Opener:
     return lambda: asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname=server_name)
 
 
-async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bool]:
+    """The answer's status, and whether the server closes the connection after it."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = None
     chunked = False
+    closing = False
     for line in head.split(b"\r\n")[1:]:
         lowered = line.lower()
-        if lowered.startswith(b"content-length:"):
+        if lowered.startswith(b"connection:") and b"close" in lowered:
+            closing = True
+        elif lowered.startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
         elif lowered.startswith(b"transfer-encoding:") and b"chunked" in lowered:
             chunked = True
@@ -76,7 +80,7 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reque
             await reader.readexactly(size + 2)
             if size == 0:
                 break
-    return status
+    return status, closing
 
 
 async def _run(opener: Opener, request: bytes, connections: int, seconds: float) -> Result:
@@ -90,13 +94,16 @@ async def _run(opener: Opener, request: bytes, connections: int, seconds: float)
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
             try:
-                status = await _one(reader, writer, request)
+                status, closing = await _one(reader, writer, request)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 errors += 1
                 writer.close()
                 reader, writer = await opener()
                 continue
             latencies.append(time.perf_counter() - started)
+            if closing:  # Mockoon's proxied answers say Connection: close (its upstream request did)
+                writer.close()
+                reader, writer = await opener()
             if status >= 500:
                 errors += 1
         writer.close()

@@ -32,7 +32,7 @@ def test_names_needing_dns_are_flagged_for_connection_time() -> None:
     assert internal_host_reason("example.com") is None
 
 
-def test_sanitiser_reports_and_disables_without_touching_input() -> None:
+def test_sanitiser_reports_without_touching_input() -> None:
     env, _ = decode_environment(b"""{"lastMigration": 33, "hostname": "0.0.0.0", "proxyMode": true,
       "proxyHost": "http://127.0.0.1:9000", "tlsOptions": {"enabled": true},
       "callbacks": [{"name": "cb", "uri": "http://10.0.0.2/x"}],
@@ -41,5 +41,23 @@ def test_sanitiser_reports_and_disables_without_touching_input() -> None:
     codes = [w.code for w in warnings]
     assert codes == ["TLS_DISABLED", "HOSTNAME_IGNORED", "FILE_BODY_NOT_SERVED", "PROXY_DISABLED", "CALLBACK_DISABLED"]
     assert warnings[2].route_uuid.endswith("a") and warnings[2].response_uuid.endswith("b")
-    assert not clean.proxy_mode and not clean.tls_options.enabled and clean.callbacks[0].uri == ""
+    # proxy mode and callbacks stay: the worker's guard refuses them at each request, as Mockoon fails
+    assert clean.proxy_mode and not clean.tls_options.enabled and clean.callbacks[0].uri == "http://10.0.0.2/x"
     assert env.proxy_mode and env.tls_options.enabled
+    assert "127.0.0.1:9000 is not a public address: loopback" in warnings[3].message and warnings[3].path == "$.proxyHost"
+    assert "10.0.0.2 is not a public address: private (RFC 1918)" in warnings[4].message
+    assert warnings[4].path == "$.callbacks[0].uri"
+
+
+def test_sanitiser_follows_the_operators_rules() -> None:
+    from schemas.outbound import Guard, OutboundSettings
+
+    env, _ = decode_environment(b"""{"lastMigration": 33, "proxyMode": true, "proxyHost": "http://10.1.2.3:8080",
+      "callbacks": [{"name": "a", "uri": "https://hooks.example.com/x"}, {"name": "b", "uri": "{{urlParam 'u'}}"},
+                    {"name": "c", "uri": "http://intranet.corp/x"}, {"name": "d", "uri": "http://8.8.8.8/"}]}""")
+    guard = Guard.from_settings(OutboundSettings(allow=["10.0.0.0/8"], resolve=["intranet.corp=192.168.1.1"]))
+    _, warnings = sanitise_for_cloud(env, guard)
+    assert [(w.code, w.path) for w in warnings] == [
+        ("CHECKED_AT_CONNECTION", "$.callbacks[0].uri"), ("CHECKED_AT_CONNECTION", "$.callbacks[1].uri"),
+        ("CALLBACK_DISABLED", "$.callbacks[2].uri")]
+    assert "intranet.corp (192.168.1.1) is not a public address" in warnings[2].message

@@ -22,7 +22,7 @@ def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
     path = tmp_path / "r.sqlite3"
     Registry(path).close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 4
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 5
     assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
     team = registry.plan("team")
@@ -94,3 +94,16 @@ def test_disabled_routes_are_kept_with_the_deployment_for_restarts(tmp_path) -> 
     assert saved.disabled_routes == ["r1"]
     registry.close()
     assert Registry(tmp_path / "r.sqlite3").deployment("e").disabled_routes == ["r1"]  # type: ignore[union-attr]
+
+
+def test_outbound_rules_are_kept_and_replaced_per_kind(tmp_path) -> None:
+    path = tmp_path / "r.sqlite3"
+    registry = Registry(path)
+    registry.replace_outbound_rules("allow", ["10.0.0.0/8", "intranet.corp:8443"])
+    registry.replace_outbound_rules("resolve", ["intranet.corp=10.1.2.3"])
+    registry.close()
+    registry = Registry(path)
+    assert registry.outbound_rules() == {"allow": ["10.0.0.0/8", "intranet.corp:8443"], "deny": [],
+                                         "resolve": ["intranet.corp=10.1.2.3"]}
+    registry.replace_outbound_rules("allow", [])
+    assert registry.outbound_rules()["allow"] == [] and registry.outbound_rules()["resolve"] != []
