@@ -12,6 +12,8 @@ from typing import Literal
 
 import msgspec
 
+from .edge_reports import Noted, UpstreamFailure, UsageTotals
+
 MAX_FRAME = 4 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 
@@ -76,7 +78,8 @@ class Failure(msgspec.Struct, tag="failure"):
     message: str
 
 
-Message = Resolve | Target | Wake | Woken | Usage | UsageAck | Subscribe | Invalidate | Failure
+Message = (Resolve | Target | Wake | Woken | Usage | UsageAck | Subscribe | Invalidate | Failure
+           | UsageTotals | UpstreamFailure | Noted)
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Message)

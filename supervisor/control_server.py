@@ -18,6 +18,7 @@ from schemas.control import (
     Wake,
     encode_frame,
 )
+from schemas.edge_reports import UpstreamFailure, UsageTotals
 
 from .service import Supervisor
 
@@ -53,6 +54,10 @@ async def serve_control(stream: trio.SocketStream, supervisor: Supervisor) -> No
                 reply = await supervisor.wake(message.deployment)
             elif isinstance(message, Usage):
                 reply = supervisor.usage(message.counts)
+            elif isinstance(message, UsageTotals):
+                reply = supervisor.usage_totals(message.ledger, message.totals)
+            elif isinstance(message, UpstreamFailure):
+                reply = supervisor.upstream_failure(message)
             else:
                 reply = Failure(f"unexpected message {type(message).__name__}")
             await stream.send_all(encode_frame(reply))

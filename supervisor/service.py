@@ -40,6 +40,7 @@ from schemas.deployments import (
     DeployRequest,
     SubdomainCheck,
 )
+from schemas.edge_reports import Noted, UpstreamFailure
 from schemas.handover import WorkerHandover
 from schemas.sanitise import sanitise_for_cloud
 
@@ -456,6 +457,25 @@ class Supervisor:
         used = self.registry.add_usage(counts)
         reset = next_reset().timestamp()
         return UsageAck(used=used, resets_at={account: reset for account in used})
+
+    def usage_totals(self, ledger: str, totals: dict[str, int]) -> UsageAck:
+        """An edge ledger's cumulative totals: counted once however often they are reported."""
+        now = time.monotonic()
+        for uuid in totals:
+            slot = self.slots.get(uuid)
+            if slot is not None:
+                slot.last_request = now
+        used = self.registry.add_usage_totals(ledger, totals)
+        reset = next_reset().timestamp()
+        return UsageAck(used=used, resets_at={account: reset for account in used})
+
+    def upstream_failure(self, report: UpstreamFailure) -> Noted:
+        """The edge saw this deployment's worker fail a request: an event its owner can read.
+        (Acting on it, e.g. restarting a hung worker, belongs to the worker lifecycle.)"""
+        if self.registry.deployment(report.deployment) is not None:
+            times = f" ({report.count} requests)" if report.count > 1 else ""
+            self._event(report.deployment, f"edge: upstream {report.status} {report.reason}{times}")
+        return Noted()
 
     # --- watching ------------------------------------------------------------------------------
     async def _restart(self, uuid: str, why: str) -> None:
