@@ -87,7 +87,7 @@ class Exchange(Relay):
         except SupervisorUnavailable:
             return SUPERVISOR_DOWN
         self.deployment = target.deployment or "api"
-        decision = decide(request, host, target, self.redirect_port, ctx.rates, ctx.quota, ctx.tunnels, time.time())
+        decision = decide(request, host, target, self.redirect_port, ctx.rates, ctx.quota, ctx.tunnels)
         if isinstance(decision, Refusal):
             return decision
         await self.relay(target, decision)

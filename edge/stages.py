@@ -4,7 +4,7 @@ host → resolve → redirect → authorize → limit → size → forward. Each
 head, what the supervisor said about its host (a ``Target``) and the limiters' state, and
 returns a ``Refusal`` (the answer the edge gives itself) or lets the request go on; ``decide``
 runs them in order after the host lookup and returns a ``Refusal`` or a ``Forward``. Clocks
-are passed in. Nothing here counts a request against the monthly quota: only what reaches a
+are passed in (the limiters carry theirs). Nothing here counts a request against the monthly quota: only what reaches a
 worker is counted (``observe``), so a 413 or a 503 costs the client nothing.
 """
 
@@ -135,8 +135,9 @@ def _rate_headers(limit: int, remaining: int, reset: float) -> tuple[tuple[str, 
             ("RateLimit-Reset", str(max(1, int(reset + 0.999)))))
 
 
-def limit(target: Target, rates: RateLimiter, quota: QuotaCounter, wall: float) -> Refusal | None:
-    """The plan's requests per second (per deployment) and monthly quota (per account)."""
+def limit(target: Target, rates: RateLimiter, quota: QuotaCounter) -> Refusal | None:
+    """The plan's requests per second (per deployment) and monthly quota (per account); the
+    limiters carry their clocks."""
     if target.kind != "deployment":
         return None
     decision = rates.check(target.deployment, target.requests_per_second)
@@ -147,7 +148,7 @@ def limit(target: Target, rates: RateLimiter, quota: QuotaCounter, wall: float) 
                        reason="rate-limit", limit_hit="rate")
     if not quota.allow(target.account, target.monthly_quota):
         resets = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(target.quota_resets_at))
-        retry = max(1, int(target.quota_resets_at - wall)) if math.isfinite(target.quota_resets_at) else 1
+        retry = max(1, int(target.quota_resets_at - quota.wall())) if math.isfinite(target.quota_resets_at) else 1
         return Refusal(429, f"monthly requests quota of {target.monthly_quota} reached for this account; "
                             f"it resets on {resets}", (("Retry-After", str(retry)),), reason="quota", limit_hit="quota")
     return None
@@ -186,7 +187,7 @@ def forward(head: RequestHead, target: Target, headers: list[tuple[bytes, bytes]
 
 
 def decide(head: RequestHead, host: str, target: Target, redirect_port: int | None, rates: RateLimiter,
-           quota: QuotaCounter, tunnels: TunnelSlots, wall: float) -> Refusal | Forward:
+           quota: QuotaCounter, tunnels: TunnelSlots) -> Refusal | Forward:
     """The stages after the host lookup, in order: the first refusal, or how to forward."""
     refusal = resolve(host, target) or redirect(host, head, redirect_port)
     if refusal is not None:
@@ -194,7 +195,7 @@ def decide(head: RequestHead, host: str, target: Target, redirect_port: int | No
     headers = authorize(head, target)
     if isinstance(headers, Refusal):
         return headers
-    refusal = limit(target, rates, quota, wall) or size(head, target)
+    refusal = limit(target, rates, quota) or size(head, target)
     if refusal is not None:
         return refusal
     return forward(head, target, headers, tunnels)

@@ -45,7 +45,7 @@ def deployment(**fields: object) -> Target:
 def run(request: RequestHead, target: Target, rates: RateLimiter | None = None, quota: QuotaCounter | None = None,
         tunnels: TunnelSlots | None = None, redirect_port: int | None = None) -> Refusal | Forward:
     return decide(request, host_of(request), target, redirect_port, rates or RateLimiter(clock=lambda: 0.0),
-                  quota or QuotaCounter(wall=lambda: 1000.0), tunnels or TunnelSlots(2), 1000.0)
+                  quota or QuotaCounter(wall=lambda: 1000.0), tunnels or TunnelSlots(2))
 
 
 def test_the_stages_are_named_in_order() -> None:
@@ -92,14 +92,14 @@ def test_rate_limit_then_monthly_quota_with_the_clock_passed_in() -> None:
     rates = RateLimiter(clock=lambda: now[0])
     quota = QuotaCounter(wall=lambda: 1000.0)
     target = deployment()
-    assert limit(target, rates, quota, 1000.0) is None
-    assert limit(target, rates, quota, 1000.0) is None
-    refused = limit(target, rates, quota, 1000.0)
+    assert limit(target, rates, quota) is None
+    assert limit(target, rates, quota) is None
+    refused = limit(target, rates, quota)
     assert refused is not None and refused.status == 429 and refused.limit_hit == "rate"
     assert dict(refused.headers)["Retry-After"] == "1"
     now[0] = 10.0
     quota.learn(1, used=100, resets_at=5000.0)
-    refused = limit(target, rates, quota, 1000.0)
+    refused = limit(target, rates, quota)
     assert refused is not None and refused.limit_hit == "quota" and dict(refused.headers)["Retry-After"] == "4000"
 
 
