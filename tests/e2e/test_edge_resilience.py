@@ -183,3 +183,23 @@ def test_a_failing_worker_is_reported_to_the_supervisor(platform: Platform) -> N
         return any("edge: upstream" in event for event in events)
 
     _wait(reported, 10, "no upstream failure reached the supervisor")
+
+
+def test_only_requests_that_reach_a_worker_count(platform: Platform) -> None:
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    try:
+        registry.set_plan(PlanRow(name="SMALLBODY", deployments_quota=3, monthly_requests_quota=1_000,
+                                  requests_per_second=1_000, trial=False, max_body_bytes=1024))
+        account, token = registry.create_account("smallbody", "SMALLBODY")
+        answer = platform.api("POST", "/deployments", deploy_body(env("refusals"), visibility="PRIVATE"),
+                              token=token)[1]
+        host = platform.host(answer["subdomain"])
+        key = {"Authorization": f"Bearer {answer['apiKey']}"}
+        assert platform.request(host, "GET", "/hello")[0] == 401
+        assert platform.request(host, "POST", "/hello", body=b"x" * 2048, headers=key)[0] == 413
+        assert platform.request(host, "GET", "/hello", headers=key)[0] == 200
+        _wait(lambda: registry.monthly_usage(account.id) >= 1, 10, "the forwarded request was not counted")
+        time.sleep(1.2)
+        assert registry.monthly_usage(account.id) == 1  # the 401 and the 413 cost nothing
+    finally:
+        registry.close()
