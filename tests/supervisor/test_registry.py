@@ -22,7 +22,7 @@ def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
     path = tmp_path / "r.sqlite3"
     Registry(path).close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 3
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 4
     assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
     team = registry.plan("team")
@@ -94,3 +94,20 @@ def test_disabled_routes_are_kept_with_the_deployment_for_restarts(tmp_path) -> 
     assert saved.disabled_routes == ["r1"]
     registry.close()
     assert Registry(tmp_path / "r.sqlite3").deployment("e").disabled_routes == ["r1"]  # type: ignore[union-attr]
+
+
+def test_edge_ledger_totals_count_once_however_often_they_are_reported(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    account, _ = registry.create_account("ledger", "TEAM")
+    registry.add_runtime(Runtime(name="builtin", command=["python", "-m", "worker"], max_schema=33))
+    registry.db.execute("INSERT INTO deployments (environment_uuid, account_id, subdomain, name, visibility, api_key, "
+                        "region, runtime, environment_uploaded, environment_migrated, status, admin_token, created_at, "
+                        "updated_at) VALUES ('d1', ?, 'sub', 'n', 'PUBLIC', 'k', 'local', ?, x'', x'', 'RUNNING', 'a', "
+                        "0, 0)", (account.id, "builtin"))
+    assert registry.add_usage_totals("edge-a", {"d1": 5}) == {account.id: 5}
+    assert registry.add_usage_totals("edge-a", {"d1": 5}) == {}  # the same report again (its answer was lost)
+    assert registry.add_usage_totals("edge-a", {"d1": 7}) == {account.id: 7}
+    assert registry.add_usage_totals("edge-b", {"d1": 2}) == {account.id: 9}  # another ledger counts on its own
+    assert registry.add_usage_totals("edge-a", {"d1": 6, "gone": 3}) == {}  # totals never go back; unknown ignored
+    assert registry.monthly_usage(account.id) == 9 and registry.deployment_usage("d1") == 9
+    registry.close()
