@@ -56,8 +56,10 @@ def tls_files(args: argparse.Namespace, cert_dir: Path, domain: str, server_id: 
     return ensure_local_certificates(cert_dir, domain, server_id)
 
 
-def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles, api_host: str) -> EdgeConfig:
+def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles, api_host: str,
+                usage_ledger: Path | None = None) -> EdgeConfig:
     return EdgeConfig(control_socket=control_socket, ssl_context=sni_context(files, api_host),
+                      usage_ledger=usage_ledger,
                       https_port=args.https_port, bind=args.bind, http_port=args.http_port,
                       http_redirect=not args.http_serve,
                       metrics_port=args.metrics_port or None,
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging()
     try:
         files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
-        config = edge_config(args, settings.control_socket, files, settings.api_host)
+        config = edge_config(args, settings.control_socket, files, settings.api_host,
+                             usage_ledger=settings.data_dir / "edge" / "usage.ledger")
     except CertificateError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .usage_ledger import UsageLedger
+
 
 @dataclass(slots=True)
 class Decision:
@@ -51,14 +53,23 @@ class RateLimiter:
 
 @dataclass
 class QuotaCounter:
-    """Monthly requests per account: confirmed by the supervisor plus counted here since the last report."""
+    """Monthly requests per account: confirmed by the supervisor plus counted here and not yet
+    acknowledged. Counts go to a ``UsageLedger`` (a file that outlives the edge); reports carry
+    its cumulative totals, so a report sent twice is counted once."""
 
+    ledger: UsageLedger = field(default_factory=UsageLedger)
     confirmed: dict[int, int] = field(default_factory=dict)
     resets_at: dict[int, float] = field(default_factory=dict)
-    in_flight: dict[int, int] = field(default_factory=dict)  # sent in a report, not acknowledged yet
-    pending: dict[str, int] = field(default_factory=dict)  # deployment -> count, not reported yet
-    pending_accounts: dict[int, int] = field(default_factory=dict)
+    unacknowledged: dict[int, int] = field(default_factory=dict)  # account -> counted, not in an ack yet
+    acked: dict[str, int] = field(default_factory=dict)  # deployment -> total the supervisor acknowledged
     wall: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        # what a predecessor counted may not have reached the supervisor: count it as ours
+        # until the first acknowledgement says otherwise
+        for deployment, total in self.ledger.totals().items():
+            account = self.ledger.accounts[deployment]
+            self.unacknowledged[account] = self.unacknowledged.get(account, 0) + total
 
     def learn(self, account: int, used: int, resets_at: float) -> None:
         """Values from a resolve; never move backwards within a month."""
@@ -70,34 +81,32 @@ class QuotaCounter:
 
     def used(self, account: int) -> int:
         if self.resets_at.get(account, math.inf) <= self.wall():
-            return self.pending_accounts.get(account, 0) + self.in_flight.get(account, 0)
-        return self.confirmed.get(account, 0) + self.in_flight.get(account, 0) + self.pending_accounts.get(account, 0)
+            return self.unacknowledged.get(account, 0)
+        return self.confirmed.get(account, 0) + self.unacknowledged.get(account, 0)
 
     def allow(self, account: int, quota: int) -> bool:
         return self.used(account) < quota
 
     def count(self, deployment: str, account: int) -> None:
-        self.pending[deployment] = self.pending.get(deployment, 0) + 1
-        self.pending_accounts[account] = self.pending_accounts.get(account, 0) + 1
+        self.ledger.add(deployment, account)
+        self.unacknowledged[account] = self.unacknowledged.get(account, 0) + 1
 
-    def take_report(self) -> tuple[dict[str, int], dict[int, int]]:
-        report, accounts = self.pending, self.pending_accounts
-        self.pending, self.pending_accounts = {}, {}
-        for account, n in accounts.items():
-            self.in_flight[account] = self.in_flight.get(account, 0) + n
-        return report, accounts
+    def take_report(self) -> dict[str, int]:
+        """Cumulative totals of the deployments counted since their last acknowledgement."""
+        acked = self.acked
+        return {deployment: total for deployment, total in self.ledger.totals().items()
+                if total > acked.get(deployment, 0)}
 
-    def acknowledged(self, accounts: dict[int, int], used: dict[int, int], resets_at: dict[int, float]) -> None:
-        for account, n in accounts.items():
-            self.in_flight[account] = self.in_flight.get(account, 0) - n
+    def acknowledged(self, totals: dict[str, int], used: dict[int, int], resets_at: dict[int, float]) -> None:
+        """The supervisor holds ``totals`` (a report's) and answers each account's month total."""
+        accounts = self.ledger.accounts
+        for deployment, total in totals.items():
+            account = accounts[deployment]
+            self.unacknowledged[account] = self.unacknowledged.get(account, 0) - (total - self.acked.get(deployment, 0))
+            self.acked[deployment] = total
         for account, total in used.items():
             self.resets_at[account] = resets_at.get(account, self.resets_at.get(account, 0.0))
             self.confirmed[account] = total
-
-    def failed(self, report: dict[str, int], accounts: dict[int, int]) -> None:
-        """The report did not reach the supervisor: count it again next time."""
-        for deployment, n in report.items():
-            self.pending[deployment] = self.pending.get(deployment, 0) + n
-        for account, n in accounts.items():
-            self.in_flight[account] = self.in_flight.get(account, 0) - n
-            self.pending_accounts[account] = self.pending_accounts.get(account, 0) + n
+        if self.ledger.used_slots > self.ledger.capacity // 2 and self.ledger.totals() == self.acked:
+            self.ledger.rotate()
+            self.acked.clear()

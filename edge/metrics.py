@@ -26,6 +26,7 @@ class Metrics:
     requests: Counter[str] = field(default_factory=Counter)  # by status class
     limit_hits: Counter[str] = field(default_factory=Counter)  # by kind
     rejected: Counter[str] = field(default_factory=Counter)  # protocol-level rejections by reason
+    upstream_failures: Counter[str] = field(default_factory=Counter)  # worker failures by the status answered
     upstream_latency: Histogram = field(default_factory=Histogram)
     open_connections: int = 0
     bytes_out: int = 0
@@ -40,6 +41,9 @@ class Metrics:
         lines.append("# TYPE mockfleet_edge_rejected_total counter")
         for reason, n in sorted(self.rejected.items()):
             lines.append(f'mockfleet_edge_rejected_total{{reason="{reason}"}} {n}')
+        lines.append("# TYPE mockfleet_edge_upstream_failures_total counter")
+        for status, n in sorted(self.upstream_failures.items()):
+            lines.append(f'mockfleet_edge_upstream_failures_total{{status="{status}"}} {n}')
         lines.append("# TYPE mockfleet_edge_upstream_seconds histogram")
         cumulative = 0
         for bound, count in zip((*BUCKETS, float("inf")), self.upstream_latency.counts, strict=True):

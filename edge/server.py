@@ -19,6 +19,7 @@ from .limits import QuotaCounter
 from .metrics import Metrics
 from .proxy import EdgeContext, EdgeLimits, handle_connection
 from .socket_streams import DEADLINES, RawSocketStream, TlsSocketStream
+from .usage_ledger import LedgerBusy, UsageLedger
 
 log = logging.getLogger("mockfleet.edge")
 
@@ -35,6 +36,8 @@ class EdgeConfig:
     metrics_bind: str = "127.0.0.1"
     limits: EdgeLimits | None = None
     access_log: bool = False
+    usage_ledger: Path | None = None  # where counted requests outlive the edge (None: memory only)
+    ledger_wait: float = 10.0  # seconds to wait for a predecessor edge to release the ledger
 
 
 @asynccontextmanager
@@ -115,8 +118,18 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
         await trio.aclose_forcefully(stream)
 
 
+async def open_ledger(path: Path | None, wait: float) -> UsageLedger:
+    """The ledger file, once an edge that still holds it (exiting, or orphaned) lets it go."""
+    with trio.fail_after(wait):
+        while True:
+            try:
+                return UsageLedger(path)
+            except LedgerBusy:
+                await trio.sleep(0.1)
+
+
 async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext] = trio.TASK_STATUS_IGNORED) -> None:
-    quota = QuotaCounter()
+    quota = QuotaCounter(ledger=await open_ledger(config.usage_ledger, config.ledger_wait))
     ctx = EdgeContext(control=ControlClient(config.control_socket, quota), quota=quota,
                       limits=config.limits or EdgeLimits(), metrics=Metrics(),
                       access_log=AccessLog(config.access_log))
@@ -125,6 +138,7 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
         nursery.start_soon(DEADLINES.enforce)
         nursery.start_soon(ctx.control.follow_invalidations)
         nursery.start_soon(ctx.control.report_usage_forever)
+        nursery.start_soon(ctx.control.report_failures_forever)
         nursery.start_soon(ctx.access_log.flush_forever)
         if config.ssl_context is not None:
             listeners = await trio.open_tcp_listeners(config.https_port, host=config.bind)
@@ -143,3 +157,5 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
             ctx.access_log.flush()
             with trio.CancelScope(shield=True), trio.move_on_after(2):
                 await ctx.control.report_usage()
+                await ctx.control.report_failures()
+            quota.ledger.close()

@@ -12,6 +12,8 @@ from typing import Literal
 
 import msgspec
 
+from .edge_reports import Noted, UpstreamFailure, UsageTotals
+
 MAX_FRAME = 4 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 
@@ -71,12 +73,6 @@ class UpstreamFailed(msgspec.Struct, tag="upstream_failed", kw_only=True):
     kind: Literal["timeout", "unreachable"]
 
 
-class Noted(msgspec.Struct, tag="noted", kw_only=True):
-    """The supervisor's answer to a report: what it did (``killed``, ``probing`` or ``none``)."""
-
-    action: Literal["killed", "probing", "none"] = "none"
-
-
 class Subscribe(msgspec.Struct, tag="subscribe"):
     pass
 
@@ -92,7 +88,7 @@ class Failure(msgspec.Struct, tag="failure"):
 
 
 Message = (Resolve | Target | Wake | Woken | Usage | UsageAck | UpstreamFailed | Noted | Subscribe | Invalidate
-           | Failure)
+           | Failure | UsageTotals | UpstreamFailure)
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Message)

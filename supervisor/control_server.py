@@ -19,6 +19,7 @@ from schemas.control import (
     Wake,
     encode_frame,
 )
+from schemas.edge_reports import UpstreamFailure, UsageTotals
 
 from .service import Supervisor
 
@@ -56,6 +57,10 @@ async def serve_control(stream: trio.SocketStream, supervisor: Supervisor) -> No
                 reply = supervisor.usage(message.counts)
             elif isinstance(message, UpstreamFailed):
                 reply = supervisor.upstream_failed(message)
+            elif isinstance(message, UsageTotals):
+                reply = supervisor.usage_totals(message.ledger, message.totals)
+            elif isinstance(message, UpstreamFailure):
+                reply = supervisor.upstream_failure(message)
             else:
                 reply = Failure(f"unexpected message {type(message).__name__}")
             await stream.send_all(encode_frame(reply))

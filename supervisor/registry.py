@@ -147,6 +147,15 @@ SCHEMA: list[str] = [
         PRIMARY KEY (kind, value)
     );
     """,
+    # version 6: the last cumulative total applied per edge ledger and deployment (reports count once)
+    """
+    CREATE TABLE edge_ledger_marks (
+        ledger TEXT NOT NULL,
+        environment_uuid TEXT NOT NULL,
+        counted INTEGER NOT NULL,
+        PRIMARY KEY (ledger, environment_uuid)
+    );
+    """,
 ]
 
 
@@ -422,23 +431,41 @@ class Registry:
 
     def add_usage(self, counts: dict[str, int], now: float | None = None) -> dict[int, int]:
         """Count edge-reported requests; returns the month's total for each account touched."""
+        with self.transaction() as db:
+            return self._add_usage(db, counts, now)
+
+    def _add_usage(self, db: sqlite3.Connection, counts: dict[str, int], now: float | None) -> dict[int, int]:
         month = month_key(now)
         touched: dict[int, int] = {}
-        with self.transaction() as db:
-            for environment_uuid, count in counts.items():
-                row = db.execute("SELECT account_id FROM deployments WHERE environment_uuid = ?",
-                                 (environment_uuid,)).fetchone()
-                if row is None or count <= 0:
-                    continue
-                account_id = row[0]
-                db.execute("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT (account_id, month) "
-                           "DO UPDATE SET requests = requests + excluded.requests", (account_id, month, count))
-                db.execute("INSERT INTO deployment_usage VALUES (?, ?, ?) ON CONFLICT (environment_uuid, month) "
-                           "DO UPDATE SET requests = requests + excluded.requests", (environment_uuid, month, count))
-                touched[account_id] = 0
-            for account_id in touched:
-                touched[account_id] = self.monthly_usage(account_id, now)
+        for environment_uuid, count in counts.items():
+            row = db.execute("SELECT account_id FROM deployments WHERE environment_uuid = ?",
+                             (environment_uuid,)).fetchone()
+            if row is None or count <= 0:
+                continue
+            account_id = row[0]
+            db.execute("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT (account_id, month) "
+                       "DO UPDATE SET requests = requests + excluded.requests", (account_id, month, count))
+            db.execute("INSERT INTO deployment_usage VALUES (?, ?, ?) ON CONFLICT (environment_uuid, month) "
+                       "DO UPDATE SET requests = requests + excluded.requests", (environment_uuid, month, count))
+            touched[account_id] = 0
+        for account_id in touched:
+            touched[account_id] = self.monthly_usage(account_id, now)
         return touched
+
+    def add_usage_totals(self, ledger: str, totals: dict[str, int], now: float | None = None) -> dict[int, int]:
+        """Apply an edge ledger's cumulative totals: only what exceeds the last total applied for
+        the same ledger and deployment is counted, in the same transaction that moves the mark."""
+        deltas: dict[str, int] = {}
+        with self.transaction() as db:
+            for environment_uuid, total in totals.items():
+                row = db.execute("SELECT counted FROM edge_ledger_marks WHERE ledger = ? AND environment_uuid = ?",
+                                 (ledger, environment_uuid)).fetchone()
+                seen = int(row[0]) if row else 0
+                if total > seen:
+                    deltas[environment_uuid] = total - seen
+                    db.execute("INSERT INTO edge_ledger_marks VALUES (?, ?, ?) ON CONFLICT (ledger, environment_uuid) "
+                               "DO UPDATE SET counted = excluded.counted", (ledger, environment_uuid, total))
+            return self._add_usage(db, deltas, now) if deltas else {}
 
     def monthly_usage(self, account_id: int, now: float | None = None) -> int:
         row = self.db.execute("SELECT requests FROM usage WHERE account_id = ? AND month = ?",

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import psutil
@@ -41,6 +41,7 @@ from schemas.deployments import (
     DeployRequest,
     SubdomainCheck,
 )
+from schemas.edge_reports import UpstreamFailure
 from schemas.handover import WorkerHandover
 from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.outbound import Guard, OutboundSettings
@@ -611,6 +612,27 @@ class Supervisor:
             worker.kill_reason = ("worker killed: its socket is gone" if not worker.socket.exists() else
                                   f"worker killed: its socket did not answer {slot.probe_failures} health probes")
             worker.signal(signal.SIGKILL)
+
+    def usage_totals(self, ledger: str, totals: dict[str, int]) -> UsageAck:
+        """An edge ledger's cumulative totals: counted once however often they are reported."""
+        now = time.monotonic()
+        for uuid in totals:
+            slot = self.slots.get(uuid)
+            if slot is not None:
+                slot.last_request = now
+        used = self.registry.add_usage_totals(ledger, totals)
+        reset = next_reset().timestamp()
+        return UsageAck(used=used, resets_at={account: reset for account in used})
+
+    def upstream_failure(self, report: UpstreamFailure) -> Noted:
+        """The edge saw this deployment's worker fail requests: an event its owner can read, and the
+        worker checked at once (a 504 means it may hang; a 502/503 that it may not answer at all)."""
+        if self.registry.deployment(report.deployment) is None:
+            return Noted(action="none")
+        times = f" ({report.count} requests)" if report.count > 1 else ""
+        self._event(report.deployment, f"edge: upstream {report.status} {report.reason}{times}")
+        kind: Literal["timeout", "unreachable"] = "timeout" if report.status == 504 else "unreachable"
+        return self.upstream_failed(UpstreamFailed(deployment=report.deployment, kind=kind))
 
     # --- watching ------------------------------------------------------------------------------
     async def _restart(self, uuid: str, why: str) -> None:

@@ -10,7 +10,7 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.proxy import Client, EdgeLimits, Reject, RequestBody
+from edge.downstream import Client, Refused, RequestBody
 from edge.request_head import BadRequest
 from edge.socket_streams import RawSocketStream
 
@@ -25,7 +25,7 @@ REQUESTS = [
 
 async def _read_all(data: bytes, cuts: list[int]) -> list[tuple[bytes, bytes, bytes]]:
     left, right = socket.socketpair()
-    client = Client(RawSocketStream(left), EdgeLimits())
+    client = Client(RawSocketStream(left), 16 * 1024, 100, 8 * 1024)
     sender = RawSocketStream(right)
     seen: list[tuple[bytes, bytes, bytes]] = []
 
@@ -48,7 +48,7 @@ async def _read_all(data: bytes, cuts: list[int]) -> list[tuple[bytes, bytes, by
                 while piece := await body.read(5):
                     payload += piece
                 seen.append((head.method, head.target, payload))
-        except (Reject, BadRequest) as error:
+        except (Refused, BadRequest) as error:
             refused = error
             nursery.cancel_scope.cancel()
     await sender.aclose()
@@ -66,8 +66,8 @@ def test_pipelined_requests_read_the_same_whatever_the_pieces(cuts: list[int]) -
 
 
 @pytest.mark.parametrize("data,error", [
-    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX", Reject),
-    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Reject),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX", Refused),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Refused),
     (b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 20000 + b"\r\n\r\n", BadRequest),
 ])
 def test_bad_framing_is_refused_by_the_reader(data: bytes, error: type[Exception]) -> None:

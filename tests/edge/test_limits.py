@@ -28,7 +28,7 @@ def test_zero_rate_refuses() -> None:
     assert not RateLimiter(clock=lambda: 0.0).check("d", 0).allowed
 
 
-def test_quota_counts_pending_in_flight_and_confirmed() -> None:
+def test_quota_counts_unacknowledged_and_confirmed() -> None:
     wall = [1000.0]
     quota = QuotaCounter(wall=lambda: wall[0])
     quota.learn(1, used=8, resets_at=2000.0)
@@ -36,12 +36,16 @@ def test_quota_counts_pending_in_flight_and_confirmed() -> None:
     quota.count("dep", 1)
     quota.count("dep", 1)
     assert not quota.allow(1, 10)
-    report, accounts = quota.take_report()
-    assert report == {"dep": 2} and accounts == {1: 2}
-    assert not quota.allow(1, 10)  # in flight still counts
-    quota.failed(report, accounts)  # the supervisor was down: nothing is lost
-    assert quota.take_report()[0] == {"dep": 2}
-    quota.acknowledged({1: 2}, {1: 10}, {1: 2000.0})
-    assert quota.used(1) == 10
+    report = quota.take_report()
+    assert report == {"dep": 2}
+    assert not quota.allow(1, 10)  # reported, not acknowledged: still counts
+    # the supervisor was down: the next report carries the totals again (and what came since)
+    quota.count("dep", 1)
+    assert quota.take_report() == {"dep": 3}
+    quota.acknowledged({"dep": 3}, {1: 11}, {1: 2000.0})
+    assert quota.used(1) == 11 and quota.take_report() == {}
+    quota.count("dep", 1)
+    assert quota.take_report() == {"dep": 4}  # totals only grow
+    quota.acknowledged({"dep": 4}, {1: 12}, {1: 2000.0})
     wall[0] = 2000.0  # the month turned: only what is counted since then matters
     assert quota.allow(1, 10)

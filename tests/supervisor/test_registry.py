@@ -22,7 +22,7 @@ def test_schema_is_versioned_and_reopen_is_idempotent(tmp_path) -> None:
     path = tmp_path / "r.sqlite3"
     Registry(path).close()
     registry = Registry(path)
-    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 5
+    assert registry.db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA) == 6
     assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}
     team = registry.plan("team")
@@ -107,3 +107,20 @@ def test_outbound_rules_are_kept_and_replaced_per_kind(tmp_path) -> None:
                                          "resolve": ["intranet.corp=10.1.2.3"]}
     registry.replace_outbound_rules("allow", [])
     assert registry.outbound_rules()["allow"] == [] and registry.outbound_rules()["resolve"] != []
+
+
+def test_edge_ledger_totals_count_once_however_often_they_are_reported(tmp_path) -> None:
+    registry = Registry(tmp_path / "r.sqlite3")
+    account, _ = registry.create_account("ledger", "TEAM")
+    registry.add_runtime(Runtime(name="builtin", command=["python", "-m", "worker"], max_schema=33))
+    registry.db.execute("INSERT INTO deployments (environment_uuid, account_id, subdomain, name, visibility, api_key, "
+                        "region, runtime, environment_uploaded, environment_migrated, status, admin_token, created_at, "
+                        "updated_at) VALUES ('d1', ?, 'sub', 'n', 'PUBLIC', 'k', 'local', ?, x'', x'', 'RUNNING', 'a', "
+                        "0, 0)", (account.id, "builtin"))
+    assert registry.add_usage_totals("edge-a", {"d1": 5}) == {account.id: 5}
+    assert registry.add_usage_totals("edge-a", {"d1": 5}) == {}  # the same report again (its answer was lost)
+    assert registry.add_usage_totals("edge-a", {"d1": 7}) == {account.id: 7}
+    assert registry.add_usage_totals("edge-b", {"d1": 2}) == {account.id: 9}  # another ledger counts on its own
+    assert registry.add_usage_totals("edge-a", {"d1": 6, "gone": 3}) == {}  # totals never go back; unknown ignored
+    assert registry.monthly_usage(account.id) == 9 and registry.deployment_usage("d1") == 9
+    registry.close()
