@@ -45,6 +45,15 @@ def encode_handover(handover: WorkerHandover) -> bytes:
     return msgspec.json.encode(header) + b"\n" + msgspec.json.encode(handover.environment)
 
 
+HandoverHeader = _Header  # the options line alone, for ``encode_handover_raw``
+
+
+def encode_handover_raw(header: HandoverHeader, environment_json: bytes) -> bytes:
+    """``encode_handover`` for an environment already encoded by ``encode_environment`` (as the
+    registry keeps it): the supervisor hands over a large environment without decoding it again."""
+    return msgspec.json.encode(header) + b"\n" + environment_json
+
+
 def decode_handover(data: bytes) -> WorkerHandover:
     """The inverse of ``encode_handover``; a malformed hand-over is a ``SchemaError`` with its path."""
     line, newline, rest = data.partition(b"\n")
