@@ -15,9 +15,27 @@ from schemas import SchemaError, UnsupportedSchemaVersion, environment_from_obj
 from schemas.decode import check_depth, too_deep
 from schemas.deploy_validation import Refused, Validated, ValidationJob, ValidationResult
 from schemas.deployments import ENVIRONMENT_UUID, ENVIRONMENT_UUID_RULE, DeployRequest
-from schemas.sanitise import sanitise_for_cloud
+from schemas.environment import Environment
+from schemas.sanitise import SanitiseWarning, sanitise_for_cloud
 
 _MIB = 2**20
+_NODE_MAX_DELAY_MS = 2**31 - 1
+
+
+def latency_warnings(env: Environment) -> list[SanitiseWarning]:
+    """Latencies Node cannot wait for: Mockoon (and the worker) answer them after 1 ms, so the
+    owner hears it at deploy rather than wondering why ``latency: 1e12`` does not delay."""
+    def note(path: str, value: int, **uuids: str) -> SanitiseWarning:
+        return SanitiseWarning(code="LATENCY_OVERFLOW", path=path, **uuids,
+                               message=f"latency {value} ms is over Node's timer limit ({_NODE_MAX_DELAY_MS} ms): "
+                                       "like Mockoon, the response is sent after 1 ms")
+    found = [note("$.latency", env.latency)] if env.latency > _NODE_MAX_DELAY_MS else []
+    for r_index, route in enumerate(env.routes):
+        for s_index, response in enumerate(route.responses):
+            if response.latency > _NODE_MAX_DELAY_MS:
+                found.append(note(f"$.routes[{r_index}].responses[{s_index}].latency", response.latency,
+                                  route_uuid=route.uuid, response_uuid=response.uuid))
+    return found
 
 
 def _invalid(error: SchemaError) -> Refused:
@@ -62,6 +80,7 @@ def validate(body: bytes, job: ValidationJob) -> ValidationResult:
         env.uuid = given_uuid
         report.repairs = [r for r in report.repairs if r.path != "$.uuid"]
     env, warnings = sanitise_for_cloud(env)
+    warnings.extend(latency_warnings(env))
     env.last_migration = job.max_schema
     compact = msgspec.json.encode(env)
     if len(compact) > job.max_environment_bytes:

@@ -22,6 +22,7 @@ from schemas.environment import Header, Route, RouteResponse
 
 from .crud import crud_matchers, run_crud
 from .jsvalues import UNDEFINED, json_stringify
+from .node_timers import node_delay_ms
 from .request_model import RequestView
 from .routing import InvalidRoutePath, PathMatcher, compile_route_path
 from .rules import choose_response
@@ -347,7 +348,7 @@ class MockServer:
         scope = Scope(request, self)
         headers = HeaderBag()
         self._apply_headers(self.env.headers, headers, scope)
-        latency = self.env.latency
+        latency = node_delay_ms(self.env.latency)  # Mockoon's two timers, each as Node runs it
         if not uri_decodable(request.path):
             # Express decodes the catch-all route's parameter (the whole path) before Mockoon routes
             return self._error(headers, f"Failed to decode param '{request.path}'", 500, latency)
@@ -408,7 +409,7 @@ class MockServer:
     def _serve(self, route: Route, response: RouteResponse, crud_op: str | None, request: RequestView,
                scope: Scope, headers: HeaderBag, latency: int) -> MockResponse:
         self.state.request_numbers[route.uuid] += 1
-        latency += response.latency
+        latency += node_delay_ms(response.latency)
         status = response.status_code
         self._apply_headers(response.headers, headers, scope)
 

@@ -70,3 +70,29 @@ def test_a_valid_uuid_deploys_and_deletes(supervisor: Platform) -> None:
         assert status == 200, answer
         assert supervisor.api("DELETE", f"/deployments/{uuid}", token=token)[0] == 200
     assert supervisor.api("GET", "/deployments", token=token)[1] == []
+
+
+def test_out_of_range_values_are_named_in_the_deploy_answer_and_served_as_mockoon_does(supervisor: Platform) -> None:
+    """Before: ``lastMigration: -5`` was reported at an unrelated path, ``statusCode: 99999`` and
+    ``latency: 1e12`` were accepted silently, and the latency held every request for ever."""
+    import time
+
+    token = account(supervisor)
+    status, answer = supervisor.api("POST", "/deployments", deploy_body(env("old", lastMigration=-5)), token=token)
+    assert status == 200, answer
+    first = answer["warnings"][0]  # Mockoon applies every migration to it: the reason comes first
+    assert first["path"] == "$.lastMigration" and "below the first migration" in first["message"], first
+    environment = env("ranges")
+    response = environment["routes"][0]["responses"][0]
+    response.update(statusCode=99999, latency=10**12)
+    status, answer = supervisor.api("POST", "/deployments", deploy_body(environment), token=token)
+    assert status == 200, answer
+    by_path = {w["path"]: w for w in answer["warnings"]}
+    assert "99999 is not a number from 100 to 999: replaced by 200" in by_path[
+        "$.routes[0].responses[0].statusCode"]["message"]
+    overflow = by_path["$.routes[0].responses[0].latency"]
+    assert overflow["code"] == "LATENCY_OVERFLOW" and "sent after 1 ms" in overflow["message"]
+    started = time.monotonic()
+    status, _, body = supervisor.request(supervisor.host(answer["subdomain"]), "GET", "/hello")
+    assert status == 200 and json.loads(body) == {"hello": "world"}
+    assert time.monotonic() - started < 5
