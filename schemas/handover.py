@@ -25,6 +25,7 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     max_request_body_size: int = 0
     disabled_routes: list[str] = msgspec.field(default_factory=list)
     repairs: list[Repair] = msgspec.field(default_factory=list)
+    cloud: bool = False  # a deployment: environments the admin API loads are sanitised like deploys
 
 
 class WorkerHandover(_Header, kw_only=True):

@@ -214,7 +214,7 @@ class Supervisor:
         """The worker's stdin, with the environment as the registry keeps it: decoding and re-encoding
         a large environment here would hold the event loop for as long as validation used to."""
         header = HandoverHeader(disabled_routes=disabled_routes, repairs=repairs, admin_token=admin_token,
-                                max_request_body_size=max_body,
+                                max_request_body_size=max_body, cloud=True,
                                 public_base_url=self.settings.instance_url(subdomain))
         return encode_handover_raw(header, environment_json)
 

@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs
 from quart import Response
 
 from schemas import SchemaError, decode_environment
+from schemas.sanitise import sanitise_for_cloud
 
 from .responder import MockServer
 from .transactions import EventHub, redact_headers
@@ -193,6 +195,10 @@ def _update_environment(ctx: AdminContext, body: bytes) -> Response:
         return _msg(400, f"Invalid environment format: {error}")
     current = ctx.server
     options = current.options
+    if options.cloud:  # what a deploy would refuse or disable, this door does too
+        env, warnings = sanitise_for_cloud(env)
+        for warning in warnings:
+            print(f"warning: admin API environment: {warning.path}: {warning.message}", file=sys.stderr)
     options.disabled_routes = frozenset(report.disabled_routes)
     ctx.holder["server"] = MockServer(env, options, state=current.state)
     return _json(200, {"message": "Environment updated"})

@@ -47,6 +47,7 @@ class WorkerOptions:
     env_vars: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     disabled_routes: frozenset[str] = frozenset()
     public_base_url: str = ""
+    cloud: bool = False  # served for the platform: the admin API's new environments are sanitised too
     render_seconds: float = 2.0
     max_output: int = 10 * 1024 * 1024
 

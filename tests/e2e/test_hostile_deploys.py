@@ -96,3 +96,51 @@ def test_out_of_range_values_are_named_in_the_deploy_answer_and_served_as_mockoo
     status, _, body = supervisor.request(supervisor.host(answer["subdomain"]), "GET", "/hello")
     assert status == 200 and json.loads(body) == {"hello": "world"}
     assert time.monotonic() - started < 5
+
+
+def test_the_admin_api_cannot_load_what_a_deploy_would_disable(supervisor: Platform) -> None:
+    """Before: ``PUT /mockoon-admin/environment`` skipped the cloud sanitiser, so a proxy to an
+    internal address, refused at deploy, could be switched on through the admin API (the worker's
+    proxy mode is another branch's work: the log line is what fails without the fix today)."""
+    import socket
+    import threading
+
+    token = account(supervisor)
+    answer = supervisor.api("POST", "/deployments", deploy_body(env("admin-put")), token=token)[1]
+    host = supervisor.host(answer["subdomain"])
+    connections: list[bytes] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connections.append(conn.recv(1024))
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret")
+            conn.close()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        updated = env("admin-put", proxyMode=True, proxyHost=f"http://127.0.0.1:{listener.getsockname()[1]}")
+        updated["uuid"] = answer["environmentUuid"]
+        status, _, body = supervisor.request(host, "PUT", "/mockoon-admin/environment", json.dumps(updated),
+                                             token=answer["apiKey"], headers={"Content-Type": "application/json"})
+        assert status == 200, body
+        status, _, body = supervisor.request(host, "GET", "/internal")
+        assert status == 404 and b"secret" not in body, body
+        assert connections == []
+        assert supervisor.request(host, "GET", "/hello")[0] == 200  # the new environment is served
+        # the worker says what it disabled, in its log (GET /deployments/{uuid} shows the tail)
+        details = supervisor.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)[1]
+        assert "admin API environment: $.proxyHost: proxy mode disabled" in details["logTail"], details["logTail"]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
