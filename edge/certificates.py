@@ -16,6 +16,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from .local_ca import write_constrained_ca
+
 
 class CertificateError(Exception):
     """Operator-given TLS files are missing or do not load."""
@@ -51,6 +53,8 @@ def ensure_local_certificates(cert_dir: Path, domain: str, server_id: str) -> Tl
     if all(p.exists() for p in (files.instances_cert, files.instances_key, files.api_cert, files.api_key)) and \
             marker.exists() and marker.read_text() == wanted:
         return files
+    if not (cert_dir / "mockfleet-ca.pem").exists():  # a CA made before name constraints is kept (it is trusted)
+        write_constrained_ca(cert_dir, "mockfleet", domain)
     store = CertStore.from_store(cert_dir, "mockfleet", 2048)
     for name, sans, cert_path, key_path in (
         (wildcard, [wildcard, f"{server_id}.{domain}"], files.instances_cert, files.instances_key),

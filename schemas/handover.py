@@ -38,6 +38,7 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     state: bytes = b""  # a WorkerState snapshot to start from (schemas.worker_state), empty: the deployed state
     deployed: DeployedRevision | None = None  # set when ``environment`` is a live update
     outbound: OutboundSettings | None = None
+    cloud: bool = False  # a deployment: environments the admin API loads are sanitised like deploys
 
 
 class WorkerHandover(_Header, kw_only=True):
@@ -58,6 +59,15 @@ _environment_decoder = msgspec.json.Decoder(Environment)
 def encode_handover(handover: WorkerHandover) -> bytes:
     header = _Header(**{field: getattr(handover, field) for field in _Header.__struct_fields__})
     return msgspec.json.encode(header) + b"\n" + msgspec.json.encode(handover.environment)
+
+
+HandoverHeader = _Header  # the options line alone, for ``encode_handover_raw``
+
+
+def encode_handover_raw(header: HandoverHeader, environment_json: bytes) -> bytes:
+    """``encode_handover`` for an environment already encoded by ``encode_environment`` (as the
+    registry keeps it): the supervisor hands over a large environment without decoding it again."""
+    return msgspec.json.encode(header) + b"\n" + environment_json
 
 
 def decode_handover(data: bytes) -> WorkerHandover:

@@ -400,6 +400,11 @@ def migrate(env: Env, highest: int = HIGHEST_MIGRATION) -> MigrationReport:
         raise UnsupportedSchemaVersion(found, highest)
     start = max(0, math.floor(found)) if found is not None else highest
     report = MigrationReport(from_version=start, to_version=max(start, highest))
+    if found is not None and found < 0:  # said where it is, not left to a later step's complaint
+        report.repairs.append(Repair(
+            code="REPAIR_MIGRATION", path="$.lastMigration",
+            message=f"{env.get('lastMigration')!r} is below the first migration: like Mockoon, every "
+                    f"migration from 1 to {highest} is applied"))
     for migration_id in range(start + 1, highest + 1):
         try:
             MIGRATIONS[migration_id](env, report)

@@ -16,7 +16,7 @@ from .outbound import Guard, OutboundRefused
 
 WarningCode = Literal[
     "TLS_DISABLED", "HOSTNAME_IGNORED", "FILE_BODY_NOT_SERVED", "PROXY_DISABLED",
-    "CALLBACK_DISABLED", "CHECKED_AT_CONNECTION",
+    "CALLBACK_DISABLED", "CHECKED_AT_CONNECTION", "LATENCY_OVERFLOW",
 ]  # fmt: skip
 
 

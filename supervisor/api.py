@@ -6,8 +6,11 @@ Errors are ``{"message": …}`` with the right status; environment errors add ``
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
+from .api_rate import ApiRateLimiter, Limited
 from .http_server import HttpRequest, HttpResponse
 from .registry import Account
 from .service import ApiError, Supervisor
@@ -25,9 +28,20 @@ def _error(error: ApiError) -> HttpResponse:
     return response
 
 
+def _limited(limited: Limited) -> HttpResponse:
+    response = HttpResponse.json(429, {"message": f"too many {limited.what} from this account: retry in "
+                                                  f"{limited.retry_after_header} s",
+                                       "retryAfter": round(limited.retry_after, 3)})
+    response.headers.append(("Retry-After", limited.retry_after_header))
+    return response
+
+
 class DeploymentsApi:
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, limiter: ApiRateLimiter | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.supervisor = supervisor
+        self.limiter = limiter or ApiRateLimiter()
+        self.clock = clock
 
     def _account(self, request: HttpRequest) -> Account:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -50,6 +64,9 @@ class DeploymentsApi:
         if path == "/health" and method == "GET":
             return HttpResponse.json(200, {"status": "ok"})
         account = self._account(request)
+        limited = self.limiter.check(account.id, self.clock(), deploy=path == "/deployments" and method == "POST")
+        if limited is not None:
+            return _limited(limited)
         sup = self.supervisor
         if path == "/deployments":
             if method == "GET":

@@ -7,7 +7,6 @@ counters, subscribers) is rebuilt at start by adopting live workers or starting 
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import secrets
@@ -25,34 +24,28 @@ import trio
 
 from schemas import (
     HIGHEST_MIGRATION,
-    Environment,
     Repair,
-    SchemaError,
-    UnsupportedSchemaVersion,
-    encode_environment,
-    environment_from_obj,
 )
 from schemas.control import Invalidate, Noted, Target, UpstreamFailed, UsageAck, Woken
-from schemas.decode import check_depth, too_deep
+from schemas.decode import MAX_ENVIRONMENT_BYTES
+from schemas.deploy_validation import Refused, ValidationJob
 from schemas.deployments import (
-    ENVIRONMENT_UUID,
-    ENVIRONMENT_UUID_RULE,
     DeployInstance,
-    DeployRequest,
     SubdomainCheck,
 )
 from schemas.edge_reports import UpstreamFailure
-from schemas.handover import WorkerHandover
+from schemas.handover import HandoverHeader, encode_handover_raw
 from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.outbound import Guard, OutboundSettings
-from schemas.sanitise import sanitise_for_cloud
 from schemas.worker_state import DeployedRevision, StateLink
 
 from . import liveness, state_store, workers
+from .deploy_admission import needs_uuid, peek_uuid, quota_refusal
 from .registry import (
     Account,
     Deployment,
     OwnedElsewhere,
+    PlanRow,
     QuotaExceeded,
     Registry,
     Runtime,
@@ -60,6 +53,7 @@ from .registry import (
     next_reset,
 )
 from .settings import Settings
+from .validator import Validator
 from .workers import CrashTracker, WorkerProcess, WorkerStartError
 
 log = logging.getLogger("mockfleet.supervisor")
@@ -68,7 +62,7 @@ SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{3,48})[a-z0-9]$")
 RESERVED_SUBDOMAINS = frozenset({"api", "www", "admin", "app", "status", "metrics", "mail", "edge", "supervisor",
                                  "mockoon", "mockoon-admin", "dashboard", "console", "static", "assets", "login"})
 BUILTIN_RUNTIME = "builtin"
-MAX_ENVIRONMENT = 20 * 1024 * 1024
+MAX_ENVIRONMENT = MAX_ENVIRONMENT_BYTES  # on the migrated environment (supervisor/deploy_validation.py)
 PROBE_EVERY_TICKS = 12  # health probe of every worker each 3 s (ticks are 250 ms)
 PROBE_TIMEOUT = 2.0
 PROBE_STRIKES = 3
@@ -120,6 +114,7 @@ class Supervisor:
         self.subscribers: set[trio.MemorySendChannel[Invalidate]] = set()
         self.nursery: trio.Nursery | None = None
         self.spares = workers.SparePool(settings)
+        self.validator = Validator()
         self.closing = False
         self.sandbox_warned = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
@@ -232,10 +227,12 @@ class Supervisor:
     def newest_runtime(self) -> Runtime:
         return self.registry.runtimes()[0]
 
-    def _handover(self, env: Environment, *, disabled_routes: list[str], repairs: list[Repair], admin_token: str,
-                  subdomain: str, max_body: int) -> WorkerHandover:
-        return WorkerHandover(environment=env, disabled_routes=disabled_routes, repairs=repairs,
-                              admin_token=admin_token, max_request_body_size=max_body,
+    def _handover(self, *, disabled_routes: list[str], repairs: list[Repair], admin_token: str, subdomain: str,
+                  max_body: int) -> HandoverHeader:
+        """The hand-over's options; the environment goes beside them as the registry keeps it
+        (``encode_handover_raw``): decoding and re-encoding a large one here would hold the loop."""
+        return HandoverHeader(disabled_routes=disabled_routes, repairs=repairs, admin_token=admin_token,
+                              max_request_body_size=max_body, cloud=True,
                               public_base_url=self.settings.instance_url(subdomain),
                               websocket_max_message_bytes=self.settings.websocket_max_message_bytes,
                               websocket_messages_per_second=self.settings.websocket_messages_per_second,
@@ -245,7 +242,7 @@ class Supervisor:
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
 
-    def _link_state(self, handover: WorkerHandover, uuid: str, *, live_update: bool, epoch: int, max_state: int,
+    def _link_state(self, handover: HandoverHeader, uuid: str, *, live_update: bool, epoch: int, max_state: int,
                     snapshot: bytes = b"", deployed: DeployedRevision | None = None) -> None:
         """Durable state: where the worker pushes, what it starts from, whether live updates are allowed."""
         handover.live_update = live_update
@@ -280,51 +277,26 @@ class Supervisor:
         if owner is not None and owner.environment_uuid != check.environment_uuid:
             raise ApiError(409, f"subdomain {check.subdomain!r} is already taken")
 
-    def _parse_deploy(self, body: bytes) -> DeployRequest:
-        if len(body) > MAX_ENVIRONMENT:
-            raise ApiError(413, f"environment exceeds {MAX_ENVIRONMENT} bytes")
-        try:
-            request = msgspec.json.decode(body, type=DeployRequest)
-        except msgspec.ValidationError as error:
-            raise ApiError(422, f"invalid deploy request: {error}") from None
-        except msgspec.DecodeError as error:
-            raise ApiError(400, f"invalid JSON: {error}") from None
-        except RecursionError:  # msgspec recurses once per level, so this is far past the limit
-            deep = too_deep()
-            raise ApiError(422, f"invalid environment: {deep}", path=deep.path) from None
-        try:
-            check_depth(request.environment)  # before anything recursive (deepcopy, migrations) walks it
-        except SchemaError as error:
-            raise ApiError(422, f"invalid environment: {error}", path=error.path) from None
-        return request
+    async def _admit(self, account: Account, plan: PlanRow, body: bytes) -> None:
+        """The deployments quota, before the body is decoded: a full account is refused in
+        microseconds, not after seconds of validation (a re-deploy of its own needs no free slot)."""
+        owned = {d.environment_uuid for d in self.registry.deployments(account.id)}
+        uuid = await trio.to_thread.run_sync(peek_uuid, body) if needs_uuid(plan.deployments_quota, owned) else None
+        refusal = quota_refusal(plan.deployments_quota, owned, uuid, plan.name)
+        if refusal is not None:
+            raise ApiError(403, refusal)
 
     async def deploy(self, account: Account, body: bytes) -> dict[str, Any]:
-        request = self._parse_deploy(body)
-        given_uuid = request.environment.get("uuid")
-        if not isinstance(given_uuid, str) or not given_uuid:
-            raise ApiError(422, "invalid environment: $.uuid: expected a non-empty string", path="$.uuid")
-        if ENVIRONMENT_UUID.fullmatch(given_uuid) is None:  # it must name the deployment in URLs
-            raise ApiError(422, f"invalid environment: $.uuid: {given_uuid[:60]!r} is not a valid environment "
-                                f"uuid ({ENVIRONMENT_UUID_RULE})", path="$.uuid")
-        runtime = self.newest_runtime()
-        raw = copy.deepcopy(request.environment)
-        try:
-            env, report = environment_from_obj(raw, runtime.max_schema)
-        except UnsupportedSchemaVersion as error:
-            raise ApiError(422, f"environment schema {error.found} is newer than the newest runtime "
-                                f"({runtime.name}, schema {runtime.max_schema}); upgrade the platform or "
-                                "export the environment from an older Mockoon", path="$.lastMigration") from None
-        except SchemaError as error:
-            raise ApiError(422, f"invalid environment: {error}", path=error.path) from None
-        if env.uuid != given_uuid:
-            # Mockoon's repair gives a non-UUID uuid a fresh one; a deployment keeps the one it was
-            # deployed under (checked above), since the app and the API name it by that uuid
-            env.uuid = given_uuid
-            report.repairs = [r for r in report.repairs if r.path != "$.uuid"]
-        env, warnings = sanitise_for_cloud(env, self.guard)
-        env.last_migration = runtime.max_schema
         plan = self.registry.plan(account.plan)
-        uuid = env.uuid
+        await self._admit(account, plan, body)
+        runtime = self.newest_runtime()
+        job = ValidationJob(max_schema=runtime.max_schema, runtime=runtime.name,
+                            max_environment_bytes=MAX_ENVIRONMENT, outbound=self.outbound)
+        checked = await self.validator.validate(body, job)  # a child process: the loop stays free
+        if isinstance(checked, Refused):
+            raise ApiError(checked.status, checked.message, **({"path": checked.path} if checked.path else {}))
+        request = checked
+        uuid = request.uuid
         slot = self._slot(uuid)
         async with slot.lock:
             previous = self.registry.deployment(uuid)
@@ -340,19 +312,19 @@ class Supervisor:
             owner = self.registry.deployment_by_subdomain(subdomain)
             if owner is not None and owner.environment_uuid != uuid:
                 raise ApiError(409, f"subdomain {subdomain!r} is already taken")
-            migrated = encode_environment(env)
-            uploaded = msgspec.json.encode(request.environment)
-            warning_list = [msgspec.to_builtins(w) for w in [*report.repairs, *warnings]]
+            warning_list = [msgspec.to_builtins(w) for w in [*request.repairs, *request.warnings]]
             admin_token = previous.admin_token if previous else secrets.token_urlsafe(32)
             revision = previous.revision + 1 if previous else 1
             try:
-                handover = self._handover(env, disabled_routes=report.disabled_routes, repairs=report.repairs,
+                handover = self._handover(disabled_routes=request.disabled_routes, repairs=request.repairs,
                                           admin_token=admin_token, subdomain=subdomain, max_body=plan.max_body_bytes)
                 epoch = state_store.new_epoch()  # a deploy starts from the deployed state, like Mockoon
                 self._link_state(handover, uuid, live_update=request.live_update, epoch=epoch,
                                  max_state=plan.max_state_bytes)
                 worker = await workers.spawn(self.settings, deployment=uuid, revision=revision,
-                                             command=runtime.command, handover=handover, pool=self.spares)
+                                             command=runtime.command,
+                                             handover=encode_handover_raw(handover, request.migrated),
+                                             pool=self.spares)
             except WorkerStartError as error:
                 self._event(uuid, f"deploy failed: {error}")
                 if previous is not None:
@@ -362,10 +334,11 @@ class Supervisor:
                                stderr=error.stderr_tail) from None
             try:
                 saved = self.registry.save_deployment(
-                    account_id=account.id, environment_uuid=uuid, subdomain=subdomain, name=env.name,
+                    account_id=account.id, environment_uuid=uuid, subdomain=subdomain, name=request.name,
                     visibility=request.visibility, region=request.region or self.settings.region,
-                    live_update=request.live_update, runtime=runtime.name, uploaded=uploaded, migrated=migrated,
-                    warnings=warning_list, disabled_routes=report.disabled_routes, quota=plan.deployments_quota,
+                    live_update=request.live_update, runtime=runtime.name, uploaded=request.uploaded,
+                    migrated=request.migrated, warnings=warning_list, disabled_routes=request.disabled_routes,
+                    quota=plan.deployments_quota,
                     admin_token=admin_token,
                     worker_pid=worker.pid, worker_started=worker.started, worker_socket=str(worker.socket))
             except (QuotaExceeded, OwnedElsewhere) as error:
@@ -391,7 +364,7 @@ class Supervisor:
         result = self.instance(saved)
         result["warnings"] = warning_list
         result["runtime"] = runtime.name
-        result["migratedFrom"] = report.from_version
+        result["migratedFrom"] = request.from_version
         return result
 
     async def _retire(self, worker: WorkerProcess) -> None:
@@ -646,14 +619,18 @@ class Supervisor:
             runtime = self.registry.runtime(deployment.runtime) or builtin_runtime()
             try:
                 restore = state_store.load(self.registry, deployment)  # the live update in force, the saved state
-                handover = self._handover(restore.environment, disabled_routes=restore.disabled_routes, repairs=[],
+                environment_json = (deployment.environment_migrated if restore.deployed is None
+                                    else msgspec.json.encode(restore.environment))
+                handover = self._handover(disabled_routes=restore.disabled_routes, repairs=[],
                                           admin_token=deployment.admin_token, subdomain=deployment.subdomain,
                                           max_body=self._max_body(deployment.account_id))
                 self._link_state(handover, uuid, live_update=deployment.live_update, epoch=restore.epoch,
                                  max_state=self.registry.plan(self.registry.account(deployment.account_id).plan)
                                  .max_state_bytes, snapshot=restore.snapshot, deployed=restore.deployed)
                 worker = await workers.spawn(self.settings, deployment=uuid, revision=deployment.revision,
-                                             command=runtime.command, handover=handover, pool=self.spares)
+                                             command=runtime.command,
+                                             handover=encode_handover_raw(handover, environment_json),
+                                             pool=self.spares)
             except WorkerStartError as error:
                 self._event(uuid, f"start failed ({why}): {error}")
                 self._crashed(uuid, slot, f"{error}\n{error.stderr_tail}")

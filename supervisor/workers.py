@@ -232,12 +232,13 @@ class SparePool:
         self.spares.clear()
 
 
-async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str], handover: WorkerHandover,
-                pool: SparePool | None = None) -> WorkerProcess:
-    """Hand the environment and its decisions to a (warm) worker and wait until it answers on its socket."""
+async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str],
+                handover: WorkerHandover | bytes, pool: SparePool | None = None) -> WorkerProcess:
+    """Hand the environment and its decisions (a hand-over, or one encoded already) to a (warm) worker
+    and wait until it answers on its socket."""
     spare = pool.take(command) if pool is not None else start_spare(settings, command)
     popen = spare.popen
-    payload = encode_handover(handover)
+    payload = handover if isinstance(handover, bytes) else encode_handover(handover)
     assert popen.stdin is not None
     stdin = popen.stdin
 

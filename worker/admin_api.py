@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,6 +231,10 @@ def _update_environment(ctx: AdminContext, body: bytes) -> Response:
         env, _warnings = sanitise_for_cloud(env)  # a live update follows the deploy's rules
     current = ctx.server
     options = current.options
+    if options.cloud:  # what a deploy would refuse or disable, this door does too
+        env, warnings = sanitise_for_cloud(env)
+        for warning in warnings:
+            print(f"warning: admin API environment: {warning.path}: {warning.message}", file=sys.stderr)
     options.disabled_routes = frozenset(report.disabled_routes)
     ctx.holder["server"] = MockServer(env, options, state=current.state)
     if ctx.on_update is not None:

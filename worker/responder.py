@@ -22,6 +22,7 @@ from schemas.environment import Header, Route, RouteResponse
 
 from .crud import crud_matchers, run_crud
 from .jsvalues import UNDEFINED, json_stringify
+from .node_timers import node_delay_ms
 from .request_model import RequestView
 from .routing import InvalidRoutePath, PathMatcher, compile_route_path
 from .rules import choose_response
@@ -48,6 +49,7 @@ class WorkerOptions:
     env_vars: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     disabled_routes: frozenset[str] = frozenset()
     public_base_url: str = ""
+    cloud: bool = False  # served for the platform: the admin API's new environments are sanitised too
     render_seconds: float = 2.0
     max_output: int = 10 * 1024 * 1024
 
@@ -365,7 +367,7 @@ class MockServer:
         scope = Scope(request, self)
         headers = HeaderBag()
         self._apply_headers(self.env.headers, headers, scope)
-        latency = self.env.latency
+        latency = node_delay_ms(self.env.latency)  # Mockoon's two timers, each as Node runs it
         if not uri_decodable(request.path):
             # Express decodes the catch-all route's parameter (the whole path) before Mockoon routes
             return self._error(headers, f"Failed to decode param '{request.path}'", 500, latency)
@@ -428,7 +430,7 @@ class MockServer:
     def _serve(self, route: Route, response: RouteResponse, crud_op: str | None, request: RequestView,
                scope: Scope, headers: HeaderBag, latency: int) -> MockResponse:
         self.state.request_numbers[route.uuid] += 1
-        latency += response.latency
+        latency += node_delay_ms(response.latency)
         status = response.status_code
         self._apply_headers(response.headers, headers, scope)
 

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     options = WorkerOptions(
         faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
         disabled_routes=frozenset(handover.disabled_routes),
-        public_base_url=handover.public_base_url or args.public_base_url,
+        public_base_url=handover.public_base_url or args.public_base_url, cloud=handover.cloud,
     )
     if args.port is not None and not args.uds:
         env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served

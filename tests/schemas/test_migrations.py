@@ -71,3 +71,10 @@ def test_faker_renames_keep_arguments_and_drop_removed_methods() -> None:
 
 def test_every_migration_id_is_registered() -> None:
     assert sorted(MIGRATIONS) == list(range(1, 34))
+
+
+def test_a_negative_last_migration_is_named_at_its_path() -> None:
+    env = {"uuid": "u", "lastMigration": -5, "routes": []}
+    report = migrate(env, 33)
+    assert report.from_version == 0 and env["lastMigration"] == 33
+    assert report.repairs[0].path == "$.lastMigration" and "-5 is below the first migration" in report.repairs[0].message

@@ -246,3 +246,20 @@ def test_same_repaired_environment_as_mockoon(case: int) -> None:
     assert report.disabled_routes == [u for u in mockoon["disabledRoutes"] if u in route_uuids]
     assert (report.repairs[0].code == "REPAIR_MIGRATION") == mockoon["migrationFailed"]
     assert msgspec.json.decode(given) == BROKEN_CASES[case]  # the case itself was not mutated
+
+
+def test_many_dropped_references_repair_in_linear_time() -> None:
+    """Every route uuid is no UUID, so every rootChildren reference is dropped and every route re-attached:
+    comparing each repair with each drop took 11 s for 1,500 routes (675 s for 13,457)."""
+    import time
+
+    from schemas import environment_from_obj
+
+    routes = [{"uuid": f"r-{i}", "type": "http", "method": "get", "endpoint": f"e{i}",
+               "responses": [{"uuid": f"s-{i}-{j}", "statusCode": 200} for j in range(5)]} for i in range(3000)]
+    env = {"uuid": "u", "lastMigration": 33, "routes": routes,
+           "rootChildren": [{"type": "route", "uuid": r["uuid"]} for r in routes]}
+    started = time.monotonic()
+    _, report = environment_from_obj(env)
+    assert time.monotonic() - started < 10
+    assert sum(r.code == "REPAIR_DROP" for r in report.repairs) == 3000
