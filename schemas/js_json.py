@@ -113,7 +113,7 @@ def format_number(value: float | int) -> str:
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")
-    if 1e-7 <= abs(value) < 1e21:
+    if 1e-6 <= abs(value) < 1e21:
         return format(Decimal(text), "f")
     exp = int(exponent)
     return f"{mantissa.removesuffix('.0')}e{'+' if exp > 0 else '-'}{abs(exp)}"

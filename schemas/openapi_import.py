@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .environment import HIGHEST_MIGRATION
-from .js_json import UNDEFINED, js_string, js_stringify, js_truthy, parse_int
+from .js_json import UNDEFINED, js_order, js_string, js_stringify, js_truthy, parse_int
 from .openapi_parse import SpecError, spec_kind
 from .openapi_refs import dereference
 from .openapi_url import url_pathname
@@ -84,8 +84,6 @@ def _assign(*sources: Any) -> dict[str, Any]:
         if isinstance(source, (dict, list, str)):
             for key in _keys(source):
                 out[key] = _get(source, key)
-    from .js_json import js_order
-
     ordered: dict[str, Any] = js_order({k: None for k in out})
     return {k: out[k] for k in ordered}
 
@@ -357,7 +355,7 @@ def import_openapi(doc: Any, *, port: int | None = None,
         raise SpecError(f"Not a valid Swagger/OpenAPI specification: openapi version {js_string(doc['openapi'])!r} "
                         "(a string starting with '3.' is expected)")
     try:
-        resolved, refs = dereference(doc)
+        resolved, refs = dereference(js_order(doc))
         builder = _Builder(resolved, kind, new_uuid)
         if refs.unresolved:
             builder.warnings.append(f"{len(refs.unresolved)} $ref(s) not resolved (only #/ references inside "

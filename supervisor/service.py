@@ -243,6 +243,10 @@ class Supervisor:
 
     async def deploy(self, account: Account, body: bytes) -> dict[str, Any]:
         request = self._parse_deploy(body)
+        if "openapi" in request.environment or "swagger" in request.environment:
+            raise ApiError(422, "invalid environment: this is an OpenAPI/Swagger document, not a Mockoon environment; "
+                                "import it first (`mockfleet import SPEC -o ENV.json`, or `mockfleet deploy SPEC` "
+                                "converts it on the way)", path="$")
         given_uuid = request.environment.get("uuid")
         if not isinstance(given_uuid, str) or not given_uuid:
             raise ApiError(422, "invalid environment: $.uuid: expected a non-empty string", path="$.uuid")
