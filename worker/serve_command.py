@@ -31,16 +31,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-d", "--data", type=Path, nargs="+", default=[], help="more files (mockoon-cli's spelling)")
     p.add_argument("-p", "--port", type=int, nargs="+", default=[],
                    help="TCP port of each file, in order (default: each environment's port)")
-    p.add_argument("--host", default="0.0.0.0", help="TCP address to listen on")
+    p.add_argument("-l", "--host", "--hostname", dest="host", default="0.0.0.0", help="TCP address to listen on")
     p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP")
-    p.add_argument("--faker-seed", type=int)
-    p.add_argument("--faker-locale", default="en")
-    p.add_argument("--env-vars-prefix", default="MOCKOON_")
+    p.add_argument("-s", "--faker-seed", type=int)
+    p.add_argument("-c", "--faker-locale", default="en")
+    p.add_argument("-x", "--env-vars-prefix", default="MOCKOON_")
     p.add_argument("--admin-api-token", default=os.environ.get("MOCKFLEET_ADMIN_TOKEN"),
                    help="Bearer token of /mockoon-admin (default: $MOCKFLEET_ADMIN_TOKEN, else a random one)")
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
     p.add_argument("--public-base-url", default="")
-    p.add_argument("--disable-routes", nargs="+", default=[], metavar="UUID_OR_KEYWORD",
+    p.add_argument("-e", "--disable-routes", nargs="+", default=[], metavar="UUID_OR_KEYWORD",
                    help="routes not served: a route uuid, a keyword in an endpoint or folder name, or * for all")
     p.add_argument("--disable-admin-api", action="store_true", help="no /mockoon-admin (its paths are mock paths)")
     p.add_argument("--log-transaction", action="store_true",
@@ -48,11 +48,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-transaction-logs", type=int, default=100, help="transactions the admin API keeps")
     p.add_argument("--enable-random-latency", action="store_true",
                    help="each latency becomes a random 0..latency ms, as in Mockoon")
-    p.add_argument("--watch", action="store_true",
+    p.add_argument("-w", "--watch", action="store_true",
                    help="reload a file when it changes (requests in flight finish on the old version)")
     p.add_argument("--polling-interval", type=int, default=2000, help="--watch's polling interval in ms")
-    p.add_argument("--repair", action="store_true",
+    p.add_argument("-r", "--repair", action="store_true",
                    help="accepted for mockoon-cli parity: environments are always repaired as Mockoon does")
+    p.add_argument("-X", "--disable-log-to-file", action="store_true",
+                   help="accepted for mockoon-cli parity: serve never writes log files (output goes to stdout/stderr)")
+    p.add_argument("--disable-external-refs", action="store_true",
+                   help="accepted for mockoon-cli parity: a spec's references outside the file are never fetched")
     p.add_argument("--handover", action="store_true",
                    help="read a schemas.handover.WorkerHandover from stdin instead of an environment file: "
                         "lets the supervisor start spare workers ahead of deploys")
