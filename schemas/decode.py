@@ -88,7 +88,7 @@ def environment_from_obj(
     if not isinstance(obj, dict):
         raise SchemaError("$", f"expected a Mockoon environment object, got {_type_name(obj)}")
     if "openapi" in obj or "swagger" in obj:
-        raise SchemaError("$", "this is an OpenAPI document, not a Mockoon environment (import it in Mockoon first)")
+        raise SchemaError("$", "this is an OpenAPI document, not a Mockoon environment (convert it first: `mockfleet import SPEC -o ENV.json`)")
     if "routes" not in obj and "lastMigration" not in obj:
         raise SchemaError("$", "not a Mockoon environment: no routes and no lastMigration")
     report = migrate(obj, highest)

@@ -21,7 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mockfleet {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from edge import edge_command
-    from supervisor import client_command, supervise_command, up_command, validate_command
+    from supervisor import (
+        client_command,
+        openapi_command,
+        supervise_command,
+        up_command,
+        validate_command,
+    )
     from worker import serve_command
 
     up_command.add_parser(sub)
@@ -30,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     supervise_command.add_parser(sub)
     edge_command.add_parser(sub)
     client_command.add_parsers(sub)
+    openapi_command.add_parsers(sub)
     return parser
 
 

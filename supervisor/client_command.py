@@ -33,11 +33,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("deploy", help="deploy (or re-deploy) an environment file")
+    p = sub.add_parser("deploy", help="deploy (or re-deploy) an environment file or an OpenAPI/Swagger spec")
     _common(p)
     p.add_argument("environment", type=Path)
     p.add_argument("--visibility", choices=["public", "private"], default="public")
     p.add_argument("--subdomain", default=None)
+    p.add_argument("--uuid", default=None, help="environment uuid of a deployed OpenAPI spec "
+                                                "(default: derived from the spec's path)")
     p.set_defaults(func=deploy)
     p = sub.add_parser("ls", help="list your deployments")
     _common(p)
@@ -163,10 +165,7 @@ def _run(func: Any, args: argparse.Namespace) -> int:
 
 def deploy(args: argparse.Namespace) -> int:
     def go(args: argparse.Namespace) -> None:
-        try:
-            environment = json.loads(args.environment.read_text())
-        except (OSError, ValueError) as error:
-            raise ClientError(f"cannot read {args.environment}: {error}") from error
+        environment = _environment_or_spec(args)
         answer = _call(args, "POST", "/deployments", {
             "environment": environment, "visibility": args.visibility.upper(), "subdomain": args.subdomain,
             "region": None, "liveUpdate": False, "version": "mockfleet-cli"})
@@ -178,6 +177,31 @@ def deploy(args: argparse.Namespace) -> int:
             lines.append(f"  warning  {warning['message']} ({warning['path']})")
         _print(args, answer, "\n".join(lines))
     return _run(go, args)
+
+
+def _environment_or_spec(args: argparse.Namespace) -> Any:
+    """The environment to deploy; an OpenAPI/Swagger spec is converted here (the API takes
+    environments only), its environment uuid fixed by ``--uuid`` or the spec's path, so deploying
+    the same spec again re-deploys the same mock."""
+    import uuid
+
+    from schemas import SchemaError
+    from schemas.environment_source import read_environment_source
+
+    path = args.environment
+    spec_uuid = args.uuid or str(uuid.uuid5(uuid.NAMESPACE_URL, f"mockfleet-openapi:{path.resolve()}"))
+    try:
+        source = read_environment_source(path.read_bytes(), spec_uuid=spec_uuid)
+    except OSError as error:
+        raise ClientError(f"cannot read {path}: {error.strerror}") from error
+    except SchemaError as error:
+        raise ClientError(f"{path}: {error}") from error
+    for warning in source.warnings:
+        print(f"warning: openapi import: {warning}", file=sys.stderr)
+    if source.from_spec:
+        print(f"converted the OpenAPI document {path} to an environment ({source.environment['uuid']})",
+              file=sys.stderr)
+    return source.environment
 
 
 def ls(args: argparse.Namespace) -> int:

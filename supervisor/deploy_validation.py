@@ -60,6 +60,10 @@ def validate(body: bytes, job: ValidationJob) -> ValidationResult:
         check_depth(request.environment)  # before anything recursive (migrations) walks it
     except SchemaError as error:
         return _invalid(error)
+    if "openapi" in request.environment or "swagger" in request.environment:
+        return Refused(status=422, path="$", message=(
+            "invalid environment: this is an OpenAPI/Swagger document, not a Mockoon environment; import it first "
+            "(`mockfleet import SPEC -o ENV.json`, or `mockfleet deploy SPEC` converts it on the way)"))
     given_uuid = request.environment.get("uuid")
     if not isinstance(given_uuid, str) or not given_uuid:
         return Refused(status=422, message="invalid environment: $.uuid: expected a non-empty string", path="$.uuid")

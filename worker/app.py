@@ -30,6 +30,7 @@ from .request_model import (
 )
 from .responder import MockResponse, MockServer
 from .routing import dedup_slashes
+from .transaction_log import transaction_log_line
 from .transactions import EventHub, build_transaction
 from .websocket_server import WebSocketRoutes
 
@@ -82,7 +83,8 @@ class MockApp:
     objects per request, measured ~2x faster); the admin API, lifespan and anything else go to Quart."""
 
     def __init__(self, server: MockServer, max_body: int, admin_token: str | None = None,
-                 outbound: OutboundClient | None = None) -> None:
+                 outbound: OutboundClient | None = None,
+                 admin_enabled: bool = True) -> None:
         self.quart = create_app(server, max_body, admin_token)
         self.holder: dict[str, MockServer] = self.quart.config["MOCK_SERVER_HOLDER"]
         self.admin: AdminContext = self.quart.config["ADMIN"]
@@ -93,6 +95,7 @@ class MockApp:
         self.admin.outbound = self.outbound
         self.relay = ProxyRelay(self.outbound, self._record_proxied)
         self.callbacks = CallbackRunner(self.outbound, self._record_callback)
+        self.admin_enabled = admin_enabled  # `serve --disable-admin-api`: its paths are mock paths
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
@@ -103,7 +106,7 @@ class MockApp:
             return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         target = raw_path.decode("latin-1")
-        if target.startswith(admin_api.PREFIX):
+        if target.startswith(admin_api.PREFIX) and self.admin_enabled:
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -239,6 +242,8 @@ def _record(server: MockServer, admin: AdminContext, view: RequestView, result: 
     The record is built only when somebody reads it: logging costs a tuple per request."""
     pending = PendingTransaction(server, view, result, int(time.time() * 1000))
     server.state.logs.append(pending)
+    if server.options.log_transactions:
+        print(transaction_log_line(server.env.name, server.env.uuid, pending.materialize(), time.time()), flush=True)
     if admin.hub.listening:
         admin.hub.publish({"event": "transaction-complete", "transaction": pending.materialize()})
 

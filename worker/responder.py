@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import random
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,9 @@ class WorkerOptions:
     cloud: bool = False  # served for the platform: the admin API's new environments are sanitised too
     render_seconds: float = 2.0
     max_output: int = 10 * 1024 * 1024
+    disabled_route_keywords: tuple[str, ...] = ()  # `serve --disable-routes`, matched as Mockoon does
+    random_latency: bool = False  # `serve --enable-random-latency`: each latency is 0..latency ms
+    log_transactions: bool = False  # `serve --log-transaction`: one JSON line per request on stdout
 
 
 @dataclass(slots=True)
@@ -102,9 +106,19 @@ class _CompiledRoute:
     buckets: list[str] = field(default_factory=list)  # ids of the buckets to generate when it is served
 
 
-def served_routes(env: Environment, disabled: frozenset[str], types: tuple[str, ...] = ("http", "crud")) -> list[Route]:
+_LATENCY_RANDOM = random.Random()
+
+
+def served_routes(env: Environment, disabled: frozenset[str], keywords: tuple[str, ...] = (),
+                  types: tuple[str, ...] = ("http", "crud")) -> list[Route]:
     """The routes of these types (HTTP and CRUD by default) Mockoon serves, in the order it tries them: the tree of
-    ``rootChildren`` and folders, depth first. A route no folder lists is not served."""
+    ``rootChildren`` and folders, depth first. A route no folder lists is not served.
+
+    ``keywords`` (``--disable-routes``) leave out, as Mockoon's ``routesFromFolder`` does, a route
+    named by its uuid or whose endpoint contains a keyword, every route of a folder whose name
+    contains one, and everything for ``*``."""
+    if "*" in keywords:
+        return []
     routes: dict[str, Route] = {}
     for route in env.routes:
         routes.setdefault(route.uuid, route)
@@ -118,9 +132,11 @@ def served_routes(env: Environment, disabled: frozenset[str], types: tuple[str, 
         for child in children:
             if child.type == "route":
                 route = routes.get(child.uuid)
-                if route is not None and route.type in types and route.uuid not in disabled:
+                if route is not None and route.type in types and route.uuid not in disabled \
+                        and route.uuid not in keywords and not any(k in route.endpoint for k in keywords):
                     served.append(route)
-            elif child.uuid in folders and child.uuid not in entered:  # a folder inside itself is walked once
+            elif child.uuid in folders and child.uuid not in entered \
+                    and not any(k in folders[child.uuid].name for k in keywords):  # a folder inside itself is walked once
                 entered.add(child.uuid)
                 walk(folders[child.uuid].children)
 
@@ -315,7 +331,7 @@ class MockServer:
         self.faker = FakerContext(self.options.faker_locale, self.options.faker_seed)
         self.routes: list[_CompiledRoute] = []
         self.route_errors: list[str] = []
-        for route in served_routes(env, self.options.disabled_routes):
+        for route in served_routes(env, self.options.disabled_routes, self.options.disabled_route_keywords):
             try:
                 if route.type == "crud":
                     compiled = _CompiledRoute(route, None, crud_matchers(env.endpoint_prefix, route.endpoint))
@@ -355,6 +371,12 @@ class MockServer:
                 generate_bucket(bucket, bucket.value, lambda text: self.engine.render(text, scope))
 
     # --- request handling ------------------------------------------------------------------------
+    def _latency(self, latency: int) -> int:
+        """Mockoon's ``getLatency``: with random latency on, a whole number of ms in 0..latency."""
+        if self.options.random_latency and latency > 0:
+            return _LATENCY_RANDOM.randint(0, latency)  # apart from faker's seeded stream, as in Mockoon
+        return latency
+
     def handle(self, request: RequestView) -> MockResponse:
         self.state.touch()
         try:
@@ -367,7 +389,7 @@ class MockServer:
         scope = Scope(request, self)
         headers = HeaderBag()
         self._apply_headers(self.env.headers, headers, scope)
-        latency = node_delay_ms(self.env.latency)  # Mockoon's two timers, each as Node runs it
+        latency = node_delay_ms(self._latency(self.env.latency))  # Mockoon's two timers, each as Node runs it
         if not uri_decodable(request.path):
             # Express decodes the catch-all route's parameter (the whole path) before Mockoon routes
             return self._error(headers, f"Failed to decode param '{request.path}'", 500, latency)
@@ -430,7 +452,7 @@ class MockServer:
     def _serve(self, route: Route, response: RouteResponse, crud_op: str | None, request: RequestView,
                scope: Scope, headers: HeaderBag, latency: int) -> MockResponse:
         self.state.request_numbers[route.uuid] += 1
-        latency += node_delay_ms(response.latency)
+        latency += node_delay_ms(self._latency(response.latency))
         status = response.status_code
         self._apply_headers(response.headers, headers, scope)
 

@@ -29,7 +29,8 @@ def parse_size(text: str) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve one Mockoon environment (like mockoon-cli start)")
     p.add_argument("environment", type=Path,
-                   help="environment JSON file, or - to read it from standard input (how the supervisor hands it over)")
+                   help="environment JSON file or OpenAPI/Swagger spec (JSON or YAML, converted as mockoon-cli "
+                        "does), or - to read it from standard input")
     p.add_argument("--port", type=int, help="TCP port (default: the environment's port)")
     p.add_argument("--host", default="0.0.0.0", help="TCP address to listen on")
     p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP")
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    from schemas import SchemaError, decode_environment
+    from schemas import SchemaError, environment_from_obj
+    from schemas.environment_source import read_environment_source
     from schemas.handover import WorkerHandover, decode_handover
     from schemas.outbound import InvalidRule
 
@@ -129,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         try:
             data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
-            env, report = decode_environment(data)
+            source = read_environment_source(data)  # an OpenAPI spec is converted as mockoon-cli start does
+            for warning in source.warnings:
+                print(f"warning: openapi import: {warning}", file=sys.stderr)
+            env, report = environment_from_obj(source.environment)
         except OSError as error:
             print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
             return 2
