@@ -70,7 +70,9 @@ class DeploymentsApi:
         sup = self.supervisor
         if path == "/deployments":
             if method == "GET":
-                return HttpResponse.json(200, [sup.instance(d) for d in sup.registry.deployments(account.id)])
+                # ``state`` beside the app's two-valued ``status``: FAILED and STARTING stay visible to ``mockfleet ls``
+                return HttpResponse.json(200, [{**sup.instance(d), "state": d.status}
+                                               for d in sup.registry.deployments(account.id)])
             if method == "POST":
                 return HttpResponse.json(200, await sup.deploy(account, request.body))
             raise ApiError(405, f"{method} is not allowed on /deployments")

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     from edge import edge_command
     from supervisor import (
         client_command,
+        install_command,
+        logs_command,
         openapi_command,
         supervise_command,
         up_command,
@@ -37,12 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     edge_command.add_parser(sub)
     client_command.add_parsers(sub)
     openapi_command.add_parsers(sub)
+    logs_command.add_parser(sub)
+    install_command.add_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "takes_command", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.command_words = extra  # `runtime add NAME --max-schema N -- COMMAND…`: argparse cannot split these
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

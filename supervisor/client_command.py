@@ -64,6 +64,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--name", default="account")
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=account_create)
+    set_plan = account_sub.add_parser("set-plan", help="move an account to another plan (the edge applies it "
+                                                       "within 30 s)")
+    set_plan.add_argument("--data-dir", type=Path, default=default_data_dir())
+    set_plan.add_argument("account", type=int, help="account id (as `account create` printed it)")
+    set_plan.add_argument("plan")
+    set_plan.add_argument("--json", action="store_true")
+    set_plan.set_defaults(func=account_set_plan)
     p = sub.add_parser("plan", help="operator: plans and their quotas")
     plan_sub = p.add_subparsers(dest="plan_command", required=True)
     plans = plan_sub.add_parser("ls")
@@ -92,8 +99,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--data-dir", type=Path, default=default_data_dir())
     add.add_argument("name")
     add.add_argument("--max-schema", type=int, required=True)
-    add.add_argument("command", nargs=argparse.REMAINDER)
-    add.set_defaults(func=runtime_add)
+    add.set_defaults(func=runtime_add, takes_command=True, command_words=[])
+    remove = runtime_sub.add_parser("rm", help="remove a runtime no deployment is pinned to")
+    remove.add_argument("--data-dir", type=Path, default=default_data_dir())
+    remove.add_argument("name")
+    remove.set_defaults(func=runtime_rm)
 
 
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
@@ -208,7 +218,8 @@ def ls(args: argparse.Namespace) -> int:
     def go(args: argparse.Namespace) -> None:
         answer = _call(args, "GET", "/deployments")
         rows = [f"{'UUID':36}  {'STATUS':8}  {'ACCESS':8}  URL"]
-        rows += [f"{d['environmentUuid']:36}  {d['status']:8}  {d['visibility'].lower():8}  {d['url']}" for d in answer]
+        rows += [f"{d['environmentUuid']:36}  {d.get('state', d['status']):8}  {d['visibility'].lower():8}  {d['url']}"
+                 for d in answer]
         _print(args, answer, "\n".join(rows) if answer else "no deployments")
     return _run(go, args)
 
@@ -275,19 +286,55 @@ def runtime_ls(args: argparse.Namespace) -> int:
 
 
 def runtime_add(args: argparse.Namespace) -> int:
-    from .registry import Runtime
+    from .registry import RegistryError, Runtime
 
-    command = [c for c in args.command if c != "--"]
+    words: list[str] = args.command_words
+    command = words[1:] if words[:1] == ["--"] else words
     if not command:
         print("error: give the runtime's command after --", file=sys.stderr)
         return 2
     registry = _registry(args)
     try:
-        registry.add_runtime(Runtime(name=args.name, command=command, max_schema=args.max_schema))
+        registry.register_runtime(Runtime(name=args.name, command=command, max_schema=args.max_schema))
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         registry.close()
     print(f"runtime {args.name} registered for schemas up to {args.max_schema}; new deploys use it, "
           "running deployments keep theirs until re-deployed")
+    return 0
+
+
+def runtime_rm(args: argparse.Namespace) -> int:
+    from .registry import RegistryError
+
+    registry = _registry(args)
+    try:
+        registry.remove_runtime(args.name)
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    print(f"runtime {args.name} removed")
+    return 0
+
+
+def account_set_plan(args: argparse.Namespace) -> int:
+    from .registry import RegistryError
+
+    registry = _registry(args)
+    try:
+        account = registry.set_account_plan(args.account, args.plan)
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    payload = {"id": account.id, "name": account.name, "plan": account.plan}
+    _print(args, payload, f"account {account.id} ({account.name}) is on plan {account.plan}; "
+                          "the edge applies its limits within 30 s")
     return 0
 
 

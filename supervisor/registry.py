@@ -307,6 +307,38 @@ class Registry:
             db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'runtime-add', ?)",
                        (time.time(), f"{runtime.name} schema {runtime.max_schema}"))
 
+    def register_runtime(self, runtime: Runtime) -> None:
+        """``mockfleet runtime add``: a new name only, so pinned deployments never see their command change."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM runtimes WHERE name = ?", (runtime.name,)).fetchone():
+                raise RuntimeExists(runtime.name)
+            db.execute("INSERT INTO runtimes VALUES (?, ?, ?, ?)",
+                       (runtime.name, json.dumps(runtime.command), runtime.max_schema, time.time()))
+            db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'runtime-add', ?)",
+                       (time.time(), f"{runtime.name} schema {runtime.max_schema}"))
+
+    def remove_runtime(self, name: str) -> None:
+        """Refused while a deployment is pinned to it: its worker could not be started again."""
+        with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM runtimes WHERE name = ?", (name,)).fetchone():
+                raise RegistryError(f"no runtime named {name!r}")
+            pinned = [r[0] for r in db.execute("SELECT environment_uuid FROM deployments WHERE runtime = ? "
+                                               "ORDER BY created_at", (name,))]
+            if pinned:
+                raise RuntimeInUse(name, pinned)
+            db.execute("DELETE FROM runtimes WHERE name = ?", (name,))
+            db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'runtime-rm', ?)", (time.time(), name))
+
+    def set_account_plan(self, account_id: int, plan: str) -> Account:
+        """``mockfleet account set-plan``; the edge picks the new limits up with its next push."""
+        plan_row = self.plan(plan)
+        with self.transaction() as db:
+            if db.execute("UPDATE accounts SET plan = ? WHERE id = ?", (plan_row.name, account_id)).rowcount == 0:
+                raise RegistryError(f"unknown account {account_id}")
+            db.execute("INSERT INTO audit (at, account_id, action, detail) VALUES (?, ?, 'account-set-plan', ?)",
+                       (time.time(), account_id, plan_row.name))
+        return self.account(account_id)
+
     def runtimes(self) -> list[Runtime]:
         rows = self.db.execute("SELECT * FROM runtimes ORDER BY max_schema DESC, created_at DESC").fetchall()
         return [Runtime(name=r["name"], command=json.loads(r["command"]), max_schema=r["max_schema"]) for r in rows]
@@ -488,3 +520,17 @@ class QuotaExceeded(RegistryError):
 class OwnedElsewhere(RegistryError):
     def __init__(self, environment_uuid: str) -> None:
         super().__init__(f"environment {environment_uuid} is deployed by another account")
+
+
+class RuntimeExists(RegistryError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"runtime {name!r} exists already; deployments pinned to it keep its command "
+                         "(add the new command under a new name)")
+
+
+class RuntimeInUse(RegistryError):
+    def __init__(self, name: str, pinned: list[str]) -> None:
+        shown = ", ".join(pinned[:5]) + (f" and {len(pinned) - 5} more" if len(pinned) > 5 else "")
+        super().__init__(f"runtime {name!r} is pinned by {len(pinned)} deployment(s): {shown}; "
+                         "re-deploy or remove them first")
+        self.pinned = pinned

@@ -135,19 +135,29 @@ def api_call(settings: Settings, token: str, method: str, path: str, body: Any =
         conn.close()
 
 
+DEMO_UUID = "mockfleet-demo"  # not the file's uuid: deploying worker/demo_environment.json (the tour) is the user's own
+
+
 def _demo(settings: Settings, credentials: dict[str, Any]) -> None:
-    environment = json.loads(DEMO.read_text())
-    status, answer = api_call(settings, credentials["token"], "POST", "/deployments",
-                              {"environment": environment, "visibility": "PUBLIC", "subdomain": "demo-mock",
-                               "region": settings.region, "liveUpdate": False, "version": "mockfleet"})
+    """Deploy the demo once, under its own uuid; a demo deployed before is left as it is (never re-deployed,
+    never made public again), and nothing else the user deployed is touched."""
+    status, answer = api_call(settings, credentials["token"], "GET", f"/deployments/{DEMO_UUID}")
     if status != 200:
-        print(f"demo deploy failed ({status}): {answer}", file=sys.stderr)
+        environment = {**json.loads(DEMO.read_text()), "uuid": DEMO_UUID}
+        status, answer = api_call(settings, credentials["token"], "POST", "/deployments",
+                                  {"environment": environment, "visibility": "PUBLIC", "subdomain": "demo-mock",
+                                   "region": settings.region, "liveUpdate": False, "version": "mockfleet"})
+    if status != 200:
+        print(f"demo not deployed ({status}): {answer.get('message') if isinstance(answer, dict) else answer}",
+              file=sys.stderr)
         return
     url = answer["url"]
     host = url.split("//", 1)[1].split(":", 1)[0]
     ca = credentials.get("caPath")
     cacert = f" --cacert {ca}" if ca else ""
-    print(f"\ndemo deployed at {url}\ntry:\n  curl{cacert} --resolve {host}:{settings.https_port}:127.0.0.1 {url}/users")
+    key = f" -H 'Authorization: Bearer {answer['apiKey']}'" if answer["visibility"] == "PRIVATE" else ""
+    print(f"\ndemo deployed at {url}\ntry:\n  curl{cacert} --resolve {host}:{settings.https_port}:127.0.0.1{key} "
+          f"{url}/users")
     print(f"  curl{cacert} --resolve {settings.api_host}:{settings.https_port}:127.0.0.1 "
           f"-H 'Authorization: Bearer {credentials['token']}' {settings.api_url}/deployments\n", flush=True)
 
