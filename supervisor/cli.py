@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     from supervisor import (
         client_command,
         openapi_command,
+        registry_command,
         supervise_command,
         up_command,
         validate_command,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     edge_command.add_parser(sub)
     client_command.add_parsers(sub)
     openapi_command.add_parsers(sub)
+    registry_command.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,28 @@
+"""The registry's tests run on both backends: a SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.postgres_server import PostgresServer, PostgresUnavailable
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as error:
+        pytest.skip(f"no PostgreSQL server for the registry tests: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_target(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Where a fresh registry lives, once per backend (``Registry(registry_target)`` opens it)."""
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path / 'r.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
