@@ -14,7 +14,10 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 SUPERUSER = "mockfleet"
 
@@ -83,3 +86,14 @@ class PostgresServer:
         except PostgresUnavailable:
             pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session (import this fixture where it is needed)."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as error:
+        pytest.skip(f"no PostgreSQL server for these tests: {error}")
+    yield server
+    server.stop()

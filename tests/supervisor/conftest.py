@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.postgres_server import PostgresServer, PostgresUnavailable
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer()
-    except PostgresUnavailable as error:
-        pytest.skip(f"no PostgreSQL server for the registry tests: {error}")
-    yield server
-    server.stop()
+from tests.postgres_server import PostgresServer, postgres_server  # noqa: F401  (the session's server)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
