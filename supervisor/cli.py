@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         install_command,
         logs_command,
         openapi_command,
+        registry_command,
         supervise_command,
         up_command,
         validate_command,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     openapi_command.add_parsers(sub)
     logs_command.add_parser(sub)
     install_command.add_parsers(sub)
+    registry_command.add_parsers(sub)
     return parser
 
 

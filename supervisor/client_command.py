@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .settings import default_data_dir
+from .supervise_command import add_registry_argument
 
 
 class ClientError(Exception):
@@ -60,6 +61,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     account_sub = p.add_subparsers(dest="account_command", required=True)
     create = account_sub.add_parser("create", help="create an account and print its token once")
     create.add_argument("--data-dir", type=Path, default=default_data_dir())
+    add_registry_argument(create)
     create.add_argument("--plan", default="team")
     create.add_argument("--name", default="account")
     create.add_argument("--json", action="store_true")
@@ -75,10 +77,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     plan_sub = p.add_subparsers(dest="plan_command", required=True)
     plans = plan_sub.add_parser("ls")
     plans.add_argument("--data-dir", type=Path, default=default_data_dir())
+    add_registry_argument(plans)
     plans.add_argument("--json", action="store_true")
     plans.set_defaults(func=plan_ls)
     plan_set = plan_sub.add_parser("set", help="create or change a plan (running instances pick it up within 30 s)")
     plan_set.add_argument("--data-dir", type=Path, default=default_data_dir())
+    add_registry_argument(plan_set)
     plan_set.add_argument("name")
     plan_set.add_argument("--deployments", type=int, required=True)
     plan_set.add_argument("--monthly-requests", type=int, required=True)
@@ -92,11 +96,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     runtime_sub = p.add_subparsers(dest="runtime_command", required=True)
     listing = runtime_sub.add_parser("ls")
     listing.add_argument("--data-dir", type=Path, default=default_data_dir())
+    add_registry_argument(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=runtime_ls)
     add = runtime_sub.add_parser("add", help="register NAME for schemas up to --max-schema: mockfleet runtime add "
                                              "NAME --max-schema 33 -- COMMAND ARGS…")
     add.add_argument("--data-dir", type=Path, default=default_data_dir())
+    add_registry_argument(add)
     add.add_argument("name")
     add.add_argument("--max-schema", type=int, required=True)
     add.set_defaults(func=runtime_add, takes_command=True, command_words=[])
@@ -249,9 +255,9 @@ def _registry(args: argparse.Namespace) -> Any:
     from .registry import Registry
     from .settings import Settings
 
-    settings = Settings(data_dir=args.data_dir)
+    settings = Settings(data_dir=args.data_dir, registry=getattr(args, "registry", ""))
     settings.prepare()
-    return Registry(settings.registry_path)
+    return Registry(settings.registry_target)
 
 
 def account_create(args: argparse.Namespace) -> int:

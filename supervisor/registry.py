@@ -1,8 +1,10 @@
-"""The registry: accounts, plans, deployments, runtimes, usage and audit in one SQLite file.
+"""The registry: accounts, plans, deployments, runtimes, usage and audit, in SQLite or PostgreSQL.
 
-WAL with synchronous=FULL: every committed transaction survives kill -9 and power loss, and
-each deploy is one transaction, so it is either fully recorded or not at all. Our own
-tables are versioned with ``PRAGMA user_version`` and migrated forward at open.
+SQLite (one file, the default) runs WAL with synchronous=FULL: every committed transaction
+survives kill -9 and power loss. PostgreSQL (``postgresql://…``) lets several servers share one
+registry. Each deploy is one transaction on either, so it is recorded fully or not at all. One
+schema (``SCHEMA``, versioned, migrated forward at open) serves both; ``registry_db`` spells it
+per backend.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,9 @@ from typing import Any
 import msgspec
 
 from schemas.deployments import DEFAULT_PLANS, TRIAL_REQUESTS_PER_SECOND
+
+from .registry_db import Database, RegistryTarget, connect, parse_target, schema_statements
+from .registry_db import IntegrityViolation as IntegrityViolation  # callers catch it from here
 
 
 class RegistryError(Exception):
@@ -156,6 +160,11 @@ SCHEMA: list[str] = [
         PRIMARY KEY (ledger, environment_uuid)
     );
     """,
+    # version 7: outbound rules keep their order in a column of their own (PostgreSQL has no rowid)
+    """
+    ALTER TABLE outbound_rules ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbound_rules SET position = {rowid};
+    """,
 ]
 
 
@@ -217,46 +226,49 @@ def next_reset(now: float | None = None) -> dt.datetime:
 
 
 class Registry:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=5000")
+    def __init__(self, target: str | Path | RegistryTarget) -> None:
+        """``target``: a SQLite file (``Path``, ``sqlite:PATH``) or ``postgresql://…``."""
+        self.target = parse_target(target)
+        self.db: Database = connect(self.target)
         self._migrate()
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> Iterator[Database]:
+        with self.db.transaction() as db:
+            yield db
+
+    def schema_version(self) -> int:
+        return self.db.schema_version()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(SCHEMA[version:], start=version + 1):
+        while True:  # one version per transaction, under a lock so two servers don't both migrate
             with self.transaction() as db:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version={number}")
+                db.lock_schema()
+                version = db.schema_version()
+                if version > len(SCHEMA):
+                    raise RegistryError(f"the registry {self.target} is at schema version {version}, newer than "
+                                        f"this mockfleet ({len(SCHEMA)}): upgrade mockfleet")
+                if version == len(SCHEMA):
+                    break
+                for statement in schema_statements(SCHEMA[version], db.dialect):
+                    db.execute(statement)
+                db.set_schema_version(version + 1)
         with self.transaction() as db:
             for plan in DEFAULT_PLANS.values():
-                db.execute("INSERT OR IGNORE INTO plans (name, deployments_quota, monthly_requests_quota, "
-                           "requests_per_second, trial, max_body_bytes) VALUES (?, ?, ?, ?, 0, ?)",
+                db.execute("INSERT INTO plans (name, deployments_quota, monthly_requests_quota, "
+                           "requests_per_second, trial, max_body_bytes) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
                            (plan.name, plan.deployments_quota, plan.monthly_requests_quota, plan.requests_per_second,
                             10 * 1024 * 1024 if plan.name == "TEAM" else 5 * 1024 * 1024))
-            db.execute("INSERT OR IGNORE INTO plans (name, deployments_quota, monthly_requests_quota, "
-                       "requests_per_second, trial, max_body_bytes) VALUES ('TRIAL', 1, 50000, ?, 1, 5242880)",
-                       (TRIAL_REQUESTS_PER_SECOND,))
+            db.execute("INSERT INTO plans (name, deployments_quota, monthly_requests_quota, "
+                       "requests_per_second, trial, max_body_bytes) VALUES ('TRIAL', 1, 50000, ?, 1, 5242880) "
+                       "ON CONFLICT DO NOTHING", (TRIAL_REQUESTS_PER_SECOND,))
 
     # --- plans and accounts -----------------------------------------------------------------
     def plan(self, name: str) -> PlanRow:
@@ -273,8 +285,12 @@ class Registry:
 
     def set_plan(self, plan: PlanRow) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO plans (name, deployments_quota, monthly_requests_quota, "
-                       "requests_per_second, trial, max_body_bytes, max_state_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO plans (name, deployments_quota, monthly_requests_quota, requests_per_second, "
+                       "trial, max_body_bytes, max_state_bytes) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                       "SET deployments_quota = excluded.deployments_quota, monthly_requests_quota = "
+                       "excluded.monthly_requests_quota, requests_per_second = excluded.requests_per_second, "
+                       "trial = excluded.trial, max_body_bytes = excluded.max_body_bytes, "
+                       "max_state_bytes = excluded.max_state_bytes",
                        (plan.name.upper(), plan.deployments_quota, plan.monthly_requests_quota,
                         plan.requests_per_second, int(plan.trial), plan.max_body_bytes, plan.max_state_bytes))
 
@@ -283,11 +299,12 @@ class Registry:
         plan_row = self.plan(plan)
         token = token or new_token()
         with self.transaction() as db:
-            cursor = db.execute("INSERT INTO accounts (name, token_digest, plan, created_at) VALUES (?, ?, ?, ?)",
-                                (name, digest(token), plan_row.name, time.time()))
+            account_id = int(db.execute("INSERT INTO accounts (name, token_digest, plan, created_at) "
+                                        "VALUES (?, ?, ?, ?) RETURNING id",
+                                        (name, digest(token), plan_row.name, time.time())).fetchone()[0])
             db.execute("INSERT INTO audit (at, account_id, action, detail) VALUES (?, ?, 'account-create', ?)",
-                       (time.time(), cursor.lastrowid, plan_row.name))
-        return Account(id=int(cursor.lastrowid or 0), name=name, plan=plan_row.name), token
+                       (time.time(), account_id, plan_row.name))
+        return Account(id=account_id, name=name, plan=plan_row.name), token
 
     def account_by_token(self, token: str) -> Account | None:
         row = self.db.execute("SELECT id, name, plan FROM accounts WHERE token_digest = ?", (digest(token),)).fetchone()
@@ -302,7 +319,8 @@ class Registry:
     # --- runtimes ------------------------------------------------------------------------------
     def add_runtime(self, runtime: Runtime) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO runtimes VALUES (?, ?, ?, ?)",
+            db.execute("INSERT INTO runtimes VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                       "command = excluded.command, max_schema = excluded.max_schema, created_at = excluded.created_at",
                        (runtime.name, json.dumps(runtime.command), runtime.max_schema, time.time()))
             db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'runtime-add', ?)",
                        (time.time(), f"{runtime.name} schema {runtime.max_schema}"))
@@ -349,14 +367,15 @@ class Registry:
     # --- outbound rules ----------------------------------------------------------------------------
     def outbound_rules(self) -> dict[str, list[str]]:
         rules: dict[str, list[str]] = {"allow": [], "deny": [], "resolve": []}
-        for row in self.db.execute("SELECT kind, value FROM outbound_rules ORDER BY rowid"):
+        for row in self.db.execute("SELECT kind, value FROM outbound_rules ORDER BY position, kind, value"):
             rules[row["kind"]].append(row["value"])
         return rules
 
     def replace_outbound_rules(self, kind: str, values: list[str]) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM outbound_rules WHERE kind = ?", (kind,))
-            db.executemany("INSERT OR IGNORE INTO outbound_rules VALUES (?, ?)", [(kind, v) for v in values])
+            db.executemany("INSERT INTO outbound_rules (kind, value, position) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           [(kind, v, position) for position, v in enumerate(values, start=1)])
             db.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'outbound-rules', ?)",
                        (time.time(), f"{kind}: {', '.join(values) or '(none)'}"))
 
@@ -365,8 +384,9 @@ class Registry:
                 "environment_migrated, warnings, disabled_routes, status, revision, admin_token, worker_pid, worker_started, "
                 "worker_socket, last_error, created_at, updated_at")
 
-    def _deployment(self, row: sqlite3.Row) -> Deployment:
+    def _deployment(self, row: Any) -> Deployment:
         data = dict(row)
+        data["environment_migrated"] = bytes(data["environment_migrated"])
         data["live_update"] = bool(data["live_update"])
         data["warnings"] = json.loads(data["warnings"])
         data["disabled_routes"] = json.loads(data["disabled_routes"])
@@ -400,6 +420,7 @@ class Registry:
         now = time.time()
         disabled = json.dumps(disabled_routes or [])
         with self.transaction() as db:
+            db.lock_account(account_id)
             existing = db.execute("SELECT account_id, api_key, admin_token, revision, created_at FROM deployments "
                                   "WHERE environment_uuid = ?", (environment_uuid,)).fetchone()
             if existing is None:
@@ -466,7 +487,7 @@ class Registry:
         with self.transaction() as db:
             return self._add_usage(db, counts, now)
 
-    def _add_usage(self, db: sqlite3.Connection, counts: dict[str, int], now: float | None) -> dict[int, int]:
+    def _add_usage(self, db: Database, counts: dict[str, int], now: float | None) -> dict[int, int]:
         month = month_key(now)
         touched: dict[int, int] = {}
         for environment_uuid, count in counts.items():
@@ -476,9 +497,9 @@ class Registry:
                 continue
             account_id = row[0]
             db.execute("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT (account_id, month) "
-                       "DO UPDATE SET requests = requests + excluded.requests", (account_id, month, count))
+                       "DO UPDATE SET requests = usage.requests + excluded.requests", (account_id, month, count))
             db.execute("INSERT INTO deployment_usage VALUES (?, ?, ?) ON CONFLICT (environment_uuid, month) "
-                       "DO UPDATE SET requests = requests + excluded.requests", (environment_uuid, month, count))
+                       "DO UPDATE SET requests = deployment_usage.requests + excluded.requests", (environment_uuid, month, count))
             touched[account_id] = 0
         for account_id in touched:
             touched[account_id] = self.monthly_usage(account_id, now)

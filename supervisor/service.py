@@ -108,7 +108,7 @@ class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.prepare()
-        self.registry = Registry(settings.registry_path)
+        self.registry = Registry(settings.registry_target)
         self.slots: dict[str, Slot] = {}
         self.events: dict[str, deque[str]] = {}
         self.subscribers: set[trio.MemorySendChannel[Invalidate]] = set()

@@ -24,6 +24,7 @@ class Settings:
     server_id: str = "local"
     region: str = "local"
     https_port: int = 8443
+    registry: str = ""  # sqlite:PATH or postgresql://… (supervisor/registry_db.py); empty: the data dir's file
     # worker limits
     worker_address_space: int = 2 * 1024**3
     worker_open_files: int = 256
@@ -55,6 +56,10 @@ class Settings:
     @property
     def registry_path(self) -> Path:
         return self.data_dir / "registry.sqlite3"
+
+    @property
+    def registry_target(self) -> str:
+        return self.registry or f"sqlite:{self.registry_path}"
 
     @property
     def logs_dir(self) -> Path:

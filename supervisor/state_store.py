@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import sqlite3
 import time
 
 import msgspec
@@ -27,6 +26,7 @@ from schemas import Environment
 from schemas.worker_state import DeployedRevision, StateAck, StatePush
 
 from .registry import Deployment, Registry
+from .registry_db import Database
 
 HISTORY = 50  # revisions kept per deployment (the newest; the environment of the deployed one is kept apart)
 _SLACK = 64 * 1024
@@ -50,10 +50,12 @@ def deployed(registry: Registry, uuid: str, revision: int, epoch: int, now: floa
     """A deploy was recorded: its worker was started with ``epoch``; users' changes start from nothing."""
     now = time.time() if now is None else now
     with registry.transaction() as db:
-        db.execute("INSERT OR REPLACE INTO revisions (environment_uuid, revision, kind, at) VALUES (?, ?, 'deploy', ?)",
-                   (uuid, revision, now))
-        db.execute("INSERT OR REPLACE INTO worker_states (environment_uuid, epoch, snapshot, saved_at) "
-                   "VALUES (?, ?, NULL, ?)", (uuid, epoch, now))
+        db.execute("INSERT INTO revisions (environment_uuid, revision, kind, at) VALUES (?, ?, 'deploy', ?) "
+                   "ON CONFLICT (environment_uuid, revision) DO UPDATE SET kind = excluded.kind, at = excluded.at, "
+                   "environment = NULL, disabled_routes = '[]'", (uuid, revision, now))
+        db.execute("INSERT INTO worker_states (environment_uuid, epoch, snapshot, saved_at) "
+                   "VALUES (?, ?, NULL, ?) ON CONFLICT (environment_uuid) DO UPDATE SET epoch = excluded.epoch, "
+                   "snapshot = excluded.snapshot, saved_at = excluded.saved_at", (uuid, epoch, now))
         _prune(db, uuid)
 
 
@@ -64,22 +66,24 @@ def reset(registry: Registry, uuid: str, now: float | None = None) -> int:
         revision = int(db.execute("SELECT revision FROM deployments WHERE environment_uuid = ?",
                                   (uuid,)).fetchone()[0]) + 1
         _add_revision(db, uuid, revision, "reset", now)
-        db.execute("INSERT OR REPLACE INTO worker_states (environment_uuid, epoch, snapshot, saved_at) "
-                   "VALUES (?, ?, NULL, ?)", (uuid, new_epoch(), now))
+        db.execute("INSERT INTO worker_states (environment_uuid, epoch, snapshot, saved_at) "
+                   "VALUES (?, ?, NULL, ?) ON CONFLICT (environment_uuid) DO UPDATE SET epoch = excluded.epoch, "
+                   "snapshot = excluded.snapshot, saved_at = excluded.saved_at", (uuid, new_epoch(), now))
         db.execute("INSERT INTO audit (at, action, environment_uuid) VALUES (?, 'reset', ?)", (now, uuid))
     return revision
 
 
-def _add_revision(db: sqlite3.Connection, uuid: str, revision: int, kind: str, now: float, environment: bytes | None = None,
+def _add_revision(db: Database, uuid: str, revision: int, kind: str, now: float, environment: bytes | None = None,
                   disabled_routes: list[str] | None = None) -> None:
-    db.execute("INSERT OR REPLACE INTO revisions (environment_uuid, revision, kind, at, environment, disabled_routes) "
-               "VALUES (?, ?, ?, ?, ?, ?)", (uuid, revision, kind, now, environment, json.dumps(disabled_routes or [])))
+    db.execute("INSERT INTO revisions (environment_uuid, revision, kind, at, environment, disabled_routes) "
+               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (environment_uuid, revision) DO UPDATE SET kind = excluded.kind, "
+               "at = excluded.at, environment = excluded.environment, disabled_routes = excluded.disabled_routes", (uuid, revision, kind, now, environment, json.dumps(disabled_routes or [])))
     db.execute("UPDATE deployments SET revision = ?, updated_at = ? WHERE environment_uuid = ?",
                (revision, now, uuid))
     _prune(db, uuid)
 
 
-def _prune(db: sqlite3.Connection, uuid: str) -> None:
+def _prune(db: Database, uuid: str) -> None:
     db.execute("DELETE FROM revisions WHERE environment_uuid = ? AND revision NOT IN (SELECT revision FROM revisions "
                "WHERE environment_uuid = ? ORDER BY revision DESC LIMIT ?)", (uuid, uuid, HISTORY))
 
@@ -98,7 +102,8 @@ def load(registry: Registry, deployment: Deployment) -> Restore:
     if state is None:  # a deployment recorded before durable state existed: start its first epoch now
         epoch = new_epoch()
         with registry.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO worker_states (environment_uuid, epoch, saved_at) VALUES (?, ?, ?)",
+            db.execute("INSERT INTO worker_states (environment_uuid, epoch, saved_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT DO NOTHING",
                        (uuid, epoch, time.time()))
         epoch, snapshot = current_epoch(registry, uuid), b""
     else:
@@ -145,8 +150,9 @@ def store(registry: Registry, push: StatePush, now: float | None = None) -> Stat
         if push.live_update is not None:
             revision += 1
             _add_revision(db, push.deployment, revision, "live-update", now, live_env, push.live_update.disabled_routes)
-        db.execute("INSERT OR REPLACE INTO worker_states (environment_uuid, epoch, snapshot, saved_at) VALUES (?, ?, ?, ?)",
-                   (push.deployment, epoch, push.state, now))
+        db.execute("INSERT INTO worker_states (environment_uuid, epoch, snapshot, saved_at) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (environment_uuid) DO UPDATE SET epoch = excluded.epoch, snapshot = excluded.snapshot, "
+                   "saved_at = excluded.saved_at", (push.deployment, epoch, push.state, now))
     return StateAck(stored=True, epoch=epoch, revision=revision)
 
 

@@ -17,6 +17,7 @@ from .settings import Settings, default_data_dir
 
 def add_platform_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="registry, certificates, logs")
+    add_registry_argument(p)
     p.add_argument("--domain", default="mockfleet.localhost")
     p.add_argument("--server-id", default="local")
     p.add_argument("--region", default="local")
@@ -30,6 +31,12 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
     add_outbound_arguments(p)
+
+
+def add_registry_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--registry", default=os.environ.get("MOCKFLEET_REGISTRY", ""), metavar="sqlite:PATH|postgresql://…",
+                   help="where accounts, plans and deployments live (default: registry.sqlite3 in the data dir; "
+                        "also $MOCKFLEET_REGISTRY, which keeps a password out of the process list)")
 
 
 def add_outbound_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,7 +56,7 @@ def add_outbound_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(data_dir=args.data_dir, domain=args.domain, server_id=args.server_id, region=args.region,
+    return Settings(data_dir=args.data_dir, registry=args.registry, domain=args.domain, server_id=args.server_id, region=args.region,
                     https_port=args.https_port, worker_rss_limit=args.worker_rss_limit_mb * 2**20,
                     idle_stop_seconds=args.idle_stop_seconds, worker_stall_seconds=args.worker_stall_seconds,
                     worker_log_bytes=args.worker_log_kb * 1024,

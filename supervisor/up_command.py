@@ -52,7 +52,7 @@ def ensure_credentials(settings: Settings, ca_path: Path | None) -> dict[str, An
             credentials["caPath"] = str(ca_path)
         _write_private(path, credentials)
         return credentials
-    registry = Registry(settings.registry_path)
+    registry = Registry(settings.registry_target)
     try:
         account, token = registry.create_account("default", "TEAM")
     finally:
@@ -96,8 +96,9 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
 
 
 def _start(kind: str, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MOCKFLEET_REGISTRY": args.registry} if args.registry else None  # not in argv: a password
     return subprocess.Popen([sys.executable, "-m", "supervisor.cli", kind, *_forward_args(args, kind == "edge")],
-                            start_new_session=True, preexec_fn=die_with_parent())
+                            start_new_session=True, preexec_fn=die_with_parent(), env=env)
 
 
 def _wait_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> bool:

@@ -1,4 +1,4 @@
-"""The registry's half of durable state on a real SQLite file: epochs, revisions, purge, reset, cap."""
+"""The registry's half of durable state on a real SQLite file and a real PostgreSQL server: epochs, revisions, purge, reset, cap."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ UUID = "b0000000-0000-4000-8000-000000000001"
 
 
 @pytest.fixture
-def registry(tmp_path) -> Registry:
-    registry = Registry(tmp_path / "r.sqlite3")
+def registry(registry_target) -> Registry:
+    registry = Registry(registry_target)
     registry.add_runtime(Runtime(name="builtin", command=["python", "-m", "worker"], max_schema=33))
     registry.set_plan(PlanRow(name="SMALL", deployments_quota=3, monthly_requests_quota=10, requests_per_second=1,
                               trial=False, max_state_bytes=1000))
