@@ -38,6 +38,7 @@ class Settings:
     websocket_max_message_bytes: int = 1024 * 1024  # larger messages close the connection (1009)
     websocket_messages_per_second: int = 100  # a client sending faster is closed (1008)
     idle_stop_seconds: float = 0.0  # 0: never stop idle workers
+    fork_server: bool = False  # fork workers from a warm fork server per runtime (supervisor/fork_servers.py)
     # outbound (proxy mode, callbacks): rules given on the command line replace the registry's
     # (None: keep the registry's); the limits apply to every deployment
     outbound_allow: list[str] | None = None

@@ -28,6 +28,8 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
                         "(the edge's request deadline; an edge 504 confirms a hang sooner)")
     p.add_argument("--worker-log-kb", type=int, default=1024,
                    help="a worker's log is rotated past this size (the previous part is kept as .1)")
+    p.add_argument("--fork-server", action="store_true",
+                   help="fork workers from one warm fork server per runtime (less memory, faster deploys)")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
     add_outbound_arguments(p)
@@ -63,7 +65,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     outbound_allow=args.outbound_allow, outbound_deny=args.outbound_deny,
                     outbound_resolve=args.outbound_resolve, outbound_connect_timeout=args.outbound_connect_timeout,
                     outbound_timeout=args.outbound_timeout, outbound_max_concurrent=args.outbound_max_concurrent,
-                    outbound_max_response_bytes=int(args.outbound_max_response_mb * 2**20))
+                    outbound_max_response_bytes=int(args.outbound_max_response_mb * 2**20),
+                    fork_server=args.fork_server)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

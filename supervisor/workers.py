@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import psutil
 import trio
@@ -26,6 +27,7 @@ import trio
 from schemas.handover import WorkerHandover, encode_handover
 
 from . import liveness
+from .fork_servers import ForkFailed, ForkServers
 from .settings import Settings
 
 log = logging.getLogger("mockfleet.supervisor.workers")
@@ -184,16 +186,23 @@ class Spare:
     command: list[str]
 
 
-def start_spare(settings: Settings, command: list[str]) -> Spare:
+def _new_worker_paths(settings: Settings) -> tuple[Path, Path, list[str]]:
+    """A worker's socket, log and arguments (after the runtime command); its heartbeat file is made."""
     name = f"w-{secrets.token_hex(6)}"
     socket_path = settings.run_dir / f"{name}.sock"
     log_path = settings.logs_dir / f"{name}.log"
-    env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
     liveness.create(heartbeat_path(socket_path))
+    return socket_path, log_path, ["-", "--uds", str(socket_path), "--handover", "--heartbeat",
+                                   str(heartbeat_path(socket_path)), "--sandbox", "--sandbox-uid",
+                                   str(SANDBOX_UID_BASE + secrets.randbelow(65536))]
+
+
+def start_spare(settings: Settings, command: list[str]) -> Spare:
+    socket_path, log_path, argv = _new_worker_paths(settings)
+    env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
     with log_path.open("ab") as log_file:
         popen = subprocess.Popen(
-            [*command, "-", "--uds", str(socket_path), "--handover", "--heartbeat", str(heartbeat_path(socket_path)),
-             "--sandbox", "--sandbox-uid", str(SANDBOX_UID_BASE + secrets.randbelow(65536))],
+            [*command, *argv],
             stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
             start_new_session=True, preexec_fn=_limits(settings), close_fds=True,
         )
@@ -206,9 +215,12 @@ class SparePool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.spares: dict[tuple[str, ...], Spare] = {}
+        self.forks = ForkServers(settings) if settings.fork_server else None
 
     def warm(self, command: list[str]) -> None:
         key = tuple(command)
+        if self.forks is not None and self.forks.warm(command) is not None:
+            return  # workers of this runtime are forked: no spare needed
         if key not in self.spares or self.spares[key].popen.poll() is not None:
             self.spares[key] = start_spare(self.settings, command)
 
@@ -230,17 +242,50 @@ class SparePool:
             for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
                 path.unlink(missing_ok=True)
         self.spares.clear()
+        if self.forks is not None:
+            self.forks.close()
+
+
+@dataclass
+class Starting:
+    """A worker process waiting for its hand-over on ``stdin``: spawned (``popen``) or forked (None)."""
+
+    pid: int
+    stdin: IO[bytes]
+    socket: Path
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None
+
+
+async def _forked(settings: Settings, pool: SparePool | None, command: list[str]) -> Starting | None:
+    """A child of the runtime's fork server, or None (no fork servers, or this runtime cannot fork)."""
+    if pool is None or pool.forks is None:
+        return None
+    socket_path, log_path, argv = _new_worker_paths(settings)
+    try:
+        forked = await pool.forks.fork(command, argv, log_path)
+    except ForkFailed as error:
+        log.warning("fork failed, spawning instead: %s", error)
+        forked = None
+    if forked is None:
+        for path in (log_path, heartbeat_path(socket_path)):
+            path.unlink(missing_ok=True)
+        return None
+    return Starting(forked.pid, os.fdopen(forked.stdin, "wb"), socket_path, log_path, None)
 
 
 async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str],
                 handover: WorkerHandover | bytes, pool: SparePool | None = None) -> WorkerProcess:
     """Hand the environment and its decisions (a hand-over, or one encoded already) to a (warm) worker
     and wait until it answers on its socket."""
-    spare = pool.take(command) if pool is not None else start_spare(settings, command)
+    spare = await _forked(settings, pool, command)
+    if spare is None:
+        spawned = pool.take(command) if pool is not None else start_spare(settings, command)
+        assert spawned.popen.stdin is not None
+        spare = Starting(spawned.popen.pid, spawned.popen.stdin, spawned.socket, spawned.log_path, spawned.popen)
     popen = spare.popen
     payload = handover if isinstance(handover, bytes) else encode_handover(handover)
-    assert popen.stdin is not None
-    stdin = popen.stdin
+    stdin = spare.stdin
 
     def hand_over() -> None:
         try:
@@ -253,15 +298,16 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
         log_file.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {deployment} revision {revision}\n".encode())
     await trio.to_thread.run_sync(hand_over)
     try:
-        started = psutil.Process(popen.pid).create_time()
+        started = psutil.Process(spare.pid).create_time()
     except psutil.Error:
         started = time.time()
-    worker = WorkerProcess(deployment, revision, spare.socket, popen.pid, started, spare.log_path, popen)
+    worker = WorkerProcess(deployment, revision, spare.socket, spare.pid, started, spare.log_path, popen)
     deadline = trio.current_time() + settings.worker_ready_timeout
     try:
         while trio.current_time() < deadline:
-            if popen.poll() is not None:
-                raise WorkerStartError(f"worker exited with status {popen.returncode} before it was ready",
+            if not worker.alive():
+                status = popen.returncode if popen is not None else "unknown (forked)"
+                raise WorkerStartError(f"worker exited with status {status} before it was ready",
                                        tail(spare.log_path))
             if spare.socket.exists() and await probe(spare.socket):
                 return worker

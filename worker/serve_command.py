@@ -56,6 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sandbox", action="store_true",
                    help="confine the worker once its socket is bound (see worker/sandbox.py); needs --uds")
     p.add_argument("--sandbox-uid", type=int, help="with --sandbox when started as root: the uid to run as")
+    p.add_argument("--fork-server", type=Path, metavar="SOCKET",
+                   help="instead of serving: import everything once and fork a worker per request on this "
+                        "control socket (see worker/fork_server.py)")
     p.add_argument("--heartbeat", type=Path,
                    help="file the event loop stamps every 250 ms, for the supervisor's liveness check")
     p.set_defaults(func=run)
@@ -93,6 +96,10 @@ def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fork_server:
+        from .fork_server import serve_forks
+
+        return serve_forks(args.fork_server, args.faker_locale)
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 

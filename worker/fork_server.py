@@ -1,0 +1,139 @@
+"""A fork server ("zygote") for one runtime: import everything a worker needs once, freeze it
+out of the garbage collector's reach (``gc.freeze``) so children keep the pages shared, then
+fork one worker per request on a Unix control socket.
+
+A forked child becomes exactly what a spawned ``--handover`` worker is: a session of its own,
+the supervisor's rlimits, stdin the hand-over pipe and stdout/stderr its log (both passed with
+SCM_RIGHTS), then ``serve_command.run`` with the arguments a spawn would have had (so the
+sandbox is applied in the child, by the child, as before). Nothing tenant-specific ever
+reaches the fork server itself: it reads only ``ForkRequest`` (arguments and limits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+from pathlib import Path
+
+import msgspec
+
+from schemas.fork_server import MAX_MESSAGE, ForkAnswer, Forked, ForkRefused, ForkRequest
+
+WARM_MODULES = ("hypercorn.asyncio", "hypercorn.config", "uvloop", "schemas.environment_source", "schemas.handover",
+                "worker.app", "worker.heartbeat", "worker.http1_compat", "worker.http1_only", "worker.outbound_client",
+                "worker.responder", "worker.sandbox", "worker.snapshot", "worker.state_sync", "worker.websocket_server",
+                "worker.ws_compat")
+_decoder = msgspec.json.Decoder(ForkRequest)
+
+
+def warm(locale: str) -> None:
+    """What a ``--handover`` spare imports before it reads its stdin, plus the event loop."""
+    for module in WARM_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+            pass
+    from .templating.faker import FakerContext
+
+    FakerContext(locale, None)
+
+
+def serve_forks(control: Path, locale: str) -> int:
+    warm(locale)
+    gc.collect()
+    gc.freeze()  # what is imported now stays in pages the children share
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    binding = control.with_name(control.name + ".new")  # renamed once listening: its name means ready
+    binding.unlink(missing_ok=True)
+    old = os.umask(0o077)
+    listener.bind(str(binding))
+    os.umask(old)
+    listener.listen(64)
+    os.replace(binding, control)
+    print(f"mockfleet fork server ready on {control} (pid {os.getpid()})", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 2)
+            except OSError:
+                continue
+            answer = _fork(listener, conn, data, fds)
+            for fd in fds:
+                os.close(fd)
+            try:
+                conn.sendall(msgspec.json.encode(answer))
+            except OSError:
+                pass
+
+
+def _fork(listener: socket.socket, conn: socket.socket, data: bytes, fds: list[int]) -> ForkAnswer:
+    try:
+        request = _decoder.decode(data)
+    except msgspec.ValidationError as error:
+        return ForkRefused(reason=f"invalid fork request: {error}")
+    except msgspec.DecodeError as error:
+        return ForkRefused(reason=f"invalid fork request: {error}")
+    if len(fds) != 2:
+        return ForkRefused(reason=f"a fork request carries 2 descriptors (stdin, log), not {len(fds)}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return Forked(pid=pid)
+    code = 1
+    try:
+        listener.close()
+        conn.close()
+        code = _become_worker(request, fds[0], fds[1])
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _become_worker(request: ForkRequest, stdin: int, log: int) -> int:
+    os.setsid()
+    os.dup2(stdin, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(stdin)
+    os.close(log)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    resource.setrlimit(resource.RLIMIT_AS, (request.address_space, request.address_space))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (request.open_files, request.open_files))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (request.file_size, request.file_size))
+    os.umask(0o077)
+    gc.unfreeze()
+    _reseed()
+    from .serve_command import add_parser
+
+    parser = argparse.ArgumentParser(prog="mockfleet-worker")
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["serve", *request.argv])
+    if args.fork_server:
+        raise SystemExit("a forked worker cannot be a fork server")
+    return int(args.func(args))
+
+
+def _reseed() -> None:
+    """Faker draws from a module-level Random the fork would otherwise give every child alike."""
+    try:
+        from faker.generator import random as faker_random
+    except ImportError:  # pragma: no cover
+        return
+    faker_random.seed()
