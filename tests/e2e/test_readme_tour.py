@@ -161,21 +161,21 @@ def test_up_demo_prints_curl_lines_that_work(tour: Tour) -> None:
 
 
 def test_deploy_with_curl_as_the_app_does(tour: Tour) -> None:
-    deployed = tour.json('$CURL -H "Authorization: Bearer $TOKEN"')
+    deployed = tour.json('mcurl -H "Authorization: Bearer $TOKEN"')
     assert isinstance(deployed, dict)
     assert deployed["environmentUuid"] == TOUR_UUID and deployed["subdomain"] == "my-mock"
     assert deployed["url"] == f"https://my-mock.local.mockfleet.localhost:{tour.port}"
     assert deployed["visibility"] == "PRIVATE" and deployed["status"] == "RUNNING"
     assert deployed["warnings"] == []  # the demo file is a complete schema-33 environment
-    users = tour.json('$CURL -H "Authorization: Bearer $KEY"')
+    users = tour.json('mcurl -H "Authorization: Bearer $KEY"')
     assert isinstance(users, list) and [u["id"] for u in users] == [0, 1, 2, 3, 4]
-    refused = tour.json("$CURL https://my-mock.")
+    refused = tour.json("mcurl https://my-mock.")
     assert refused == {"status": 401, "message": "this instance requires an API key: send Authorization: Bearer "
                                                  "<api key>"}
 
 
 def test_deploy_list_rotate_reset_and_remove_with_the_cli(tour: Tour) -> None:
-    key = tour.json('$CURL -H "Authorization: Bearer $TOKEN"')["apiKey"]  # type: ignore[index]
+    key = tour.json('mcurl -H "Authorization: Bearer $TOKEN"')["apiKey"]  # type: ignore[index]
     redeployed = tour.output(".venv/bin/mockfleet deploy worker/demo_environment.json")
     assert f"url      https://my-mock.local.mockfleet.localhost:{tour.port}" in redeployed
     assert f"api key  {key}" in redeployed and "warning" not in redeployed  # same mock, same key
@@ -185,10 +185,10 @@ def test_deploy_list_rotate_reset_and_remove_with_the_cli(tour: Tour) -> None:
                                                                  ["mockfleet-demo", "RUNNING", "public"]]
     rotated = tour.output(".venv/bin/mockfleet rotate-key $UUID")
     assert rotated.startswith(f"new API key for {TOUR_UUID}: ") and key not in rotated
-    assert tour.json('$CURL -H "Authorization: Bearer $KEY"', 1) == {"status": 401, "message": "invalid API key"}
+    assert tour.json('mcurl -H "Authorization: Bearer $KEY"', 1) == {"status": 401, "message": "invalid API key"}
     assert "is back to its deployed state" in tour.output(".venv/bin/mockfleet reset $UUID")
     assert tour.output(".venv/bin/mockfleet rm $UUID").startswith(f"deleted {TOUR_UUID}")
-    assert tour.json("$CURL https://my-mock.", 1) == {"status": 404,
+    assert tour.json("mcurl https://my-mock.", 1) == {"status": 404,
                                                       "message": "no such instance: my-mock.local.mockfleet.localhost"}
 
 
@@ -213,5 +213,5 @@ def test_openapi_in_and_out_and_a_spec_deployed(tour: Tour) -> None:
     deployed = tour.output(".venv/bin/mockfleet deploy tests/schemas/openapi_specs/petstore-v3.yaml")
     assert "converted the OpenAPI document" in deployed
     assert f"url      https://petstore.local.mockfleet.localhost:{tour.port}" in deployed, deployed
-    pet = tour.json("$CURL https://petstore.")
+    pet = tour.json("mcurl https://petstore.")
     assert isinstance(pet, dict) and pet["name"] == "" and pet["tag"] == "" and isinstance(pet["id"], int)
