@@ -7,14 +7,16 @@ import sys
 
 from schemas.platform_flags import mockfleet_parser
 
-from .edge_command import add_certificates_parser, add_parser
-
 
 def main(argv: list[str]) -> int:
     parser, sub = mockfleet_parser()
-    add_parser(sub)
-    add_certificates_parser(sub)
-    args = parser.parse_args(argv if argv[:1] == ["certificates"] else ["edge", *argv])
+    if argv[:1] == ["certificates"]:  # without trio and the server: it runs at every `up`
+        from . import certificates_command as command
+    else:
+        from . import edge_command as command  # type: ignore[no-redef]
+        argv = ["edge", *argv]
+    command.add_parser(sub)
+    args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 
 
