@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -96,7 +97,8 @@ class Tour:
 
 
 def substitute(command: str, port: int, serve_port: int) -> str:
-    return command.replace(".venv/bin/", BIN).replace("8443", str(port)).replace("3001", str(serve_port))
+    command = re.sub(r"\b8443\b", str(port), command.replace(".venv/bin/", BIN))
+    return re.sub(r"\b3001\b", str(serve_port), command)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -109,6 +111,8 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("the tour needs curl and bash (.ci/run installs curl where it can)")
     readme = README.read_text()
     install = fenced_blocks(section(readme, "## Two commands"))[0]
     up = next(part.strip() for part in install.split("&&") if "mockfleet up" in part)
@@ -148,6 +152,29 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
                 proc.wait()
+        _assert_nothing_left(str(home))
+
+
+def _assert_nothing_left(marker: str) -> None:
+    """``up`` stopped takes its supervisor, edge and workers with it; the tour's ``serve`` was killed."""
+    import psutil
+
+    deadline = time.monotonic() + 15
+    while True:
+        left = []
+        for process in psutil.process_iter(["cmdline", "environ"]):
+            try:
+                if any(marker in arg for arg in process.info["cmdline"] or []) or \
+                        (process.info["environ"] or {}).get("HOME") == marker:
+                    left.append(process)
+            except psutil.Error:
+                pass
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for process in left:
+        process.kill()
+    assert not left, f"processes outlived the tour: {[p.info['cmdline'] for p in left]}"
 
 
 def test_up_demo_prints_curl_lines_that_work(tour: Tour) -> None:
