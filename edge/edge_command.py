@@ -13,6 +13,7 @@ import trio
 from .certificates import CertificateError, TlsFiles, ensure_local_certificates, sni_context
 from .proxy import EdgeLimits
 from .server import EdgeConfig, run_edge
+from .websocket_guard import MessageLimits
 
 
 def add_edge_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +39,12 @@ def add_edge_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds after which the edge closes any WebSocket")
     p.add_argument("--max-tunnels-per-deployment", type=int, default=32,
                    help="open WebSockets per deployment; more are answered 429")
+    p.add_argument("--ws-max-message-kb", type=int, default=1024,
+                   help="a larger WebSocket message (either way) ends its tunnel with close code 1009 (0: no limit)")
+    p.add_argument("--ws-messages-in-per-second", type=int, default=1000,
+                   help="messages per second all clients of a deployment may send; beyond, close 1008 (0: no limit)")
+    p.add_argument("--ws-messages-out-per-second", type=int, default=5000,
+                   help="messages per second a deployment may send its clients; beyond, close 1013 (0: no limit)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +74,11 @@ def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles,
                                         handshake_timeout=args.header_timeout, send_timeout=args.send_timeout,
                                         tunnel_idle_timeout=args.tunnel_idle_timeout,
                                         tunnel_max_seconds=args.tunnel_max_seconds,
-                                        max_tunnels_per_deployment=args.max_tunnels_per_deployment),
+                                        max_tunnels_per_deployment=args.max_tunnels_per_deployment,
+                                        websocket_messages=MessageLimits(
+                                            max_message_bytes=args.ws_max_message_kb * 1024,
+                                            messages_in_per_second=args.ws_messages_in_per_second,
+                                            messages_out_per_second=args.ws_messages_out_per_second)),
                       access_log=args.access_log)
 
 

@@ -136,6 +136,8 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
     limiter = trio.CapacityLimiter(ctx.limits.max_connections)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(DEADLINES.enforce)
+        ctx.control.on_invalidate = ctx.open_tunnels.invalidated
+        nursery.start_soon(ctx.open_tunnels.recheck_forever, ctx.control.resolve)
         nursery.start_soon(ctx.control.follow_invalidations)
         nursery.start_soon(ctx.control.report_usage_forever)
         nursery.start_soon(ctx.control.report_failures_forever)

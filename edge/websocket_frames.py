@@ -52,7 +52,7 @@ class Scanned:
     moved between feeds), the frame headers that start in it, and a violation, if any, after
     which nothing more is read (forward only ``data[:violation.offset]``)."""
 
-    data: bytes
+    data: bytes | bytearray
     heads: list[FrameHead]
     violation: ProtocolViolation | None = None
 
@@ -65,7 +65,7 @@ class FrameScanner:
         self.masked = masked
         self.deflate = deflate
         self.remaining = 0  # payload bytes of the current frame not yet seen
-        self.held = b""  # the start of a header split across reads
+        self.held: bytes | bytearray = b""  # the start of a header split across reads
         self.fragmented = False  # a text/binary message whose last frame has not come yet
         self.message_bytes = 0
         self.closed = False  # a close frame passed: nothing may follow it
@@ -77,7 +77,7 @@ class FrameScanner:
         (a close) may go next."""
         return self.remaining == 0 and self.failed is None
 
-    def feed(self, chunk: bytes) -> Scanned:
+    def feed(self, chunk: bytes | bytearray) -> Scanned:
         if self.failed is not None:
             return Scanned(b"", [], self.failed)
         data = self.held + chunk if self.held else chunk
@@ -106,7 +106,7 @@ class FrameScanner:
             position += found[1]
             self.remaining = found[0].length
 
-    def _header(self, data: bytes, at: int, size: int) -> tuple[FrameHead, int] | ProtocolViolation | None:
+    def _header(self, data: bytes | bytearray, at: int, size: int) -> tuple[FrameHead, int] | ProtocolViolation | None:
         """The header at ``at`` and its size, a violation, or None when it is not all there."""
         if size - at < 2:
             return None
