@@ -12,8 +12,8 @@ Close codes (RFC 6455 section 7.4.1) when the edge ends a tunnel:
   per-connection guard closes it, and the client is the one to slow down;
 - 1013 ("try again later") when the mock sends faster than the outbound rate: the client did
   nothing wrong, the deployment is over its budget for now;
-- 1001 idle, or the deployment deleted; 1000 after the tunnel's maximum lifetime (a normal end
-  the client can reconnect after);
+- 1001 idle, or the deployment deleted (or re-deployed under another subdomain: its old address
+  is gone); 1000 after the tunnel's maximum lifetime (a normal end the client can reconnect after);
 - 1008 when the key the handshake was authorised with is no longer the deployment's (rotated,
   or a public deployment made private);
 - 1002 a protocol violation, to both sides.
@@ -45,7 +45,7 @@ RATE_OUT = Ending(1013, "the mock sends more messages per second than allowed; t
 IDLE = Ending(1001, "idle timeout", "idle")
 TOTAL = Ending(1000, "connection time limit reached", "total")
 KEY_ROTATED = Ending(1008, "API key rotated", "key-rotated")
-DELETED = Ending(1001, "deployment deleted", "deleted")
+DELETED = Ending(1001, "deployment deleted or moved to another address", "deleted")
 
 
 def protocol_error(reason: str) -> Ending:
@@ -98,8 +98,8 @@ class MessageGuard:
 def recheck(handshake: Target, now: Target) -> Ending | None:
     """After the supervisor invalidated the host of an open tunnel: does the tunnel's handshake
     (authorised against ``handshake``) still hold against what the host is ``now``? A re-deploy
-    keeps its deployment and key (its open tunnels drain in the old worker); a deletion or a
-    new key does not."""
+    under the same address keeps its deployment and key (its open tunnels drain in the old
+    worker); a deletion, a move to another subdomain or a new key does not."""
     if now.kind != "deployment" or now.deployment != handshake.deployment:
         return DELETED
     if now.visibility == "PRIVATE" and (handshake.visibility != "PRIVATE" or now.key_digest != handshake.key_digest):

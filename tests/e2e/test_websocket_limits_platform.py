@@ -141,7 +141,7 @@ def test_deleting_a_deployment_closes_its_websockets_with_1001(limited: Platform
         assert ws.recv() == "pong a"
         status, _ = limited.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)
         assert status == 200
-        assert _closed(ws, 3)[:2] == (1001, "deployment deleted")
+        assert _closed(ws, 3)[:2] == (1001, "deployment deleted or moved to another address")
 
 
 def test_an_idle_websocket_is_closed_with_1001(limited: Platform) -> None:
