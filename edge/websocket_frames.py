@@ -24,7 +24,7 @@ RSV1 = 0x40
 MAX_CONTROL_PAYLOAD = 125
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every frame, and a frozen one costs twice as much
 class FrameHead:
     """One frame's header. ``offset``: where the header starts in the forwardable bytes of the
     ``feed`` that found it; ``message_bytes``: payload of the data message so far, this frame

@@ -82,17 +82,22 @@ class MessageGuard:
         limits = self.limits
         biggest = limits.max_message_bytes
         rate = limits.messages_in_per_second if inbound else limits.messages_out_per_second
+        starts = 0
+        too_big: FrameHead | None = None
         for head in heads:
             if biggest and head.message_bytes > biggest:
-                return head.offset, TOO_BIG
-            if head.starts_message:
-                if rate and not self.rates.check(self._keys[0 if inbound else 1], rate).allowed:
-                    return head.offset, RATE_IN if inbound else RATE_OUT
-                if inbound:
-                    self.messages_in += 1
-                else:
-                    self.messages_out += 1
-        return None
+                too_big = head
+                break
+            starts += head.starts_message
+        passing = self.rates.admit(self._keys[0 if inbound else 1], rate, starts) if rate else starts
+        if inbound:
+            self.messages_in += passing
+        else:
+            self.messages_out += passing
+        if passing < starts:  # the first message over the rate is where the tunnel ends
+            refused = [head for head in heads if head.starts_message][passing]
+            return refused.offset, RATE_IN if inbound else RATE_OUT
+        return None if too_big is None else (too_big.offset, TOO_BIG)
 
 
 def recheck(handshake: Target, now: Target) -> Ending | None:
