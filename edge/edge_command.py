@@ -13,7 +13,8 @@ import trio
 from .certificates import CertificateError, TlsFiles, ensure_local_certificates, sni_context
 from .proxy import EdgeLimits
 from .server import EdgeConfig, run_edge
-from .websocket_guard import MessageLimits
+from .websocket_guard import SHUTDOWN, MessageLimits
+from .websocket_tunnel import CLOSE_GRACE
 
 
 def add_edge_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,10 +90,11 @@ def configure_logging() -> None:
 async def _main(config: EdgeConfig) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
-            await nursery.start(run_edge, config)
+            ctx = await nursery.start(run_edge, config)
             print(f"mockfleet edge listening on https://{config.bind}:{config.https_port}", flush=True)
             async for _ in signals:
                 break
+            await ctx.open_tunnels.close_all(SHUTDOWN, CLOSE_GRACE + 0.5)  # WebSockets get a close frame (1001)
             nursery.cancel_scope.cancel()
 
 

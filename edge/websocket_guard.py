@@ -14,6 +14,7 @@ Close codes (RFC 6455 section 7.4.1) when the edge ends a tunnel:
   nothing wrong, the deployment is over its budget for now;
 - 1001 idle, or the deployment deleted (or re-deployed under another subdomain: its old address
   is gone); 1000 after the tunnel's maximum lifetime (a normal end the client can reconnect after);
+- 1001 when the edge stops (an upgrade, a restart): clients reconnect to its successor;
 - 1008 when the key the handshake was authorised with is no longer the deployment's (rotated,
   or a public deployment made private);
 - 1002 a protocol violation, to both sides.
@@ -46,6 +47,7 @@ IDLE = Ending(1001, "idle timeout", "idle")
 TOTAL = Ending(1000, "connection time limit reached", "total")
 KEY_ROTATED = Ending(1008, "API key rotated", "key-rotated")
 DELETED = Ending(1001, "deployment deleted or moved to another address", "deleted")
+SHUTDOWN = Ending(1001, "edge restarting", "shutdown")
 
 
 def protocol_error(reason: str) -> Ending:

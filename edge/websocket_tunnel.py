@@ -58,9 +58,13 @@ class OpenTunnels:
         self.by_host: dict[str, set[Tunnel]] = {}
         self._dirty: set[str] = set()
         self._wake = trio.Event()
+        self.closing: Ending | None = None  # the edge is stopping: tunnels end as they open
+        self._empty: trio.Event | None = None
 
     def add(self, tunnel: Tunnel) -> None:
         self.by_host.setdefault(tunnel.host, set()).add(tunnel)
+        if self.closing is not None:
+            tunnel.end(self.closing)
 
     def discard(self, tunnel: Tunnel) -> None:
         tunnels = self.by_host.get(tunnel.host)
@@ -68,6 +72,20 @@ class OpenTunnels:
             tunnels.discard(tunnel)
             if not tunnels:
                 del self.by_host[tunnel.host]
+        if not self.by_host and self._empty is not None:
+            self._empty.set()
+
+    async def close_all(self, ending: Ending, seconds: float) -> None:
+        """End every tunnel (and any opened meanwhile) with ``ending``, and wait up to ``seconds``
+        for their close frames to go out and their peers to hang up."""
+        self.closing = ending
+        self._empty = trio.Event()
+        for tunnels in list(self.by_host.values()):
+            for tunnel in list(tunnels):
+                tunnel.end(ending)
+        if self.by_host:
+            with trio.move_on_after(seconds):
+                await self._empty.wait()
 
     def invalidated(self, hosts: list[str]) -> None:
         """``hosts`` changed (empty: any may have)."""

@@ -6,6 +6,8 @@ a message over the size cap (1009), clients sending too fast (1008), a mock send
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import urllib.request
 import uuid as uuidlib
@@ -182,3 +184,23 @@ def test_messages_are_counted_in_the_access_log_and_metrics(limited: Platform) -
     grown = {name: after[name] - before.get(name, 0) for name in after}
     assert grown['mockfleet_edge_websocket_messages_total{direction="in"}'] >= 4
     assert grown['mockfleet_edge_websocket_messages_total{direction="out"}'] >= 3
+
+
+def test_a_stopping_edge_closes_websockets_with_1001(limited: Platform) -> None:
+    answer, _ = _deploy(limited)
+    with _client(limited, answer, "/chat/a") as ws:
+        ws.send("ping")
+        assert ws.recv() == "pong a"
+        for pid in limited.pids("edge"):
+            os.kill(pid, signal.SIGTERM)  # mockfleet up starts another
+        assert _closed(ws, 5)[:2] == (1001, "edge restarting")
+    deadline = time.monotonic() + 30
+    while True:  # its successor serves WebSockets again
+        try:
+            with _client(limited, answer, "/chat/b") as ws:
+                ws.send("ping")
+                assert ws.recv() == "pong b"
+                break
+        except OSError:
+            assert time.monotonic() < deadline, "the edge did not come back"
+            time.sleep(0.2)
