@@ -8,13 +8,15 @@ import socket
 from collections.abc import Awaitable, Callable
 
 import trio
+import trio.testing
 from wsproto.frame_protocol import Frame, FrameProtocol, Opcode
 
+from edge.control_client import SupervisorUnavailable
 from edge.limits import RateLimiter
 from edge.metrics import Metrics
 from edge.socket_streams import RawSocketStream
-from edge.websocket_guard import IDLE, KEY_ROTATED, Ending, MessageGuard, MessageLimits
-from edge.websocket_tunnel import Tunnel, relay_websocket
+from edge.websocket_guard import DELETED, IDLE, KEY_ROTATED, Ending, MessageGuard, MessageLimits
+from edge.websocket_tunnel import OpenTunnels, Tunnel, relay_websocket
 from schemas.control import Target
 from tests.ws_client import client_frame
 
@@ -150,3 +152,45 @@ def test_an_idle_tunnel_ends_with_1001() -> None:
     ending, client, worker, _ = run_tunnel(scenario, idle=0.3)
     assert ending == IDLE
     assert _close(client.frames()) == (1001, "idle timeout") == _close(worker.frames())
+
+
+def test_invalidations_end_the_tunnels_whose_handshake_no_longer_holds() -> None:
+    """``OpenTunnels`` with a stand-in for the supervisor's answers: a rotated key ends that host's
+    private tunnels, a re-deploy (same key) ends none, an unreachable supervisor ends none, and an
+    empty invalidation (the supervisor restarted) rechecks every host."""
+    def target(host: str, digest: str, kind: str = "deployment") -> Target:
+        return Target(host=host, kind=kind, deployment=host, visibility="PRIVATE", key_digest=digest)  # type: ignore[arg-type]
+
+    answers: dict[str, Target | None] = {}
+
+    async def resolve(host: str) -> Target:
+        answer = answers[host]
+        if answer is None:
+            raise SupervisorUnavailable("down")
+        return answer
+
+    def tunnel(host: str) -> Tunnel:
+        return Tunnel(host, target(host, "k1"), MessageGuard(host, MessageLimits(), RateLimiter()))
+
+    async def main() -> None:
+        tunnels = OpenTunnels()
+        a1, a2, b = tunnel("a"), tunnel("a"), tunnel("b")
+        for each in (a1, a2, b):
+            tunnels.add(each)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(tunnels.recheck_forever, resolve)
+            answers.update(a=target("a", "k1"), b=target("b", "k2"))
+            tunnels.invalidated(["a", "b", "unknown"])
+            await trio.testing.wait_all_tasks_blocked()
+            assert (a1.ending, a2.ending, b.ending) == (None, None, KEY_ROTATED)
+            answers.update(a=None)
+            tunnels.invalidated([])
+            await trio.testing.wait_all_tasks_blocked()
+            assert a1.ending is None  # nothing changes while the supervisor is away
+            answers.update(a=target("a", "", kind="none"))
+            tunnels.invalidated([])
+            await trio.testing.wait_all_tasks_blocked()
+            assert a1.ending == a2.ending == DELETED
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
