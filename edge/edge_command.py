@@ -94,6 +94,7 @@ async def _main(config: EdgeConfig) -> None:
             print(f"mockfleet edge listening on https://{config.bind}:{config.https_port}", flush=True)
             async for _ in signals:
                 break
+            ctx.stop_accepting()
             await ctx.open_tunnels.close_all(SHUTDOWN, CLOSE_GRACE + 0.5)  # WebSockets get a close frame (1001)
             nursery.cancel_scope.cancel()
 

@@ -61,11 +61,16 @@ class EdgeContext:
     tunnels: TunnelSlots = field(init=False)
     message_rates: RateLimiter = field(default_factory=RateLimiter)  # WebSocket messages, by deployment and way
     open_tunnels: OpenTunnels = field(default_factory=OpenTunnels)
+    accepting: list[trio.CancelScope] = field(default_factory=list)  # the listeners' (``server._accept``)
     observer: Observer = field(init=False)
 
     def __post_init__(self) -> None:
         self.tunnels = TunnelSlots(self.limits.max_tunnels_per_deployment)
         self.observer = Observer(self.metrics, self.access_log, self.quota, self.control)
+
+    def stop_accepting(self) -> None:
+        for scope in self.accepting:
+            scope.cancel()
 
 
 class Exchange(Relay):

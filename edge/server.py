@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -118,6 +118,17 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
         await trio.aclose_forcefully(stream)
 
 
+async def _accept(ctx: EdgeContext, handler: Callable[[trio.SocketStream], Awaitable[None]],
+                  listeners: list[trio.SocketListener], nursery: trio.Nursery) -> None:
+    """Accept until ``ctx.stop_accepting`` (the edge is stopping: its open connections finish
+    in ``nursery`` while new ones are refused), then close the listening sockets."""
+    with trio.CancelScope() as scope:
+        ctx.accepting.append(scope)
+        await trio.serve_listeners(handler, listeners, handler_nursery=nursery)
+    for listener in listeners:
+        await listener.aclose()
+
+
 async def open_ledger(path: Path | None, wait: float) -> UsageLedger:
     """The ledger file, once an edge that still holds it (exiting, or orphaned) lets it go."""
     with trio.fail_after(wait):
@@ -144,11 +155,11 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
         nursery.start_soon(ctx.access_log.flush_forever)
         if config.ssl_context is not None:
             listeners = await trio.open_tcp_listeners(config.https_port, host=config.bind)
-            nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners)
+            nursery.start_soon(_accept, ctx, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners, nursery)
         if config.http_port is not None:
             plain = await trio.open_tcp_listeners(config.http_port, host=config.bind)
             redirect = config.https_port if config.http_redirect and config.ssl_context is not None else None
-            nursery.start_soon(trio.serve_listeners, partial(_serve_plain, ctx, limiter, redirect), plain)
+            nursery.start_soon(_accept, ctx, partial(_serve_plain, ctx, limiter, redirect), plain, nursery)
         if config.metrics_port is not None:
             metrics = await trio.open_tcp_listeners(config.metrics_port, host=config.metrics_bind)
             nursery.start_soon(trio.serve_listeners, partial(_serve_metrics, ctx), metrics)
