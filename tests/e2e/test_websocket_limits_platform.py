@@ -138,6 +138,23 @@ def test_key_rotation_closes_open_websockets_of_the_old_key_with_1008_within_a_s
         assert ws.recv() == "pong a"
 
 
+def test_a_redeploy_keeps_the_open_websockets_of_a_private_deployment(limited: Platform) -> None:
+    """The same key after a re-deploy: the recheck that follows its invalidation ends nothing."""
+    token = account(limited)
+    environment = {**ws_environment(), "uuid": str(uuidlib.uuid4())}
+    status, answer = limited.api("POST", "/deployments", deploy_body(environment, "PRIVATE"), token=token)
+    assert status == 200, answer
+    with _client(limited, answer, "/chat/a", answer["apiKey"]) as ws:
+        ws.send("ping")
+        assert ws.recv() == "pong a"
+        status, again = limited.api("POST", "/deployments", deploy_body(environment, "PRIVATE"), token=token)
+        assert status == 200 and again["apiKey"] == answer["apiKey"]
+        for _ in range(10):  # over a second, past the invalidation and its recheck
+            ws.send("ping")
+            assert ws.recv() == "pong a"
+            time.sleep(0.15)
+
+
 def test_deleting_a_deployment_closes_its_websockets_with_1001(limited: Platform) -> None:
     answer, token = _deploy(limited)
     with _client(limited, answer, "/chat/a") as ws:
