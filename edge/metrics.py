@@ -33,7 +33,7 @@ class Metrics:
     open_connections: int = 0
     bytes_out: int = 0
 
-    def render(self, instance_states: dict[str, int]) -> bytes:
+    def render(self, instance_states: dict[str, int], open_websockets: int = 0) -> bytes:
         lines = ["# TYPE mockfleet_edge_requests_total counter"]
         for cls, n in sorted(self.requests.items()):
             lines.append(f'mockfleet_edge_requests_total{{code="{cls}"}} {n}')
@@ -49,6 +49,8 @@ class Metrics:
         lines.append("# TYPE mockfleet_edge_websocket_messages_total counter")
         for direction, n in sorted(self.websocket_messages.items()):
             lines.append(f'mockfleet_edge_websocket_messages_total{{direction="{direction}"}} {n}')
+        lines.append("# TYPE mockfleet_edge_websockets_open gauge")
+        lines.append(f"mockfleet_edge_websockets_open {open_websockets}")
         lines.append("# TYPE mockfleet_edge_websocket_closed_total counter")
         for reason, n in sorted(self.websocket_endings.items()):
             lines.append(f'mockfleet_edge_websocket_closed_total{{reason="{reason}"}} {n}')

@@ -106,7 +106,7 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
             if target.kind == "deployment":
                 states[target.status or "UNKNOWN"] = states.get(target.status or "UNKNOWN", 0) + 1
         if request.startswith(b"GET /metrics"):
-            body = ctx.metrics.render(states)
+            body = ctx.metrics.render(states, sum(ctx.tunnels.open.values()))
             head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
         else:
             body = b"not found\n"

@@ -188,6 +188,7 @@ def test_messages_are_counted_in_the_access_log_and_metrics(limited: Platform) -
             ws.send("ping")
             assert ws.recv() == "pong counted"
         ws.send("silent")  # no answer
+        assert _metrics(limited)["mockfleet_edge_websockets_open"] >= 1
         assert ws.close() == 1000  # the client's close handshake passes through: the worker answers it
     deadline = time.monotonic() + 5
     while True:
