@@ -15,7 +15,15 @@ from edge.control_client import SupervisorUnavailable
 from edge.limits import RateLimiter
 from edge.metrics import Metrics
 from edge.socket_streams import RawSocketStream
-from edge.websocket_guard import DELETED, IDLE, KEY_ROTATED, Ending, MessageGuard, MessageLimits
+from edge.websocket_guard import (
+    DELETED,
+    IDLE,
+    KEY_ROTATED,
+    TOTAL,
+    Ending,
+    MessageGuard,
+    MessageLimits,
+)
 from edge.websocket_tunnel import OpenTunnels, Tunnel, relay_websocket
 from schemas.control import Target
 from tests.ws_client import client_frame
@@ -48,7 +56,7 @@ Scenario = Callable[[Tunnel, Side, Side], Awaitable[None]]
 
 
 def run_tunnel(scenario: Scenario, idle: float = math.inf, limits: MessageLimits | None = None,
-               ) -> tuple[Ending | None, Side, Side, Tunnel]:
+               total: float = math.inf) -> tuple[Ending | None, Side, Side, Tunnel]:
     """A tunnel between a client and a worker socket pair; ``scenario`` plays both peers."""
     result: list[Ending | None] = []
     edge_client, client_sock = socket.socketpair()
@@ -61,7 +69,7 @@ def run_tunnel(scenario: Scenario, idle: float = math.inf, limits: MessageLimits
         edge_side = RawSocketStream(edge_client), RawSocketStream(edge_worker)
         async with trio.open_nursery() as nursery:
             async def relay() -> None:
-                result.append(await relay_websocket(tunnel, *edge_side, Metrics(), idle=idle))
+                result.append(await relay_websocket(tunnel, *edge_side, Metrics(), idle=idle, total=total))
                 for stream in edge_side:
                     await stream.aclose()
             nursery.start_soon(relay)
@@ -152,6 +160,18 @@ def test_an_idle_tunnel_ends_with_1001() -> None:
     ending, client, worker, _ = run_tunnel(scenario, idle=0.3)
     assert ending == IDLE
     assert _close(client.frames()) == (1001, "idle timeout") == _close(worker.frames())
+
+
+def test_a_tunnel_open_too_long_ends_with_1000_however_busy() -> None:
+    async def scenario(tunnel: Tunnel, client: Side, worker: Side) -> None:
+        with trio.move_on_after(0.6):
+            while True:  # never idle
+                await client.stream.send_all(client_frame(b"busy"))
+                await trio.sleep(0.05)
+
+    ending, client, worker, _ = run_tunnel(scenario, idle=0.2, total=0.4)
+    assert ending == TOTAL
+    assert _close(client.frames()) == (1000, "connection time limit reached") == _close(worker.frames())
 
 
 def test_invalidations_end_the_tunnels_whose_handshake_no_longer_holds() -> None:
