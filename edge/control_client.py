@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
@@ -66,6 +67,7 @@ class ControlClient:
         self._lock = trio.Lock()
         self._unreachable_until = 0.0
         self.failures: dict[str, UpstreamFailure] = {}  # deployment -> failures not reported yet
+        self.on_invalidate: Callable[[list[str]], None] | None = None  # told of every push (open tunnels)
 
     async def _call(self, message: Message, timeout: float = 5.0) -> Message:
         async with self._lock:
@@ -191,6 +193,8 @@ class ControlClient:
                         else:
                             self.cache.clear()
                         self.subscribed = True
+                        if self.on_invalidate is not None:
+                            self.on_invalidate(message.hosts)
             except (SupervisorUnavailable, FrameError, trio.BrokenResourceError, OSError):
                 pass
             finally:

@@ -17,6 +17,8 @@ from .certificates import CertificateError, TlsFiles, sni_context
 from .certificates_command import tls_files
 from .proxy import EdgeLimits
 from .server import EdgeConfig, run_edge
+from .websocket_guard import SHUTDOWN, MessageLimits
+from .websocket_tunnel import CLOSE_GRACE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +39,11 @@ def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles,
                                         handshake_timeout=args.header_timeout, send_timeout=args.send_timeout,
                                         tunnel_idle_timeout=args.tunnel_idle_timeout,
                                         tunnel_max_seconds=args.tunnel_max_seconds,
-                                        max_tunnels_per_deployment=args.max_tunnels_per_deployment),
+                                        max_tunnels_per_deployment=args.max_tunnels_per_deployment,
+                                        websocket_messages=MessageLimits(
+                                            max_message_bytes=args.ws_max_message_kb * 1024,
+                                            messages_in_per_second=args.ws_messages_in_per_second,
+                                            messages_out_per_second=args.ws_messages_out_per_second)),
                       access_log=args.access_log)
 
 
@@ -48,10 +54,12 @@ def configure_logging() -> None:
 async def _main(config: EdgeConfig) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
-            await nursery.start(run_edge, config)
+            ctx = await nursery.start(run_edge, config)
             print(f"mockfleet edge listening on https://{config.bind}:{config.https_port}", flush=True)
             async for _ in signals:
                 break
+            ctx.stop_accepting()
+            await ctx.open_tunnels.close_all(SHUTDOWN, CLOSE_GRACE + 0.5)  # WebSockets get a close frame (1001)
             nursery.cancel_scope.cancel()
 
 

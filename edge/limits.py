@@ -47,6 +47,19 @@ class RateLimiter:
         remaining = int(math.floor(slack / interval + 1e-9)) + 1 if slack >= -1e-9 else 0
         return Decision(True, rate, remaining, new_tat - now, 0.0)
 
+    def admit(self, key: str, rate: int, count: int) -> int:
+        """How many of ``count`` events arriving together pass (each as ``check`` with a burst of
+        ``rate``, the ones that pass consumed): one clock read for a batch (a WebSocket read's messages)."""
+        if count <= 0:
+            return 0
+        interval = 1.0 / rate
+        now = self.clock()
+        tat = max(self.tat.get(key, now), now)
+        passing = min(count, max(0, int(math.floor((now + interval * (rate - 1) - tat) / interval + 1e-9)) + 1))
+        if passing:
+            self.tat[key] = tat + passing * interval
+        return passing
+
     def forget(self, key: str) -> None:
         self.tat.pop(key, None)
 

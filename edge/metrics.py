@@ -28,10 +28,12 @@ class Metrics:
     rejected: Counter[str] = field(default_factory=Counter)  # protocol-level rejections by reason
     upstream_failures: Counter[str] = field(default_factory=Counter)  # worker failures by the status answered
     upstream_latency: Histogram = field(default_factory=Histogram)
+    websocket_messages: Counter[str] = field(default_factory=Counter)  # relayed, by direction ("in": from clients)
+    websocket_endings: Counter[str] = field(default_factory=Counter)  # tunnels the edge closed, by reason
     open_connections: int = 0
     bytes_out: int = 0
 
-    def render(self, instance_states: dict[str, int]) -> bytes:
+    def render(self, instance_states: dict[str, int], open_websockets: int = 0) -> bytes:
         lines = ["# TYPE mockfleet_edge_requests_total counter"]
         for cls, n in sorted(self.requests.items()):
             lines.append(f'mockfleet_edge_requests_total{{code="{cls}"}} {n}')
@@ -44,6 +46,14 @@ class Metrics:
         lines.append("# TYPE mockfleet_edge_upstream_failures_total counter")
         for status, n in sorted(self.upstream_failures.items()):
             lines.append(f'mockfleet_edge_upstream_failures_total{{status="{status}"}} {n}')
+        lines.append("# TYPE mockfleet_edge_websocket_messages_total counter")
+        for direction, n in sorted(self.websocket_messages.items()):
+            lines.append(f'mockfleet_edge_websocket_messages_total{{direction="{direction}"}} {n}')
+        lines.append("# TYPE mockfleet_edge_websockets_open gauge")
+        lines.append(f"mockfleet_edge_websockets_open {open_websockets}")
+        lines.append("# TYPE mockfleet_edge_websocket_closed_total counter")
+        for reason, n in sorted(self.websocket_endings.items()):
+            lines.append(f'mockfleet_edge_websocket_closed_total{{reason="{reason}"}} {n}')
         lines.append("# TYPE mockfleet_edge_upstream_seconds histogram")
         cumulative = 0
         for bound, count in zip((*BUCKETS, float("inf")), self.upstream_latency.counts, strict=True):

@@ -47,9 +47,17 @@ class Observer:
         metrics.bytes_out += exchange.bytes_out
         if self.access_log.enabled:
             request = exchange.request
-            self.access_log.write({
+            record = {
                 "ts": round(time.time(), 3), "host": exchange.host, "deployment": exchange.deployment,
                 "method": request.method.decode(), "path": request.target.split(b"?", 1)[0].decode("latin-1"),
                 "status": status, "bytes": exchange.bytes_out,
                 "ms": round((time.perf_counter() - started) * 1000, 2),
-                "decision": exchange.decision, "client": exchange.peer})
+                "decision": exchange.decision, "client": exchange.peer}
+            if exchange.upgraded and exchange.tunnel is not None:  # a WebSocket's messages, each way
+                guard = exchange.tunnel.guard
+                record["ws_in"] = guard.messages_in
+                record["ws_out"] = guard.messages_out
+                ending = exchange.tunnel.ending
+                if ending is not None:
+                    record["ws_close"] = ending.code
+            self.access_log.write(record)

@@ -24,6 +24,8 @@ from .socket_streams import RawSocketStream
 from .stages import SUPERVISOR_DOWN, Refusal, check_host, decide, host_of
 from .upgrade import TunnelSlots
 from .upstream import UpstreamPool
+from .websocket_guard import MessageLimits
+from .websocket_tunnel import OpenTunnels
 
 PROTOCOL_REJECTIONS = frozenset({"smuggling", "headers", "target", "host", "body", "bad-request", "misdirected"})
 
@@ -44,6 +46,7 @@ class EdgeLimits:
     tunnel_idle_timeout: float = 120.0  # a WebSocket with nothing sent either way for this long is closed
     tunnel_max_seconds: float = 3600.0  # and any WebSocket after this long
     max_tunnels_per_deployment: int = 32  # open WebSockets per deployment (a worker has 256 descriptors)
+    websocket_messages: MessageLimits = field(default_factory=MessageLimits)  # per deployment, over its tunnels
 
 
 @dataclass
@@ -56,11 +59,18 @@ class EdgeContext:
     metrics: Metrics = field(default_factory=Metrics)
     access_log: AccessLog = field(default_factory=AccessLog)
     tunnels: TunnelSlots = field(init=False)
+    message_rates: RateLimiter = field(default_factory=RateLimiter)  # WebSocket messages, by deployment and way
+    open_tunnels: OpenTunnels = field(default_factory=OpenTunnels)
+    accepting: list[trio.CancelScope] = field(default_factory=list)  # the listeners' (``server._accept``)
     observer: Observer = field(init=False)
 
     def __post_init__(self) -> None:
         self.tunnels = TunnelSlots(self.limits.max_tunnels_per_deployment)
         self.observer = Observer(self.metrics, self.access_log, self.quota, self.control)
+
+    def stop_accepting(self) -> None:
+        for scope in self.accepting:
+            scope.cancel()
 
 
 class Exchange(Relay):

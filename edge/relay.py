@@ -19,7 +19,6 @@ from .chunked import FramingError
 from .control_client import SupervisorUnavailable
 from .downstream import CONTINUE, Client, ClientGone, Refused, RequestBody, response_head
 from .request_head import RequestHead
-from .socket_streams import splice
 from .stages import Forward, Refusal, body_too_large
 from .upstream import (
     BodyReader,
@@ -28,6 +27,8 @@ from .upstream import (
     UpstreamClosed,
     UpstreamProtocolError,
 )
+from .websocket_guard import MessageGuard
+from .websocket_tunnel import Tunnel, relay_websocket
 
 if TYPE_CHECKING:
     from .proxy import EdgeContext
@@ -91,6 +92,7 @@ class Relay:
         self.decision = "forwarded"
         self.upgraded = False
         self.websocket = False  # the request goes to the worker as a WebSocket handshake
+        self.tunnel: Tunnel | None = None  # once the handshake is forwarded
         self.body = RequestBody(client, request)
         self.responded = False  # a response head went out: a later failure can only close
         self.continued = False  # "100 Continue" went out: the client is sending its body
@@ -105,10 +107,15 @@ class Relay:
             await self._forward(target, forward.headers, forward.target)
             return
         self.websocket = True
+        ctx = self.ctx
+        tunnel = self.tunnel = Tunnel(self.host, target, MessageGuard(forward.tunnel_slot, ctx.limits.websocket_messages,
+                                                                      ctx.message_rates))
+        ctx.open_tunnels.add(tunnel)  # before the handshake: a key rotated meanwhile still reaches it
         try:
             await self._forward(target, forward.headers, forward.target)
         finally:
-            self.ctx.tunnels.release(forward.tunnel_slot)
+            ctx.open_tunnels.discard(tunnel)
+            ctx.tunnels.release(forward.tunnel_slot)
 
     def _failed(self, target: Target, socket_path: str, refusal: Refusal) -> Refused:
         """A worker failure: reported (deployments only), then answered."""
@@ -289,7 +296,8 @@ class Relay:
         upstream.reusable = response.keep_alive and framing != "close" and not buffer
 
     async def _tunnel(self, upstream: Upstream, response: ResponseHead) -> None:
-        """After a 101 both sides speak another protocol (WebSocket): copy bytes both ways."""
+        """After a 101 both sides speak WebSocket: relayed both ways, messages counted and
+        checked (``websocket_tunnel``)."""
         self.status = 101
         self.upgraded = True
         self.responded = True
@@ -300,11 +308,42 @@ class Relay:
         upstream.buffer.clear()
         client_rest = bytes(self.client.buffer)
         self.client.buffer.clear()
-        if upstream_rest:
-            await self.client.stream.send_all(upstream_rest)
-        if client_rest:
-            await upstream.stream.send_all(client_rest)
+        client_stream: trio.abc.Stream = self.client.stream
+        upstream_stream: trio.abc.Stream = upstream.stream
+        if upstream_rest or client_rest:  # frames that came with the handshake go through the scanners too
+            client_stream = _Prefixed(client_stream, client_rest)
+            upstream_stream = _Prefixed(upstream_stream, upstream_rest)
         limits = self.ctx.limits
-        ended = await splice(self.client.stream, upstream.stream, limits.tunnel_idle_timeout, limits.tunnel_max_seconds)
-        self.decision = f"tunnel-{ended}"
+        assert self.tunnel is not None
+        deflate = any(k == b"sec-websocket-extensions" and b"permessage-deflate" in v.lower()
+                      for k, v in response.headers)
+        ending = await relay_websocket(self.tunnel, client_stream, upstream_stream, self.ctx.metrics,
+                                       limits.tunnel_idle_timeout, limits.tunnel_max_seconds, deflate)
+        self.decision = f"tunnel-{ending.name if ending else 'closed'}"
+        if ending is not None:
+            self.ctx.metrics.websocket_endings[ending.name] += 1
         raise ClientGone()  # the connection is consumed
+
+
+class _Prefixed(trio.abc.Stream):
+    """A stream whose first read returns bytes already received (after the handshake, in the
+    same read) before reading on."""
+
+    def __init__(self, stream: trio.abc.Stream, first: bytes) -> None:
+        self.stream = stream
+        self.first = first
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self.first:
+            first, self.first = self.first, b""
+            return first
+        return await self.stream.receive_some(max_bytes)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.stream.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()

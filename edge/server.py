@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -106,7 +106,7 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
             if target.kind == "deployment":
                 states[target.status or "UNKNOWN"] = states.get(target.status or "UNKNOWN", 0) + 1
         if request.startswith(b"GET /metrics"):
-            body = ctx.metrics.render(states)
+            body = ctx.metrics.render(states, sum(ctx.tunnels.open.values()))
             head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
         else:
             body = b"not found\n"
@@ -116,6 +116,17 @@ async def _serve_metrics(ctx: EdgeContext, stream: trio.SocketStream) -> None:
         pass
     finally:
         await trio.aclose_forcefully(stream)
+
+
+async def _accept(ctx: EdgeContext, handler: Callable[[trio.SocketStream], Awaitable[None]],
+                  listeners: list[trio.SocketListener], nursery: trio.Nursery) -> None:
+    """Accept until ``ctx.stop_accepting`` (the edge is stopping: its open connections finish
+    in ``nursery`` while new ones are refused), then close the listening sockets."""
+    with trio.CancelScope() as scope:
+        ctx.accepting.append(scope)
+        await trio.serve_listeners(handler, listeners, handler_nursery=nursery)
+    for listener in listeners:
+        await listener.aclose()
 
 
 async def open_ledger(path: Path | None, wait: float) -> UsageLedger:
@@ -136,17 +147,19 @@ async def run_edge(config: EdgeConfig, task_status: trio.TaskStatus[EdgeContext]
     limiter = trio.CapacityLimiter(ctx.limits.max_connections)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(DEADLINES.enforce)
+        ctx.control.on_invalidate = ctx.open_tunnels.invalidated
+        nursery.start_soon(ctx.open_tunnels.recheck_forever, ctx.control.resolve)
         nursery.start_soon(ctx.control.follow_invalidations)
         nursery.start_soon(ctx.control.report_usage_forever)
         nursery.start_soon(ctx.control.report_failures_forever)
         nursery.start_soon(ctx.access_log.flush_forever)
         if config.ssl_context is not None:
             listeners = await trio.open_tcp_listeners(config.https_port, host=config.bind)
-            nursery.start_soon(trio.serve_listeners, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners)
+            nursery.start_soon(_accept, ctx, partial(_serve_tls, ctx, limiter, config.ssl_context), listeners, nursery)
         if config.http_port is not None:
             plain = await trio.open_tcp_listeners(config.http_port, host=config.bind)
             redirect = config.https_port if config.http_redirect and config.ssl_context is not None else None
-            nursery.start_soon(trio.serve_listeners, partial(_serve_plain, ctx, limiter, redirect), plain)
+            nursery.start_soon(_accept, ctx, partial(_serve_plain, ctx, limiter, redirect), plain, nursery)
         if config.metrics_port is not None:
             metrics = await trio.open_tcp_listeners(config.metrics_port, host=config.metrics_bind)
             nursery.start_soon(trio.serve_listeners, partial(_serve_metrics, ctx), metrics)

@@ -92,6 +92,12 @@ def add_edge_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds after which the edge closes any WebSocket")
     p.add_argument("--max-tunnels-per-deployment", type=int, default=32,
                    help="open WebSockets per deployment; more are answered 429")
+    p.add_argument("--ws-max-message-kb", type=int, default=1024,
+                   help="a larger WebSocket message (either way) ends its tunnel with close code 1009 (0: no limit)")
+    p.add_argument("--ws-messages-in-per-second", type=int, default=1000,
+                   help="messages per second all clients of a deployment may send; beyond, close 1008 (0: no limit)")
+    p.add_argument("--ws-messages-out-per-second", type=int, default=5000,
+                   help="messages per second a deployment may send its clients; beyond, close 1013 (0: no limit)")
 
 
 def places_from(args: argparse.Namespace) -> PlatformPlaces:

@@ -87,7 +87,10 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
                 "--max-connections", str(args.max_connections),
                 "--tunnel-idle-timeout", str(args.tunnel_idle_timeout),
                 "--tunnel-max-seconds", str(args.tunnel_max_seconds),
-                "--max-tunnels-per-deployment", str(args.max_tunnels_per_deployment)]
+                "--max-tunnels-per-deployment", str(args.max_tunnels_per_deployment),
+                "--ws-max-message-kb", str(args.ws_max_message_kb),
+                "--ws-messages-in-per-second", str(args.ws_messages_in_per_second),
+                "--ws-messages-out-per-second", str(args.ws_messages_out_per_second)]
         if args.http_port is not None:
             out += ["--http-port", str(args.http_port)]
             if args.http_serve:

@@ -29,11 +29,15 @@ async def main() -> None:
                 if b"upgrade: websocket" in head.lower():
                     writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                  b"Sec-WebSocket-Accept: fake\r\n\r\n")
-                    while data := await reader.read(65536):  # an echo of raw frames is enough for a tunnel test
-                        writer.write(data)
+                    while True:  # each client frame back, unmasked as a server's (the edge checks masks)
+                        first, second = await reader.readexactly(2)
+                        size = second & 0x7F
+                        extended = await reader.readexactly({126: 2, 127: 8}.get(size, 0))
+                        size = int.from_bytes(extended, "big") if extended else size
+                        mask = await reader.readexactly(4) if second & 0x80 else b"\0\0\0\0"
+                        payload = bytes(b ^ mask[i & 3] for i, b in enumerate(await reader.readexactly(size)))
+                        writer.write(bytes([first, second & 0x7F]) + extended + payload)
                         await writer.drain()
-                    writer.close()
-                    return
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                              + str(len(identity)).encode() + b"\r\n\r\n" + identity)
                 await writer.drain()

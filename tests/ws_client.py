@@ -151,3 +151,12 @@ class WsClient:
             self.sock.close()
         except OSError:
             pass
+
+
+def client_frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:
+    """One masked client frame by hand (for raw-socket tests that are no full client)."""
+    size = len(payload)
+    length = bytes([0x80 | size]) if size < 126 else (bytes([0x80 | 126]) + size.to_bytes(2, "big") if size < 65536
+                                                     else bytes([0x80 | 127]) + size.to_bytes(8, "big"))
+    mask = b"\x9a\x01\x5c\xe3"
+    return bytes([(0x80 if fin else 0) | opcode]) + length + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload))

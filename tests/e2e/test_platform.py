@@ -480,12 +480,14 @@ def test_websocket_upgrade_is_tunnelled_through_the_edge(platform: Platform) -> 
     while b"\r\n\r\n" not in head:
         head += sock.recv(4096)
     assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
-    for frame in (b"\x81\x05hello", b"\x81\x03abc" * 1000):
+    from tests.ws_client import client_frame
+
+    for frame, echo in ((client_frame(b"hello"), b"\x81\x05hello"), (client_frame(b"abc") * 1000, b"\x81\x03abc" * 1000)):
         sock.sendall(frame)
         echoed = b""
-        while len(echoed) < len(frame):
+        while len(echoed) < len(echo):
             echoed += sock.recv(65536)
-        assert echoed == frame
+        assert echoed == echo
     sock.close()
 
 

@@ -20,6 +20,7 @@ import pytest
 from supervisor.registry import PlanRow, Registry, Runtime
 from tests.conftest import ROOT, Platform, deploy_body, running_platform
 from tests.e2e.test_platform import env
+from tests.ws_client import client_frame
 
 IDLE, TOTAL, CAP = 1.0, 4.0, 2
 HANDSHAKE = ("GET /ws HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
@@ -152,7 +153,7 @@ def test_websocket_tunnels_end_when_idle_and_when_too_old(edge: Platform) -> Non
     ended = False
     while time.monotonic() - started < TOTAL + 3:  # traffic every 0.3 s: never idle
         try:
-            busy.sendall(b"\x81\x02hi")
+            busy.sendall(client_frame(b"hi"))
             if not busy.recv(65536):
                 ended = True
                 break

@@ -49,3 +49,17 @@ def test_quota_counts_unacknowledged_and_confirmed() -> None:
     quota.acknowledged({"dep": 4}, {1: 12}, {1: 2000.0})
     wall[0] = 2000.0  # the month turned: only what is counted since then matters
     assert quota.allow(1, 10)
+
+
+def test_admit_lets_a_batch_pass_as_single_checks_would() -> None:
+    clock_a, clock_b = [100.0], [100.0]
+    single, batched = RateLimiter(lambda: clock_a[0]), RateLimiter(lambda: clock_b[0])
+    for count, step in ((3, 0.0), (4, 0.0), (2, 0.25), (10, 0.5), (1, 0.0), (6, 2.0), (0, 0.0)):
+        clock_a[0] += step
+        clock_b[0] += step
+        passed = 0
+        for _ in range(count):
+            if not single.check("k", 4).allowed:
+                break
+            passed += 1
+        assert batched.admit("k", 4, count) == passed, (count, step)
