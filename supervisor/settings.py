@@ -25,6 +25,11 @@ class Settings:
     region: str = "local"
     https_port: int = 8443
     registry: str = ""  # sqlite:PATH or postgresql://… (supervisor/registry_db.py); empty: the data dir's file
+    # a fleet (supervisor/fleet.py): deployments this server takes, the region a deploy without one goes
+    # to ('': this server's), seconds a silent server waits before its deployments move (0: never)
+    capacity: int = 1000
+    default_region: str = ""
+    failover_after: float = 0.0
     # worker limits
     worker_address_space: int = 2 * 1024**3
     worker_open_files: int = 256

@@ -1,0 +1,197 @@
+"""A fleet on one machine: `mockfleet up` processes with their own server ids, regions, ports and data
+directories sharing one real PostgreSQL registry (issue 18)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid as uuidlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from supervisor.registry import PlanRow, Registry
+from tests.conftest import ROOT, Platform, free_port, make_env
+from tests.postgres_server import PostgresServer, postgres_server  # noqa: F401  (the session's server)
+
+PROPAGATION_BOUND = 2.0  # seconds; the target is one second, the bound leaves room for a loaded 2-core machine
+
+
+class FleetServer(Platform):
+    """One `mockfleet up` of the fleet; its mocks are `<sub>.<server-id>.mockfleet.localhost`."""
+
+    def __init__(self, data_dir: Path, server_id: str, region: str, registry: str, *flags: str) -> None:
+        super().__init__(data_dir, ("--server-id", server_id, "--region", region, "--registry", registry, *flags))
+        self.server_id = server_id
+
+    def host(self, subdomain: str) -> str:
+        return f"{subdomain}.{self.server_id}.mockfleet.localhost"
+
+    def kill_hard(self) -> None:
+        """The machine is lost: up, supervisor, edge and workers die at once, nothing signs off."""
+        assert self.proc is not None
+        root = psutil.Process(self.proc.pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        self.proc.wait(10)
+        self.assert_no_workers_left()
+
+
+def environment(name: str) -> dict[str, Any]:
+    ids = {key: str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"{name}/{key}")) for key in ("r", "s", "v", "vs")}
+    hello = {"uuid": ids["r"], "type": "http", "method": "get", "endpoint": "hello",
+             "responses": [{"uuid": ids["s"], "body": json.dumps({"mock": name}), "statusCode": 200, "default": True}]}
+    variables = {"uuid": ids["v"], "type": "http", "method": "get", "endpoint": "vars",
+                 "responses": [{"uuid": ids["vs"], "default": True, "body": '{"g": "{{getGlobalVar \'g\'}}"}'}]}
+    return make_env([hello, variables], uuid=str(uuidlib.uuid4()), name=name)
+
+
+def body(env: dict[str, Any], region: str | None, visibility: str = "PUBLIC") -> dict[str, Any]:
+    return {"environment": env, "visibility": visibility, "subdomain": None, "region": region, "liveUpdate": False,
+            "version": "9.9.0"}
+
+
+def wait_for(check: Any, timeout: float, what: str) -> float:
+    """Seconds until ``check()`` is true (polled every 20 ms)."""
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer  # noqa: F811
+          ) -> Iterator[tuple[str, FleetServer, FleetServer]]:
+    target = postgres_server.create_database()
+    root = tmp_path_factory.mktemp("fleet")
+    eu = FleetServer(root / "eu1", "eu1", "eu", target, "--failover-after", "2")
+    us = FleetServer(root / "us1", "us1", "us", target, "--failover-after", "2")
+    eu.start()
+    us.start()
+    registry = Registry(target)
+    registry.set_plan(PlanRow(name="TEAM", deployments_quota=3, monthly_requests_quota=100_000,
+                              requests_per_second=1000, trial=False))
+    registry.close()
+    yield target, eu, us
+    us.stop()
+    eu.stop()
+
+
+def test_a_second_up_with_a_live_server_id_is_refused_and_the_first_untouched(fleet, tmp_path: Path) -> None:
+    target, eu, _ = fleet
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor.cli", "up", "--data-dir", str(tmp_path / "other"), "--server-id", "eu1",
+         "--region", "eu", "--registry", target, "--https-port", str(free_port()), "--bind", "127.0.0.1",
+         "--metrics-port", "0"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "server id 'eu1' is already running on this registry" in result.stderr
+    assert eu.request(eu.api_host, "GET", "/health")[0] == 200
+    holder = (eu.data_dir / "server-holder").read_text()
+    registry = Registry(target)
+    row = registry.db.execute("SELECT holder, stopped FROM servers WHERE server_id = 'eu1'").fetchone()
+    registry.close()
+    assert (row[0], row[1]) == (holder, 0)
+
+
+def test_deploys_go_to_their_region_and_any_server_answers(fleet) -> None:
+    _, eu, us = fleet
+    token = eu.token  # one account for the whole fleet: eu1's credentials work on us1's API
+    for api, region, owner in ((eu, "eu", eu), (eu, "us", us), (us, "eu", eu), (us, None, us)):
+        env = environment(f"{api.server_id}-{region}")
+        started = time.monotonic()
+        status, answer = api.api("POST", "/deployments", body(env, region, "PRIVATE"), token=token)
+        took = time.monotonic() - started
+        assert status == 200, answer
+        print(f"deploy through {api.server_id} to {region}: {took * 1000:.0f} ms")
+        assert answer["region"] == owner.server_id[:2]
+        assert answer["url"] == f"https://{answer['subdomain']}.{owner.server_id}.mockfleet.localhost:{owner.port}"
+        host = owner.host(answer["subdomain"])
+        status, _, data = owner.request(host, "GET", "/hello", token=answer["apiKey"])  # serving when answered
+        assert status == 200 and json.loads(data) == {"mock": env["name"]}
+        other = us if owner is eu else eu
+        assert other.request(other.host(answer["subdomain"]), "GET", "/hello", token=answer["apiKey"])[0] == 404
+        listed = {d["environmentUuid"]: d for d in api.api("GET", "/deployments", token=token)[1]}
+        assert listed[env["uuid"]]["url"] == answer["url"]
+        assert api.api("DELETE", f"/deployments/{env['uuid']}", token=token)[0] == 200
+        assert wait_for(lambda h=host, o=owner, k=answer["apiKey"]: o.request(h, "GET", "/hello", token=k)[0] == 404,
+                        PROPAGATION_BOUND, "the delete reaching the owner's edge") < PROPAGATION_BOUND
+
+
+def test_unknown_and_dead_regions_are_refused_naming_them(fleet) -> None:
+    _, eu, _ = fleet
+    status, answer = eu.api("POST", "/deployments", body(environment("nowhere"), "asia"))
+    assert status == 422 and answer["message"] == "unknown region 'asia': this fleet has servers in eu, us", answer
+    assert answer["path"] == "$.region"
+
+
+def test_quota_rotation_and_delete_across_servers(fleet) -> None:
+    _, eu, us = fleet
+    token = us.token
+    deployed: list[dict[str, Any]] = []
+    for api, region in ((eu, "us"), (us, "eu"), (eu, "eu")):
+        status, answer = api.api("POST", "/deployments", body(environment(f"quota-{region}-{len(deployed)}"), region,
+                                                              "PRIVATE"), token=token)
+        assert status == 200, answer
+        deployed.append(answer)
+    # the fourth is refused on TEAM whichever server is asked, by the count of the whole fleet
+    for api in (eu, us):
+        status, answer = api.api("POST", "/deployments", body(environment("one-too-many"), "us"), token=token)
+        assert status == 403 and "quota" in answer["message"], answer
+    on_us = deployed[0]
+    host, old_key = us.host(on_us["subdomain"]), on_us["apiKey"]
+    assert us.request(host, "GET", "/hello", token=old_key)[0] == 200  # the edge caches this key now
+    status, rotated = eu.api("POST", f"/deployments/{on_us['environmentUuid']}/api-key", token=token)
+    assert status == 200
+    took = wait_for(lambda: us.request(host, "GET", "/hello", token=old_key)[0] == 401, PROPAGATION_BOUND,
+                    "the rotated key refused on the other server")
+    print(f"key rotated on eu1 refused on us1 after {took * 1000:.0f} ms")
+    assert us.request(host, "GET", "/hello", token=rotated["apiKey"])[0] == 200
+    # a delete through us1 of a deployment eu1 runs: gone from eu1's edge, and a slot free again
+    on_eu = deployed[1]
+    eu_host = eu.host(on_eu["subdomain"])
+    assert eu.request(eu_host, "GET", "/hello", token=on_eu["apiKey"])[0] == 200
+    assert us.api("DELETE", f"/deployments/{on_eu['environmentUuid']}", token=token)[0] == 200
+    took = wait_for(lambda: eu.request(eu_host, "GET", "/hello", token=on_eu["apiKey"])[0] == 404,
+                    PROPAGATION_BOUND, "the delete seen by eu1's edge")
+    print(f"delete through us1 seen on eu1 after {took * 1000:.0f} ms")
+    for answer in (deployed[0], deployed[2]):
+        assert eu.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 200
+
+
+def test_a_killed_servers_deployments_fail_over_with_their_state(fleet, tmp_path: Path) -> None:
+    target, eu, _ = fleet
+    token = eu.token
+    # the most room in region eu: the deploy goes there (eu1 is the other eu server, failing over after 2 s)
+    lost = FleetServer(tmp_path / "eu3", "eu3", "eu", target, "--capacity", "100000")
+    lost.start()
+    try:
+        status, answer = eu.api("POST", "/deployments", body(environment("survivor"), "eu"), token=token)
+        assert status == 200 and f".{lost.server_id}." in answer["url"], answer
+        uuid, host = answer["environmentUuid"], lost.host(answer["subdomain"])
+        assert lost.request(host, "POST", "/mockoon-admin/global-vars", {"key": "g", "value": "kept"},
+                            token=answer["apiKey"])[0] == 200
+        time.sleep(1.5)  # the worker pushes its state within 0.9 s of a change
+        lost.kill_hard()
+        killed_at = time.monotonic()
+        new_host = eu.host(answer["subdomain"])
+        wait_for(lambda: eu.request(new_host, "GET", "/vars")[0] == 200, 30, "the deployment serving on eu1")
+        print(f"failed over to eu1 and serving {time.monotonic() - killed_at:.1f} s after the kill")
+        status, _, data = eu.request(new_host, "GET", "/vars")
+        assert json.loads(data) == {"g": "kept"}  # its durable state came along
+        details = eu.api("GET", f"/deployments/{uuid}", token=token)[1]
+        assert details["url"] == f"https://{answer['subdomain']}.eu1.mockfleet.localhost:{eu.port}"
+        assert any("failed over" in event for event in details["events"]), details["events"]
+        assert eu.api("DELETE", f"/deployments/{uuid}", token=token)[0] == 200
+    finally:
+        if lost.proc is not None and lost.proc.poll() is None:
+            lost.stop()
