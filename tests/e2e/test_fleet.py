@@ -168,6 +168,55 @@ def test_quota_rotation_and_delete_across_servers(fleet) -> None:
         assert eu.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 200
 
 
+QUOTA, RATE = 40, 20
+
+
+def test_the_monthly_quota_is_counted_and_enforced_fleet_wide(fleet) -> None:
+    target, eu, us = fleet
+    registry = Registry(target)
+    registry.set_plan(PlanRow(name="METERED", deployments_quota=2, monthly_requests_quota=QUOTA,
+                              requests_per_second=RATE, trial=False))
+    account, token = registry.create_account("metered", "METERED")
+    hosts = {}
+    for server, region in ((eu, "eu"), (us, "us")):
+        status, answer = eu.api("POST", "/deployments", body(environment(f"metered-{region}"), region), token=token)
+        assert status == 200, answer
+        hosts[server.server_id] = server.host(answer["subdomain"])
+
+    def send(server: FleetServer, count: int) -> tuple[int, int]:
+        """Requests at the plan's rate; (served, refused for the monthly quota)."""
+        served = refused = 0
+        for _ in range(count):
+            status, _, data = server.request(hosts[server.server_id], "GET", "/hello")
+            if status == 200:
+                served += 1
+            elif status == 429 and b"monthly" in data:
+                refused += 1
+            time.sleep(1 / RATE)
+        return served, refused
+
+    assert send(us, 1) == (1, 0)  # us1's edge knows the account now (and keeps what it learnt)
+    assert send(eu, 30) == (30, 0)
+    flushed = wait_for(lambda: registry.monthly_usage(account.id) >= 31, 5, "the edges' counts in the registry")
+    print(f"counted requests in the registry {flushed * 1000:.0f} ms after the last one")
+    served_us, refused_us = send(us, 30)
+    served_eu, refused_eu = send(eu, 10)
+    total = 31 + served_us + served_eu
+    print(f"quota {QUOTA}: served {total} in the fleet (overshoot {total - QUOTA}; us1 {served_us}, eu1 {served_eu})")
+    assert refused_us > 0 and refused_eu > 0  # both edges refuse on the fleet's total, not their own
+    assert QUOTA - 31 <= served_us + served_eu
+    assert total <= QUOTA + RATE * 2  # the documented bound: flush interval (0.5 s) + ack, times the rate, per server
+    assert wait_for(lambda: registry.monthly_usage(account.id) == total, 5, "every served request counted") < 5
+    # a plan change reaches every edge through its supervisor (a fleet event), not after the cache's 30 s
+    registry.set_plan(PlanRow(name="METERED", deployments_quota=2, monthly_requests_quota=QUOTA * 10,
+                              requests_per_second=RATE, trial=False))
+    for server in (us, eu):
+        took = wait_for(lambda s=server: s.request(hosts[s.server_id], "GET", "/hello")[0] == 200, PROPAGATION_BOUND,
+                        f"the raised quota on {server.server_id}")
+        print(f"plan change served by {server.server_id} after {took * 1000:.0f} ms")
+    registry.close()
+
+
 def test_a_killed_servers_deployments_fail_over_with_their_state(fleet, tmp_path: Path) -> None:
     target, eu, _ = fleet
     token = eu.token
