@@ -12,37 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from supervisor.registry import PlanRow, Registry
-from tests.conftest import ROOT, Platform, free_port, make_env
+from tests.conftest import ROOT, free_port, make_env
+from tests.fleet_platform import FleetServer
 from tests.postgres_server import PostgresServer, postgres_server  # noqa: F401  (the session's server)
 
 PROPAGATION_BOUND = 2.0  # seconds; the target is one second, the bound leaves room for a loaded 2-core machine
-
-
-class FleetServer(Platform):
-    """One `mockfleet up` of the fleet; its mocks are `<sub>.<server-id>.mockfleet.localhost`."""
-
-    def __init__(self, data_dir: Path, server_id: str, region: str, registry: str, *flags: str) -> None:
-        super().__init__(data_dir, ("--server-id", server_id, "--region", region, "--registry", registry, *flags))
-        self.server_id = server_id
-
-    def host(self, subdomain: str) -> str:
-        return f"{subdomain}.{self.server_id}.mockfleet.localhost"
-
-    def kill_hard(self) -> None:
-        """The machine is lost: up, supervisor, edge and workers die at once, nothing signs off."""
-        assert self.proc is not None
-        root = psutil.Process(self.proc.pid)
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        self.proc.wait(10)
-        self.assert_no_workers_left()
 
 
 def environment(name: str) -> dict[str, Any]:
