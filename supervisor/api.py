@@ -13,6 +13,7 @@ from typing import Any
 from .api_rate import ApiRateLimiter, Limited
 from .http_server import HttpRequest, HttpResponse
 from .registry import Account
+from .registry_db import RegistryUnavailable
 from .service import ApiError, Supervisor
 
 _DEPLOYMENT = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})$")
@@ -57,6 +58,8 @@ class DeploymentsApi:
             return await self._dispatch(request)
         except ApiError as error:
             return _error(error)
+        except RegistryUnavailable as error:  # PostgreSQL down: say so, the caller may retry
+            return _error(ApiError(503, f"the registry is unavailable, nothing was changed: {error}"))
 
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
         path = request.path.rstrip("/") or "/"
