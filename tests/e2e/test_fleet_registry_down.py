@@ -43,6 +43,9 @@ def test_a_registry_outage_is_survived(tmp_path) -> None:
         status, answer = server.api("POST", "/deployments", deploy_body(environment("before")))
         assert status == 200, answer
         host, key, uuid = server.host(answer["subdomain"]), answer["apiKey"], answer["environmentUuid"]
+        status, unseen = server.api("POST", "/deployments", deploy_body(environment("never asked")))
+        assert status == 200, unseen
+        # after the last API write through this edge (which empties its cache): the host it will know
         assert server.request(host, "GET", "/hello", token=key)[0] == 200
 
         processes = (server.pids("supervise"), server.pids("edge"))
@@ -55,6 +58,8 @@ def test_a_registry_outage_is_survived(tmp_path) -> None:
             served += 1
             time.sleep(0.05)
         assert server.request(host, "GET", "/hello", token="wrong")[0] == 401  # keys still checked from the cache
+        unseen_host = server.host(unseen["subdomain"])
+        assert server.request(unseen_host, "GET", "/hello", token=unseen["apiKey"])[0] == 503  # not known to the edge
         status, refused = server.api("POST", "/deployments", deploy_body(environment("during")))
         assert status == 503 and refused["message"].startswith("the registry is unavailable, nothing was changed"), refused
         assert server.api("POST", f"/deployments/{uuid}/api-key")[0] == 503
