@@ -1,8 +1,9 @@
 """What servers of a fleet tell each other through the shared registry.
 
 A ``FleetEvent`` is a change every server must hear about (a key rotated, a deployment deleted or
-moved, a plan changed); a ``RemoteDeploy`` is a validated deploy handed by the server that answered
-the API call to the server that will run it, and ``RemoteDeployAnswer`` what that server answers.
+moved, a plan changed); a ``RemoteJob`` is work handed by the server that answered the API call to
+the server that runs the deployment (a validated deploy, a reset), and ``RemoteDeployAnswer`` what
+that server answers.
 They live in registry tables (``fleet_events``, ``deploy_requests``), so they are Structs here.
 """
 
@@ -27,12 +28,23 @@ class FleetEvent(msgspec.Struct, kw_only=True, frozen=True):
     subdomain: str = ""
 
 
-class RemoteDeploy(msgspec.Struct, kw_only=True):
+class RemoteDeploy(msgspec.Struct, tag="deploy", kw_only=True):
     """A deploy the answering server validated and placed on another: the owner runs it as its own."""
 
     account_id: int
     request: Validated
     runtime: str
+
+
+class RemoteReset(msgspec.Struct, tag="reset", kw_only=True):
+    """``POST /deployments/{uuid}/reset`` asked of a server that does not run the deployment: its
+    owner stops the worker (so its last push cannot land after the reset) and starts it again."""
+
+    account_id: int
+    environment_uuid: str
+
+
+RemoteJob = RemoteDeploy | RemoteReset
 
 
 class RemoteDeployAnswer(msgspec.Struct, kw_only=True):

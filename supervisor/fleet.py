@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from schemas.fleet import RemoteDeploy, RemoteDeployAnswer
+from schemas.fleet import RemoteDeploy, RemoteDeployAnswer, RemoteJob
 
 from .fleet_events import announce
 from .placement import LIVE_WITHIN, ServerInfo, failover_targets
@@ -56,7 +56,10 @@ def claim(registry: Registry, settings: Settings, holder: str, now: float | None
                    "started_at = excluded.started_at, stopped = 0",
                    (settings.server_id, settings.region, settings.domain, settings.https_port, settings.capacity,
                     holder, now, now))
-        db.execute("UPDATE deployments SET server_id = ? WHERE server_id = ''", (settings.server_id,))
+        # one server per SQLite file: all of its deployments are this server's, whatever id it had before
+        unowned = "server_id <> ?" if db.dialect == "sqlite" else "server_id = ''"
+        db.execute(f"UPDATE deployments SET server_id = ? WHERE {unowned}",
+                   (settings.server_id,) * (2 if db.dialect == "sqlite" else 1))
 
 
 def heartbeat(registry: Registry, server_id: str, holder: str, now: float | None = None) -> bool:
@@ -85,23 +88,24 @@ def servers(registry: Registry) -> list[ServerInfo]:
 
 # --- deploys handed to their server -------------------------------------------------------------------
 
-def submit_deploy(registry: Registry, server_id: str, job: RemoteDeploy) -> int:
+def submit_deploy(registry: Registry, server_id: str, job: RemoteJob) -> int:
     now = time.time()
+    uuid = job.request.uuid if isinstance(job, RemoteDeploy) else job.environment_uuid
     with registry.transaction() as db:
         request_id = int(db.execute(
             "INSERT INTO deploy_requests (server_id, account_id, environment_uuid, request, state, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-            (server_id, job.account_id, job.request.uuid, msgspec.msgpack.encode(job), now, now)).fetchone()[0])
-        announce(db, "deploy", server_id=server_id, environment_uuid=job.request.uuid)
+            (server_id, job.account_id, uuid, msgspec.msgpack.encode(job), now, now)).fetchone()[0])
+        announce(db, "deploy", server_id=server_id, environment_uuid=uuid)
     return request_id
 
 
-def take_deploys(registry: Registry, server_id: str) -> list[tuple[int, RemoteDeploy]]:
-    """The pending deploys for this server, marked taken so no other process runs them."""
+def take_deploys(registry: Registry, server_id: str) -> list[tuple[int, RemoteJob]]:
+    """The pending jobs for this server, marked taken so no other process runs them."""
     with registry.transaction() as db:
         rows = db.execute("UPDATE deploy_requests SET state = 'taken', updated_at = ? WHERE server_id = ? "
                           "AND state = 'pending' RETURNING id, request", (time.time(), server_id)).fetchall()
-    return [(int(r[0]), msgspec.msgpack.decode(bytes(r[1]), type=RemoteDeploy)) for r in rows]
+    return [(int(r[0]), msgspec.msgpack.decode(bytes(r[1]), type=RemoteJob)) for r in rows]
 
 
 def finish_deploy(registry: Registry, request_id: int, answer: RemoteDeployAnswer) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from schemas.deploy_validation import Validated
-from schemas.fleet import FleetEvent, RemoteDeploy, RemoteDeployAnswer
+from schemas.fleet import FleetEvent, RemoteDeploy, RemoteDeployAnswer, RemoteJob, RemoteReset
 
 from . import fleet, fleet_events, workers
 from .placement import Refusal, ServerInfo, choose_server
@@ -182,20 +182,23 @@ class FleetMember:
             assert self.supervisor.nursery is not None
             self.supervisor.nursery.start_soon(self._run_placed, request_id, job)
 
-    async def _run_placed(self, request_id: int, job: RemoteDeploy) -> None:
+    async def _run_placed(self, request_id: int, job: RemoteJob) -> None:
         from .service import ApiError
 
         supervisor = self.supervisor
         try:
             account = supervisor.registry.account(job.account_id)
-            plan = supervisor.registry.plan(account.plan)
-            runtime = supervisor.registry.runtime(job.runtime) or supervisor.newest_runtime()
-            body = await supervisor.deploy_validated(account, plan, job.request, runtime)
+            if isinstance(job, RemoteReset):
+                body = await supervisor.reset(account, job.environment_uuid)
+            else:
+                plan = supervisor.registry.plan(account.plan)
+                runtime = supervisor.registry.runtime(job.runtime) or supervisor.newest_runtime()
+                body = await supervisor.deploy_validated(account, plan, job.request, runtime)
             answer = RemoteDeployAnswer(status=200, body=body)
         except ApiError as error:
             answer = RemoteDeployAnswer(status=error.status, body={"message": error.message, **error.extra})
         except Exception as error:  # noqa: BLE001  (the caller waits on an answer: it must get one)
-            log.exception("placed deploy %s failed", job.request.uuid)
+            log.exception("job %s handed here failed", job)
             answer = RemoteDeployAnswer(status=500, body={"message": f"server {self.me} failed the deploy: {error}"})
         fleet.finish_deploy(self.registry, request_id, answer)
 
@@ -228,8 +231,16 @@ class FleetMember:
     async def deploy_elsewhere(self, server_id: str, account: Account, request: Validated,
                                runtime: str) -> tuple[int, dict[str, Any]]:
         """Hand the deploy to its server through the registry and wait for its answer."""
-        request_id = fleet.submit_deploy(self.registry, server_id,
-                                         RemoteDeploy(account_id=account.id, request=request, runtime=runtime))
+        return await self._elsewhere(server_id, RemoteDeploy(account_id=account.id, request=request, runtime=runtime),
+                                     request.uuid)
+
+    async def reset_elsewhere(self, account: Account, deployment: Deployment) -> tuple[int, dict[str, Any]]:
+        return await self._elsewhere(deployment.server_id, RemoteReset(account_id=account.id,
+                                                                       environment_uuid=deployment.environment_uuid),
+                                     deployment.environment_uuid)
+
+    async def _elsewhere(self, server_id: str, job: RemoteJob, uuid: str) -> tuple[int, dict[str, Any]]:
+        request_id = fleet.submit_deploy(self.registry, server_id, job)
         deadline = time.monotonic() + REMOTE_DEPLOY_TIMEOUT
         delay = 0.02
         while time.monotonic() < deadline:
@@ -239,10 +250,10 @@ class FleetMember:
             await trio.sleep(delay)
             delay = min(delay * 1.5, 0.2)
         if fleet.abandon_deploy(self.registry, request_id):
-            return 503, {"message": f"server {server_id!r} did not take the deploy within "
-                                    f"{REMOTE_DEPLOY_TIMEOUT:.0f} s; nothing was deployed"}
-        return 504, {"message": f"server {server_id!r} is still starting the deployment; "
-                                f"GET /deployments/{request.uuid} shows when it runs"}
+            return 503, {"message": f"server {server_id!r} did not take the call within "
+                                    f"{REMOTE_DEPLOY_TIMEOUT:.0f} s; nothing was changed"}
+        return 504, {"message": f"server {server_id!r} is still working on it; "
+                                f"GET /deployments/{uuid} shows when it is done"}
 
     def instance_url(self, deployment: Deployment) -> str:
         """The URL carries the id of the server that runs the deployment, on that server's port."""
@@ -253,4 +264,4 @@ class FleetMember:
         return f"https://{deployment.subdomain}.{owner.server_id}.{owner.domain or self.settings.domain}{port}"
 
     def runs_here(self, deployment: Deployment) -> bool:
-        return deployment.server_id in ("", self.me)
+        return not self.fleet_mode or deployment.server_id in ("", self.me)

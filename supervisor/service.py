@@ -426,6 +426,11 @@ class Supervisor:
         A running worker is stopped first, so its final snapshot cannot land after the reset, then
         started again from the deployed revision; a stopped deployment stays stopped."""
         deployment = self.owned(account, uuid)
+        if not self.fleet.runs_here(deployment):  # its own server stops and starts the worker
+            status, answer = await self.fleet.reset_elsewhere(account, deployment)
+            if status != 200:
+                raise ApiError(status, str(answer.pop("message", "")), **answer)
+            return answer
         slot = self._slot(uuid)
         async with slot.lock:
             worker, slot.worker = slot.worker, None

@@ -145,6 +145,22 @@ def test_quota_rotation_and_delete_across_servers(fleet) -> None:
         assert eu.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 200
 
 
+def test_a_reset_asked_of_another_server_is_done_by_the_owner(fleet) -> None:
+    _, eu, us = fleet
+    token = eu.token
+    status, answer = eu.api("POST", "/deployments", body(environment("reset-me"), "us"), token=token)
+    assert status == 200, answer
+    uuid, host = answer["environmentUuid"], us.host(answer["subdomain"])
+    assert us.request(host, "POST", "/mockoon-admin/global-vars", {"key": "g", "value": "changed"},
+                      token=answer["apiKey"])[0] == 200
+    assert json.loads(us.request(host, "GET", "/vars")[2]) == {"g": "changed"}
+    status, details = eu.api("POST", f"/deployments/{uuid}/reset", token=token)
+    assert status == 200, details
+    assert details["revisions"][0]["kind"] == "reset" and details["worker"] is not None  # us1's own view
+    assert json.loads(us.request(host, "GET", "/vars")[2]) == {"g": ""}
+    assert eu.api("DELETE", f"/deployments/{uuid}", token=token)[0] == 200
+
+
 QUOTA, RATE = 40, 20
 
 

@@ -56,14 +56,17 @@ def test_a_live_server_id_is_refused_to_another_holder_and_free_after_silence_or
     registry.close()
 
 
-def test_unowned_deployments_become_the_first_claimants(registry_target, tmp_path) -> None:
+def test_unowned_deployments_become_a_claimants(registry_target, tmp_path) -> None:
     registry, account = fresh(registry_target)
     deploy(registry, account, "migrated", "")  # a single server's registry, moved into the fleet
     fleet.claim(registry, settings(tmp_path, "eu1", "eu"), "h")
     fleet.claim(registry, settings(tmp_path, "us1", "us"), "h2")
     found = registry.deployment("migrated")
-    assert found is not None and found.server_id == "eu1"
-    assert {s.server_id: s.deployments for s in fleet.servers(registry)} == {"eu1": 1, "us1": 0}
+    if registry.dialect == "postgresql":
+        assert found is not None and found.server_id == "eu1"  # the first claimant keeps it
+        assert {s.server_id: s.deployments for s in fleet.servers(registry)} == {"eu1": 1, "us1": 0}
+    else:  # one server per SQLite file: the one starting takes them all (its server id may have changed)
+        assert found is not None and found.server_id == "us1"
     registry.close()
 
 
