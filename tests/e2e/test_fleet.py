@@ -4,6 +4,8 @@ directories sharing one real PostgreSQL registry (issue 18)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from supervisor.registry import PlanRow, Registry
@@ -237,3 +240,36 @@ def test_a_killed_servers_deployments_fail_over_with_their_state(fleet, tmp_path
     finally:
         if lost.proc is not None and lost.proc.poll() is None:
             lost.stop()
+
+
+def test_a_server_back_after_its_failover_stops_its_workers_of_the_moved_deployments(fleet, tmp_path: Path) -> None:
+    target, eu, _ = fleet
+    token = eu.token
+    frozen = FleetServer(tmp_path / "eu4", "eu4", "eu", target, "--capacity", "100000")
+    frozen.start()
+    try:
+        status, answer = eu.api("POST", "/deployments", body(environment("frozen"), "eu"), token=token)
+        assert status == 200 and ".eu4." in answer["url"], answer
+        uuid, subdomain = answer["environmentUuid"], answer["subdomain"]
+        worker = frozen.api("GET", f"/deployments/{uuid}", token=token)[1]["worker"]["pid"]
+        [supervisor] = frozen.pids("supervise")
+        os.kill(supervisor, signal.SIGSTOP)  # silent, not dead: its edge and worker keep running
+        try:
+            wait_for(lambda: ".eu1." in eu.api("GET", f"/deployments/{uuid}", token=token)[1]["url"], 30,
+                     "the failover of the silent server's deployment")
+        finally:
+            os.kill(supervisor, signal.SIGCONT)
+
+        def worker_gone() -> bool:
+            try:
+                return psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
+
+        took = wait_for(worker_gone, 15, "the returning server stopping its worker of the moved deployment")
+        print(f"the returning server stopped its worker {took:.1f} s after it resumed")
+        assert frozen.request(frozen.host(subdomain), "GET", "/hello")[0] == 404
+        assert eu.request(eu.host(subdomain), "GET", "/hello")[0] == 200
+        assert eu.api("DELETE", f"/deployments/{uuid}", token=token)[0] == 200
+    finally:
+        frozen.stop()
