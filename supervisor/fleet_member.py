@@ -19,7 +19,8 @@ from schemas.deploy_validation import Validated
 from schemas.fleet import FleetEvent, RemoteDeploy, RemoteDeployAnswer, RemoteJob, RemoteReset
 
 from . import fleet, fleet_events, workers
-from .placement import Refusal, ServerInfo, choose_server
+from .fleet_reactions import react
+from .placement import Refusal, ServerInfo, choose_server, silent_servers
 from .registry import Account, Deployment
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class FleetMember:
                 if self.fleet_mode:
                     nursery.start_soon(self._listen)
                 task_status.started()
+                await self._run_placed_deploys()  # handed here while this server was away
                 await self._loop()
         finally:
             with trio.CancelScope(shield=True):
@@ -84,9 +86,8 @@ class FleetMember:
                     if not fleet.heartbeat(self.registry, self.me, self.holder, now):
                         log.error("server id %s was taken over by another process (our heartbeat lapsed)", self.me)
                     self._refresh()
-                await self._hear()
-                await self._run_placed_deploys()
-                if self.settings.failover_after > 0 and now - last_failover >= FAILOVER_CHECK_EVERY:
+                await self._hear()  # deploys handed here arrive as events too
+                if now - last_failover >= FAILOVER_CHECK_EVERY:
                     last_failover = now
                     self._fail_over_silent(now)
                 if now - last_prune >= 600:
@@ -149,19 +150,20 @@ class FleetMember:
 
     async def _apply(self, event: FleetEvent) -> None:
         supervisor = self.supervisor
-        if event.kind == "plans":
-            supervisor._invalidate()  # every host: limits come with each lookup
-        elif event.kind == "changed" and event.server_id == self.me:
+        reaction = react(event, self.me, event.environment_uuid in supervisor.slots)
+        if reaction == "invalidate-all":
+            supervisor._invalidate()
+        elif reaction == "invalidate":
             supervisor._invalidate(supervisor.host_of(event.subdomain))
-        elif event.kind == "deleted" and event.server_id == self.me:
-            await self._drop(event.environment_uuid, event.subdomain, "deleted through another server")
-        elif event.kind == "moved":
-            if event.server_id == self.me:
-                supervisor._event(event.environment_uuid, "failed over to this server")
-                assert supervisor.nursery is not None
-                supervisor.nursery.start_soon(supervisor._restart, event.environment_uuid, "failover")
-            elif event.environment_uuid in supervisor.slots:
-                await self._drop(event.environment_uuid, event.subdomain, f"moved to server {event.server_id}")
+        elif reaction == "drop":
+            why = "deleted" if event.kind == "deleted" else f"moved to server {event.server_id}"
+            await self._drop(event.environment_uuid, event.subdomain, why)
+        elif reaction == "start":
+            supervisor._event(event.environment_uuid, "failed over to this server")
+            assert supervisor.nursery is not None
+            supervisor.nursery.start_soon(supervisor._restart, event.environment_uuid, "failover")
+        elif reaction == "take-jobs":
+            await self._run_placed_deploys()
 
     async def _drop(self, uuid: str, subdomain: str, why: str) -> None:
         """Stop our worker of a deployment that is gone or runs elsewhere now."""
@@ -203,16 +205,13 @@ class FleetMember:
         fleet.finish_deploy(self.registry, request_id, answer)
 
     def _fail_over_silent(self, now: float) -> None:
-        for server in list(self.known.values()):
-            silent = now - server.heartbeat_at
-            if (server.server_id == self.me or server.region != self.settings.region or server.stopped
-                    or server.deployments == 0 or silent < self.settings.failover_after):
-                continue
+        for server in silent_servers(self.known.values(), me=self.me, region=self.settings.region, now=now,
+                                     failover_after=self.settings.failover_after):
             moved = fleet.fail_over(self.registry, server.server_id, self.settings.failover_after, now)
             if moved:
                 log.warning("server %s silent for %.1f s: %d deployment(s) failed over (%s)", server.server_id,
-                            silent, len(moved), ", ".join(f"{u} -> {t}" for u, t in moved))
-        self._refresh()
+                            now - server.heartbeat_at, len(moved), ", ".join(f"{u} -> {t}" for u, t in moved))
+                self._refresh()
 
     # --- deploys answered here -------------------------------------------------------------------------
     def place(self, request: Validated, previous: Deployment | None) -> str:

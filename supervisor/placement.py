@@ -94,3 +94,13 @@ def failover_targets(dead: ServerInfo, count: int, servers: Iterable[ServerInfo]
         pool[pick.server_id] = ServerInfo(pick.server_id, pick.region, pick.capacity, pick.heartbeat_at,
                                           pick.stopped, pick.deployments + 1, pick.https_port, pick.domain)
     return chosen
+
+
+def silent_servers(servers: Iterable[ServerInfo], *, me: str, region: str, now: float,
+                   failover_after: float) -> list[ServerInfo]:
+    """The servers whose deployments this one should move: of its region, with deployments, not signed
+    off, unheard for ``failover_after`` seconds (0: failover is off)."""
+    if failover_after <= 0:
+        return []
+    return [s for s in servers if s.server_id != me and s.region == region and not s.stopped
+            and s.deployments > 0 and now - s.heartbeat_at >= failover_after]

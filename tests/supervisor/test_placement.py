@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from supervisor.placement import LIVE_WITHIN, Refusal, ServerInfo, choose_server, failover_targets
+from supervisor.placement import (
+    LIVE_WITHIN,
+    Refusal,
+    ServerInfo,
+    choose_server,
+    failover_targets,
+    silent_servers,
+)
 
 NOW = 1_000_000.0
 
@@ -72,3 +79,13 @@ def test_failover_spreads_a_dead_servers_deployments_over_its_region_within_room
     # each goes where the most room is left (by share of capacity), the smallest id on a tie; never us1
     assert targets == ["eu3", "eu3", "eu2", "eu3", "eu2"]
     assert failover_targets(dead, 3, [dead, server("eu2", "eu", capacity=1)], NOW) == ["eu2"]  # the region is full
+
+
+def test_silent_servers_of_this_region_with_deployments_are_failed_over_only_when_on() -> None:
+    fleet = [server("eu1", "eu", silent=0.2, used=3), server("eu2", "eu", silent=12, used=2),
+             server("eu3", "eu", silent=12, used=0), server("eu4", "eu", silent=60, used=1, stopped=True),
+             server("us1", "us", silent=60, used=4), server("eu5", "eu", silent=9, used=1)]
+    found = silent_servers(fleet, me="eu1", region="eu", now=NOW, failover_after=10)
+    assert [s.server_id for s in found] == ["eu2"]  # not empty eu3, signed-off eu4, us1 elsewhere, eu5 not yet
+    assert silent_servers(fleet, me="eu1", region="eu", now=NOW, failover_after=0) == []  # off by default
+    assert [s.server_id for s in silent_servers(fleet, me="eu2", region="eu", now=NOW, failover_after=5)] == ["eu5"]
