@@ -81,6 +81,13 @@ def test_a_second_up_with_a_live_server_id_is_refused_and_the_first_untouched(fl
     row = registry.db.execute("SELECT holder, stopped FROM servers WHERE server_id = 'eu1'").fetchone()
     registry.close()
     assert (row[0], row[1]) == (holder, 0)
+    listed = subprocess.run([sys.executable, "-m", "supervisor.cli", "registry", "servers", "--registry", target,
+                             "--data-dir", str(tmp_path / "cli"), "--json"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    servers = {row["serverId"]: row for row in json.loads(listed.stdout)}
+    assert {k: (v["region"], v["state"]) for k, v in servers.items()} == {"eu1": ("eu", "live"), "us1": ("us", "live")}
+    assert servers["eu1"]["url"] == f"https://*.eu1.mockfleet.localhost:{eu.port}"
 
 
 def test_deploys_go_to_their_region_and_any_server_answers(fleet) -> None:
