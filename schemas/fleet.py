@@ -44,7 +44,15 @@ class RemoteReset(msgspec.Struct, tag="reset", kw_only=True):
     environment_uuid: str
 
 
-RemoteJob = RemoteDeploy | RemoteReset
+class RemoteDetails(msgspec.Struct, tag="details", kw_only=True):
+    """``GET /deployments/{uuid}`` asked of a server that does not run it: worker, events and log tail
+    are the owner's to tell."""
+
+    account_id: int
+    environment_uuid: str
+
+
+RemoteJob = RemoteDeploy | RemoteReset | RemoteDetails
 
 
 class RemoteDeployAnswer(msgspec.Struct, kw_only=True):

@@ -96,6 +96,9 @@ class DeploymentsApi:
             return HttpResponse.json(200, await sup.reset(account, match.group(1)))
         if match := _DEPLOYMENT.match(path):
             if method == "GET":
+                remote = await sup.fleet.details_elsewhere(account, match.group(1))  # its own server's view
+                if remote is not None:
+                    return HttpResponse.json(200, remote)
                 answer = sup.details(account, match.group(1))
                 answer["outbound"] = await sup.outbound_counts(match.group(1))
                 return HttpResponse.json(200, answer)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from schemas.deploy_validation import Validated
-from schemas.fleet import FleetEvent, RemoteDeploy, RemoteDeployAnswer, RemoteJob, RemoteReset
+from schemas.fleet import (
+    FleetEvent,
+    RemoteDeploy,
+    RemoteDeployAnswer,
+    RemoteDetails,
+    RemoteJob,
+    RemoteReset,
+)
 
 from . import fleet, fleet_events, workers
 from .fleet_reactions import react
@@ -30,6 +37,7 @@ log = logging.getLogger("mockfleet.fleet")
 
 WAKE_EVERY = 0.5
 REMOTE_DEPLOY_TIMEOUT = 60.0  # the owning server validates nothing again, but starts a worker (20 s at most)
+REMOTE_DETAILS_TIMEOUT = 5.0  # then the registry's view is answered, without the worker's
 FAILOVER_CHECK_EVERY = 1.0
 
 
@@ -192,6 +200,9 @@ class FleetMember:
             account = supervisor.registry.account(job.account_id)
             if isinstance(job, RemoteReset):
                 body = await supervisor.reset(account, job.environment_uuid)
+            elif isinstance(job, RemoteDetails):
+                body = supervisor.details(account, job.environment_uuid)
+                body["outbound"] = await supervisor.outbound_counts(job.environment_uuid)
             else:
                 plan = supervisor.registry.plan(account.plan)
                 runtime = supervisor.registry.runtime(job.runtime) or supervisor.newest_runtime()
@@ -238,9 +249,24 @@ class FleetMember:
                                                                        environment_uuid=deployment.environment_uuid),
                                      deployment.environment_uuid)
 
-    async def _elsewhere(self, server_id: str, job: RemoteJob, uuid: str) -> tuple[int, dict[str, Any]]:
+    async def details_elsewhere(self, account: Account, uuid: str) -> dict[str, Any] | None:
+        """A deployment's details from the live server that runs it; None when this server runs it, it
+        is not the account's, or its server does not answer (the caller answers the registry's view)."""
+        deployment = self.registry.deployment(uuid)
+        if deployment is None or deployment.account_id != account.id or self.runs_here(deployment):
+            return None
+        owner = self.known.get(deployment.server_id)
+        if owner is None or not owner.live(time.time()):
+            return None
+        status, body = await self._elsewhere(deployment.server_id,
+                                             RemoteDetails(account_id=account.id, environment_uuid=uuid), uuid,
+                                             REMOTE_DETAILS_TIMEOUT)
+        return body if status == 200 else None
+
+    async def _elsewhere(self, server_id: str, job: RemoteJob, uuid: str,
+                         timeout: float = REMOTE_DEPLOY_TIMEOUT) -> tuple[int, dict[str, Any]]:
         request_id = fleet.submit_deploy(self.registry, server_id, job)
-        deadline = time.monotonic() + REMOTE_DEPLOY_TIMEOUT
+        deadline = time.monotonic() + timeout
         delay = 0.02
         while time.monotonic() < deadline:
             answer = fleet.deploy_answer(self.registry, request_id)
@@ -250,7 +276,7 @@ class FleetMember:
             delay = min(delay * 1.5, 0.2)
         if fleet.abandon_deploy(self.registry, request_id):
             return 503, {"message": f"server {server_id!r} did not take the call within "
-                                    f"{REMOTE_DEPLOY_TIMEOUT:.0f} s; nothing was changed"}
+                                    f"{timeout:.0f} s; nothing was changed"}
         return 504, {"message": f"server {server_id!r} is still working on it; "
                                 f"GET /deployments/{uuid} shows when it is done"}
 

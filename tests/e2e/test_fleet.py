@@ -155,7 +155,7 @@ def test_quota_rotation_and_delete_across_servers(fleet) -> None:
         assert eu.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 200
 
 
-def test_a_reset_asked_of_another_server_is_done_by_the_owner(fleet) -> None:
+def test_details_and_reset_asked_of_another_server_come_from_the_owner(fleet) -> None:
     _, eu, us = fleet
     token = eu.token
     status, answer = eu.api("POST", "/deployments", body(environment("reset-me"), "us"), token=token)
@@ -164,6 +164,9 @@ def test_a_reset_asked_of_another_server_is_done_by_the_owner(fleet) -> None:
     assert us.request(host, "POST", "/mockoon-admin/global-vars", {"key": "g", "value": "changed"},
                       token=answer["apiKey"])[0] == 200
     assert json.loads(us.request(host, "GET", "/vars")[2]) == {"g": "changed"}
+    status, details = eu.api("GET", f"/deployments/{uuid}", token=token)  # asked of eu1, told by us1
+    assert status == 200 and details["worker"] is not None and details["state"] == "RUNNING", details
+    assert any("deployed revision 1" in event for event in details["events"]) and "outbound" in details
     status, details = eu.api("POST", f"/deployments/{uuid}/reset", token=token)
     assert status == 200, details
     assert details["revisions"][0]["kind"] == "reset" and details["worker"] is not None  # us1's own view
