@@ -13,6 +13,7 @@ import msgspec
 
 from schemas.fleet import RemoteDeploy, RemoteDeployAnswer, RemoteJob
 
+from . import fleet_events
 from .fleet_events import announce
 from .placement import LIVE_WITHIN, ServerInfo, failover_targets
 from .registry import Registry
@@ -141,6 +142,7 @@ def fail_over(registry: Registry, dead_id: str, silent_for: float, now: float | 
     servers noticing together move them once. Returns (environment_uuid, new server) pairs."""
     now = time.time() if now is None else now
     with registry.transaction() as db:
+        fleet_events.lock(db)
         lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
         row = db.execute(f"SELECT heartbeat_at, stopped FROM servers WHERE server_id = ?{lock}", (dead_id,)).fetchone()
         if row is None or row["stopped"] or now - row["heartbeat_at"] < silent_for:

@@ -23,11 +23,17 @@ _EVENTS_LOCK = 0x666C6565  # pg_advisory_xact_lock key ("flee")
 KEEP_SECONDS = 3600.0  # events older than this are pruned (a server away longer resynchronises in full)
 
 
+def lock(db: Database) -> None:
+    """Inside a transaction, before its other locks: every transaction that announces takes this one
+    first, so they cannot deadlock on row locks taken in another order."""
+    if db.dialect == "postgresql":
+        db.execute("SELECT pg_advisory_xact_lock(?)", (_EVENTS_LOCK,))
+
+
 def announce(db: Database, kind: EventKind, *, server_id: str = "", environment_uuid: str = "",
              subdomain: str = "") -> None:
     """Inside a transaction: record the event and wake the listeners at commit."""
-    if db.dialect == "postgresql":
-        db.execute("SELECT pg_advisory_xact_lock(?)", (_EVENTS_LOCK,))
+    lock(db)
     db.execute("INSERT INTO fleet_events (at, kind, server_id, environment_uuid, subdomain) VALUES (?, ?, ?, ?, ?)",
                (time.time(), kind, server_id, environment_uuid, subdomain))
     if db.dialect == "postgresql":

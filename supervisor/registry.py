@@ -512,11 +512,11 @@ class Registry:
     def rotate_key(self, environment_uuid: str) -> str:
         key = new_api_key()
         with self.transaction() as db:
+            self._announce_deployment(db, "changed", environment_uuid)  # the events lock first, always
             db.execute("UPDATE deployments SET api_key = ?, updated_at = ? WHERE environment_uuid = ?",
                        (key, time.time(), environment_uuid))
             db.execute("INSERT INTO audit (at, action, environment_uuid) VALUES (?, 'rotate-key', ?)",
                        (time.time(), environment_uuid))
-            self._announce_deployment(db, "changed", environment_uuid)
         return key
 
     def _announce_deployment(self, db: Database, kind: EventKind, environment_uuid: str) -> None:

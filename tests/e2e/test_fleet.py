@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 import pytest
 
 from supervisor.registry import PlanRow, Registry
@@ -172,6 +173,24 @@ def test_details_and_reset_asked_of_another_server_come_from_the_owner(fleet) ->
     assert details["revisions"][0]["kind"] == "reset" and details["worker"] is not None  # us1's own view
     assert json.loads(us.request(host, "GET", "/vars")[2]) == {"g": ""}
     assert eu.api("DELETE", f"/deployments/{uuid}", token=token)[0] == 200
+
+
+def test_changes_still_arrive_within_a_second_when_notifications_are_lost(fleet) -> None:
+    target, eu, us = fleet
+    token = eu.token
+    status, answer = eu.api("POST", "/deployments", body(environment("unnotified"), "us", "PRIVATE"), token=token)
+    assert status == 200, answer
+    host, key = us.host(answer["subdomain"]), answer["apiKey"]
+    assert us.request(host, "GET", "/hello", token=key)[0] == 200
+    with psycopg.connect(target, autocommit=True) as conn:  # cut every server's LISTEN connection
+        cut = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()").fetchall()
+    assert len(cut) >= 2
+    assert eu.api("POST", f"/deployments/{answer['environmentUuid']}/api-key", token=token)[0] == 200
+    took = wait_for(lambda: us.request(host, "GET", "/hello", token=key)[0] == 401, PROPAGATION_BOUND,
+                    "the rotation heard by polling")
+    print(f"rotation heard without NOTIFY after {took * 1000:.0f} ms")
+    assert eu.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 200
 
 
 QUOTA, RATE = 40, 20
