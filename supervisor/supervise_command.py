@@ -157,8 +157,19 @@ def run(args: argparse.Namespace) -> int:
     except DirectoryInUse as error:
         print(f"error: {error}: a second supervisor would restart the same workers", file=sys.stderr)
         return 75  # EX_TEMPFAIL: `up` retries with backoff until the holder is gone
+    from .fleet import ServerTaken
+
+    taken: ServerTaken | None = None
     try:
         trio.run(main, settings)
+    except* ServerTaken as group:  # another live process holds this server id (supervisor/fleet.py)
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):  # nested nurseries nest their groups
+            leaf = leaf.exceptions[0]
+        taken = leaf  # type: ignore[assignment]
     finally:
         os.close(lock)
+    if taken is not None:
+        print(f"error: {taken}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: `up` retries with backoff (the holder may be going away)
     return 0

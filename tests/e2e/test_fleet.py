@@ -76,6 +76,10 @@ def test_a_second_up_with_a_live_server_id_is_refused_and_the_first_untouched(fl
          "--metrics-port", "0"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "server id 'eu1' is already running on this registry" in result.stderr
+    alone = subprocess.run(  # the supervisor alone checks too (a race with `up`'s check)
+        [sys.executable, "-m", "supervisor.cli", "supervise", "--data-dir", str(tmp_path / "alone"), "--server-id",
+         "eu1", "--region", "eu", "--registry", target], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert alone.returncode == 75 and "server id 'eu1' is already running" in alone.stderr, alone.stderr[-2000:]
     assert eu.request(eu.api_host, "GET", "/health")[0] == 200
     holder = (eu.data_dir / "server-holder").read_text()
     registry = Registry(target)
