@@ -8,11 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+from schemas.platform_flags import add_registry_argument
+
 from .registry import Registry, RegistryError
 from .registry_copy import TABLES, copy_registry
 from .registry_db import IntegrityViolation, RegistryTargetError, RegistryUnavailable
 from .settings import Settings, default_data_dir
-from .supervise_command import add_registry_argument
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
