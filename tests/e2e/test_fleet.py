@@ -176,6 +176,13 @@ def test_details_and_reset_asked_of_another_server_come_from_the_owner(fleet) ->
     assert status == 200, details
     assert details["revisions"][0]["kind"] == "reset" and details["worker"] is not None  # us1's own view
     assert json.loads(us.request(host, "GET", "/vars")[2]) == {"g": ""}
+    # a re-deploy stays on its server, whatever region it names and whichever server is asked
+    env = environment("reset-me")
+    env["uuid"], env["name"] = uuid, "redeployed"
+    env["routes"][0]["responses"][0]["body"] = json.dumps({"mock": "redeployed"})
+    status, again = eu.api("POST", "/deployments", body(env, "eu"), token=token)
+    assert status == 200 and again["url"] == answer["url"] and again["region"] == "us", again
+    assert json.loads(us.request(host, "GET", "/hello")[2]) == {"mock": "redeployed"}
     assert eu.api("DELETE", f"/deployments/{uuid}", token=token)[0] == 200
 
 
