@@ -61,7 +61,6 @@ class FleetMember:
         self.known: dict[str, ServerInfo] = {}
         self.last_seq = 0
         self._wake_send, self._wake_receive = trio.open_memory_channel[None](1)
-        self._listening = threading.Event()
 
     # --- running ---------------------------------------------------------------------------------
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -92,7 +91,7 @@ class FleetMember:
                 if now - last_beat >= fleet.HEARTBEAT_EVERY:
                     last_beat = now
                     if not fleet.heartbeat(self.registry, self.me, self.holder, now):
-                        log.error("server id %s was taken over by another process (our heartbeat lapsed)", self.me)
+                        self._reclaim(now)
                     self._refresh()
                 await self._hear()  # deploys handed here arrive as events too
                 if now - last_failover >= FAILOVER_CHECK_EVERY:
@@ -106,6 +105,14 @@ class FleetMember:
             except ConnectionError as error:  # the registry is unreachable: keep serving, retry next round
                 log.warning("fleet round failed: %s", error)
 
+    def _reclaim(self, now: float) -> None:
+        """Our heartbeat had lapsed and another process claimed the id: take it back if that one is silent."""
+        try:
+            fleet.claim(self.registry, self.settings, self.holder, now)
+            log.warning("server id %s: another process had claimed it while we were silent; claimed it back", self.me)
+        except fleet.ServerTaken as error:
+            log.error("%s (this supervisor was silent and another took its id over)", error)
+
     async def _listen(self) -> None:
         """LISTEN on a connection of its own, in a thread; each notification wakes the loop."""
         import psycopg
@@ -116,9 +123,8 @@ class FleetMember:
         def wait() -> bool:
             while not stop.is_set():
                 try:
-                    with psycopg.connect(uri, autocommit=True) as conn:
+                    with psycopg.connect(uri, autocommit=True, connect_timeout=5) as conn:
                         conn.execute(f"LISTEN {fleet_events.CHANNEL}")
-                        self._listening.set()
                         while not stop.is_set():
                             for _ in conn.notifies(timeout=0.25, stop_after=1):
                                 try:
@@ -126,7 +132,6 @@ class FleetMember:
                                 except trio.RunFinishedError:
                                     return True
                 except psycopg.OperationalError as error:
-                    self._listening.clear()
                     log.warning("fleet notifications lost (polling meanwhile): %s", error)
                     stop.wait(1.0)
             return True
