@@ -23,7 +23,8 @@ from tests.conftest import ROOT, free_port, make_env
 from tests.fleet_platform import FleetServer
 from tests.postgres_server import PostgresServer, postgres_server  # noqa: F401  (the session's server)
 
-PROPAGATION_BOUND = 2.0  # seconds; the target is one second, the bound leaves room for a loaded 2-core machine
+PROPAGATION_BOUND = 1.0  # seconds: a change made through one server, seen by another server's edge (measured 5-40 ms)
+POLLED_BOUND = 1.5  # without notifications: the 0.5 s poll, with room for a loaded 2-core machine
 
 
 def environment(name: str) -> dict[str, Any]:
@@ -198,7 +199,7 @@ def test_changes_still_arrive_within_a_second_when_notifications_are_lost(fleet)
                            "WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()").fetchall()
     assert len(cut) >= 2
     assert eu.api("POST", f"/deployments/{answer['environmentUuid']}/api-key", token=token)[0] == 200
-    took = wait_for(lambda: us.request(host, "GET", "/hello", token=key)[0] == 401, PROPAGATION_BOUND,
+    took = wait_for(lambda: us.request(host, "GET", "/hello", token=key)[0] == 401, POLLED_BOUND,
                     "the rotation heard by polling")
     print(f"rotation heard without NOTIFY after {took * 1000:.0f} ms")
     assert eu.api("DELETE", f"/deployments/{answer['environmentUuid']}", token=token)[0] == 200
