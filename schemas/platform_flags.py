@@ -45,6 +45,15 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
     add_outbound_arguments(p)
+    add_fleet_arguments(p)
+
+
+def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
+    """Several servers sharing one PostgreSQL registry (supervisor/fleet.py)."""
+    p.add_argument("--capacity", type=int, default=1000, help="deployments this server takes in a fleet")
+    p.add_argument("--default-region", default="", help="where a deploy with region null goes (default: --region)")
+    p.add_argument("--failover-after", type=float, default=0.0, metavar="SECONDS",
+                   help="restart the deployments of a server of this region silent for this long here (0: never)")
 
 
 def add_registry_argument(p: argparse.ArgumentParser) -> None:

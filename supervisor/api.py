@@ -13,6 +13,7 @@ from typing import Any
 from .api_rate import ApiRateLimiter, Limited
 from .http_server import HttpRequest, HttpResponse
 from .registry import Account
+from .registry_db import RegistryUnavailable
 from .service import ApiError, Supervisor
 
 _DEPLOYMENT = re.compile(r"^/deployments/([A-Za-z0-9_.:-]{1,128})$")
@@ -57,6 +58,8 @@ class DeploymentsApi:
             return await self._dispatch(request)
         except ApiError as error:
             return _error(error)
+        except RegistryUnavailable as error:  # PostgreSQL down: say so, the caller may retry
+            return _error(ApiError(503, f"the registry is unavailable, nothing was changed: {error}"))
 
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
         path = request.path.rstrip("/") or "/"
@@ -93,6 +96,9 @@ class DeploymentsApi:
             return HttpResponse.json(200, await sup.reset(account, match.group(1)))
         if match := _DEPLOYMENT.match(path):
             if method == "GET":
+                remote = await sup.fleet.details_elsewhere(account, match.group(1))  # its own server's view
+                if remote is not None:
+                    return HttpResponse.json(200, remote)
                 answer = sup.details(account, match.group(1))
                 answer["outbound"] = await sup.outbound_counts(match.group(1))
                 return HttpResponse.json(200, answer)

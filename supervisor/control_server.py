@@ -21,6 +21,7 @@ from schemas.control import (
 )
 from schemas.edge_reports import UpstreamFailure, UsageTotals
 
+from .registry_db import RegistryUnavailable
 from .service import Supervisor
 
 log = logging.getLogger("mockfleet.supervisor.control")
@@ -66,6 +67,8 @@ async def serve_control(stream: trio.SocketStream, supervisor: Supervisor) -> No
             await stream.send_all(encode_frame(reply))
     except (FrameError, trio.BrokenResourceError, trio.ClosedResourceError) as error:
         log.debug("control connection closed: %s", error)
+    except RegistryUnavailable as error:  # no answer: the edge serves known hosts from its cache, keeps its counts
+        log.warning("control call dropped, the registry is unavailable: %s", error)
     finally:
         await trio.aclose_forcefully(stream)
 

@@ -22,7 +22,9 @@ from typing import Any
 import msgspec
 
 from schemas.deployments import DEFAULT_PLANS, TRIAL_REQUESTS_PER_SECOND
+from schemas.fleet import EventKind
 
+from .fleet_events import announce
 from .registry_db import Database, RegistryTarget, connect, parse_target, schema_statements
 from .registry_db import IntegrityViolation as IntegrityViolation  # callers catch it from here
 
@@ -165,6 +167,43 @@ SCHEMA: list[str] = [
     ALTER TABLE outbound_rules ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
     UPDATE outbound_rules SET position = {rowid};
     """,
+    # version 8: a fleet (supervisor/fleet.py): the servers sharing the registry and their heartbeats, the
+    # server owning each deployment ('' until one claims it), the changes every server must hear about
+    # (read in order; NOTIFY on PostgreSQL wakes the readers), and deploys handed to the owning server
+    """
+    CREATE TABLE servers (
+        server_id TEXT PRIMARY KEY,
+        region TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        https_port INTEGER NOT NULL,
+        capacity INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        started_at REAL NOT NULL,
+        stopped INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE deployments ADD COLUMN server_id TEXT NOT NULL DEFAULT '';
+    CREATE TABLE fleet_events (
+        seq INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        server_id TEXT NOT NULL DEFAULT '',
+        environment_uuid TEXT NOT NULL DEFAULT '',
+        subdomain TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE deploy_requests (
+        id INTEGER PRIMARY KEY,
+        server_id TEXT NOT NULL,
+        account_id INTEGER NOT NULL,
+        environment_uuid TEXT NOT NULL,
+        request BLOB NOT NULL,
+        state TEXT NOT NULL,
+        status INTEGER NOT NULL DEFAULT 0,
+        answer BLOB,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -212,6 +251,7 @@ class Deployment(msgspec.Struct, kw_only=True):
     last_error: str
     created_at: float
     updated_at: float
+    server_id: str = ""  # the fleet server that runs it ('' on a registry no server has claimed yet)
 
 
 def month_key(now: float | None = None) -> str:
@@ -293,6 +333,7 @@ class Registry:
                        "max_state_bytes = excluded.max_state_bytes",
                        (plan.name.upper(), plan.deployments_quota, plan.monthly_requests_quota,
                         plan.requests_per_second, int(plan.trial), plan.max_body_bytes, plan.max_state_bytes))
+            announce(db, "plans")
 
     def create_account(self, name: str, plan: str, token: str | None = None) -> tuple[Account, str]:
         """Returns the account and its token; only the token's digest is stored."""
@@ -355,6 +396,7 @@ class Registry:
                 raise RegistryError(f"unknown account {account_id}")
             db.execute("INSERT INTO audit (at, account_id, action, detail) VALUES (?, ?, 'account-set-plan', ?)",
                        (time.time(), account_id, plan_row.name))
+            announce(db, "plans")
         return self.account(account_id)
 
     def runtimes(self) -> list[Runtime]:
@@ -382,7 +424,7 @@ class Registry:
     # --- deployments -----------------------------------------------------------------------------
     _COLUMNS = ("environment_uuid, account_id, subdomain, name, visibility, api_key, region, live_update, runtime, "
                 "environment_migrated, warnings, disabled_routes, status, revision, admin_token, worker_pid, worker_started, "
-                "worker_socket, last_error, created_at, updated_at")
+                "worker_socket, last_error, created_at, updated_at, server_id")
 
     def _deployment(self, row: Any) -> Deployment:
         data = dict(row)
@@ -415,7 +457,8 @@ class Registry:
     def save_deployment(self, *, account_id: int, environment_uuid: str, subdomain: str, name: str, visibility: str,
                         region: str, live_update: bool, runtime: str, uploaded: bytes, migrated: bytes,
                         warnings: list[dict[str, Any]], quota: int, admin_token: str, worker_pid: int,
-                        worker_started: float, worker_socket: str, disabled_routes: list[str] | None = None) -> Deployment:
+                        worker_started: float, worker_socket: str, disabled_routes: list[str] | None = None,
+                        server_id: str = "") -> Deployment:
         """Insert or re-deploy in one transaction; the quota is checked inside it so two racing deploys can't both pass."""
         now = time.time()
         disabled = json.dumps(disabled_routes or [])
@@ -430,11 +473,11 @@ class Registry:
                 db.execute(
                     "INSERT INTO deployments (environment_uuid, account_id, subdomain, name, visibility, api_key, region, "
                     "live_update, runtime, environment_uploaded, environment_migrated, warnings, disabled_routes, "
-                    "status, revision, admin_token, worker_pid, worker_started, worker_socket, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING', 1, ?, ?, ?, ?, ?, ?)",
+                    "status, revision, admin_token, worker_pid, worker_started, worker_socket, created_at, updated_at, "
+                    "server_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING', 1, ?, ?, ?, ?, ?, ?, ?)",
                     (environment_uuid, account_id, subdomain, name, visibility, new_api_key(), region, int(live_update),
                      runtime, uploaded, migrated, json.dumps(warnings), disabled, admin_token, worker_pid,
-                     worker_started, worker_socket, now, now))
+                     worker_started, worker_socket, now, now, server_id))
                 action = "deploy"
             else:
                 if existing["account_id"] != account_id:
@@ -443,9 +486,10 @@ class Registry:
                     "UPDATE deployments SET subdomain = ?, name = ?, visibility = ?, region = ?, live_update = ?, "
                     "runtime = ?, environment_uploaded = ?, environment_migrated = ?, warnings = ?, disabled_routes = ?, "
                     "revision = revision + 1, status = 'RUNNING', last_error = '', worker_pid = ?, worker_started = ?, "
-                    "worker_socket = ?, updated_at = ? WHERE environment_uuid = ?",
+                    "worker_socket = ?, updated_at = ?, server_id = ? WHERE environment_uuid = ?",
                     (subdomain, name, visibility, region, int(live_update), runtime, uploaded, migrated,
-                     json.dumps(warnings), disabled, worker_pid, worker_started, worker_socket, now, environment_uuid))
+                     json.dumps(warnings), disabled, worker_pid, worker_started, worker_socket, now, server_id,
+                     environment_uuid))
                 action = "redeploy"
             db.execute("INSERT INTO audit (at, account_id, action, environment_uuid, detail) VALUES (?, ?, ?, ?, ?)",
                        (now, account_id, action, environment_uuid, f"{subdomain} runtime={runtime}"))
@@ -468,14 +512,23 @@ class Registry:
     def rotate_key(self, environment_uuid: str) -> str:
         key = new_api_key()
         with self.transaction() as db:
+            self._announce_deployment(db, "changed", environment_uuid)  # the events lock first, always
             db.execute("UPDATE deployments SET api_key = ?, updated_at = ? WHERE environment_uuid = ?",
                        (key, time.time(), environment_uuid))
             db.execute("INSERT INTO audit (at, action, environment_uuid) VALUES (?, 'rotate-key', ?)",
                        (time.time(), environment_uuid))
         return key
 
+    def _announce_deployment(self, db: Database, kind: EventKind, environment_uuid: str) -> None:
+        """Tell the fleet (the owning server's edge above all) that this deployment changed."""
+        row = db.execute("SELECT server_id, subdomain FROM deployments WHERE environment_uuid = ?",
+                         (environment_uuid,)).fetchone()
+        if row is not None:
+            announce(db, kind, server_id=row[0], environment_uuid=environment_uuid, subdomain=row[1])
+
     def delete_deployment(self, environment_uuid: str, account_id: int) -> None:
         with self.transaction() as db:
+            self._announce_deployment(db, "deleted", environment_uuid)
             db.execute("DELETE FROM deployments WHERE environment_uuid = ?", (environment_uuid,))
             db.execute("DELETE FROM worker_states WHERE environment_uuid = ?", (environment_uuid,))
             db.execute("DELETE FROM revisions WHERE environment_uuid = ?", (environment_uuid,))

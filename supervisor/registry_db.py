@@ -202,12 +202,22 @@ class PostgresDatabase(Database):
         import psycopg
 
         self._psycopg = psycopg
-        try:
-            self.conn = psycopg.connect(uri, autocommit=True, row_factory=_row_factory)
-        except psycopg.OperationalError as error:
-            raise RegistryUnavailable(f"cannot reach the registry at {_redact(uri)}: {error}".strip()) from error
+        self._uri = uri
+        self.conn = self._connect()
         self._lock = threading.RLock()
         self._sql: dict[str, str] = {}
+
+    def _connect(self) -> Any:
+        try:
+            return self._psycopg.connect(self._uri, autocommit=True, row_factory=_row_factory, connect_timeout=5)
+        except self._psycopg.OperationalError as error:
+            raise RegistryUnavailable(f"cannot reach the registry at {_redact(self._uri)}: {error}".strip()) from error
+
+    def _connection(self) -> Any:
+        """The connection, opened again after PostgreSQL went away (a lost one is closed by psycopg)."""
+        if self.conn.closed:
+            self.conn = self._connect()
+        return self.conn
 
     def _translate(self, sql: str) -> str:
         translated = self._sql.get(sql)
@@ -218,27 +228,32 @@ class PostgresDatabase(Database):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self._lock:
             try:
-                return self.conn.execute(self._translate(sql), tuple(params))  # type: ignore[call-overload]
+                return self._connection().execute(self._translate(sql), tuple(params))
             except self._psycopg.errors.IntegrityError as error:
                 raise IntegrityViolation(str(error)) from error
+            except self._psycopg.OperationalError as error:
+                raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with self._lock, self.conn.cursor() as cursor:
+        with self._lock, self._connection().cursor() as cursor:
             try:
-                cursor.executemany(self._translate(sql), [tuple(r) for r in rows])  # type: ignore[arg-type]
+                cursor.executemany(self._translate(sql), [tuple(r) for r in rows])
             except self._psycopg.errors.IntegrityError as error:
                 raise IntegrityViolation(str(error)) from error
+            except self._psycopg.OperationalError as error:
+                raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         with self._lock:
-            self.conn.execute("BEGIN")
+            self.execute("BEGIN")
             try:
                 yield self
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if not self.conn.closed:  # a lost connection took its transaction with it
+                    self.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
+            self.execute("COMMIT")
 
     def schema_version(self) -> int:
         row = self.execute("SELECT value FROM registry_meta WHERE key = 'schema_version'").fetchone()

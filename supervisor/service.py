@@ -28,7 +28,7 @@ from schemas import (
 )
 from schemas.control import Invalidate, Noted, Target, UpstreamFailed, UsageAck, Woken
 from schemas.decode import MAX_ENVIRONMENT_BYTES
-from schemas.deploy_validation import Refused, ValidationJob
+from schemas.deploy_validation import Refused, Validated, ValidationJob
 from schemas.deployments import (
     DeployInstance,
     SubdomainCheck,
@@ -41,6 +41,7 @@ from schemas.worker_state import DeployedRevision, StateLink
 
 from . import liveness, state_store, workers
 from .deploy_admission import needs_uuid, peek_uuid, quota_refusal
+from .fleet_member import FleetMember, FleetRefusal
 from .registry import (
     Account,
     Deployment,
@@ -121,6 +122,7 @@ class Supervisor:
             self.registry.add_runtime(builtin_runtime())
         self.outbound = self._outbound_settings()
         self.guard = Guard.from_settings(self.outbound)
+        self.fleet = FleetMember(self)  # the servers sharing this registry (supervisor/fleet_member.py)
 
     def _outbound_settings(self) -> OutboundSettings:
         """The operator's rules (given now: they replace the registry's) and the outbound limits."""
@@ -139,6 +141,7 @@ class Supervisor:
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
+            await nursery.start(self.fleet.run)  # claims the server id first: refused if another holds it
             self.spares.warm(self.newest_runtime().command)
             await self.resume()
             nursery.start_soon(self._watch)
@@ -150,7 +153,7 @@ class Supervisor:
         self._sweep_stale_files()
         async with trio.open_nursery() as nursery:
             for deployment in self.registry.deployments():
-                if deployment.status not in ("RUNNING", "STARTING"):
+                if deployment.status not in ("RUNNING", "STARTING") or not self.fleet.runs_here(deployment):
                     continue
                 slot = self._slot(deployment.environment_uuid)
                 adopted = workers.adopt(self.settings, deployment.environment_uuid, deployment.revision,
@@ -258,7 +261,7 @@ class Supervisor:
     def instance(self, deployment: Deployment) -> dict[str, Any]:
         info = DeployInstance(
             environment_uuid=deployment.environment_uuid, subdomain=deployment.subdomain,
-            url=self.settings.instance_url(deployment.subdomain), visibility=deployment.visibility,  # type: ignore[arg-type]
+            url=self.fleet.instance_url(deployment), visibility=deployment.visibility,  # type: ignore[arg-type]
             status="RUNNING" if deployment.status == "RUNNING" else "STOPPED", name=deployment.name,
             api_key=deployment.api_key, region=deployment.region, live_update=deployment.live_update)
         return msgspec.to_builtins(info)
@@ -295,7 +298,20 @@ class Supervisor:
         checked = await self.validator.validate(body, job)  # a child process: the loop stays free
         if isinstance(checked, Refused):
             raise ApiError(checked.status, checked.message, **({"path": checked.path} if checked.path else {}))
-        request = checked
+        try:  # a fleet: the deploy runs on the server its region (or its previous deploy) names
+            owner = self.fleet.place(checked, self.registry.deployment(checked.uuid))
+        except FleetRefusal as refusal:
+            raise ApiError(refusal.status, refusal.message, path="$.region") from None
+        if owner != self.settings.server_id:
+            status, answer = await self.fleet.deploy_elsewhere(owner, account, checked, runtime.name)
+            if status != 200:
+                raise ApiError(status, str(answer.pop("message", "")), **answer)
+            return answer
+        return await self.deploy_validated(account, plan, checked, runtime)
+
+    async def deploy_validated(self, account: Account, plan: PlanRow, request: Validated,
+                               runtime: Runtime) -> dict[str, Any]:
+        """A validated deploy that runs on this server (placed here, or handed here by another server)."""
         uuid = request.uuid
         slot = self._slot(uuid)
         async with slot.lock:
@@ -338,7 +354,7 @@ class Supervisor:
                     visibility=request.visibility, region=request.region or self.settings.region,
                     live_update=request.live_update, runtime=runtime.name, uploaded=request.uploaded,
                     migrated=request.migrated, warnings=warning_list, disabled_routes=request.disabled_routes,
-                    quota=plan.deployments_quota,
+                    quota=plan.deployments_quota, server_id=self.settings.server_id,
                     admin_token=admin_token,
                     worker_pid=worker.pid, worker_started=worker.started, worker_socket=str(worker.socket))
             except (QuotaExceeded, OwnedElsewhere) as error:
@@ -410,6 +426,11 @@ class Supervisor:
         A running worker is stopped first, so its final snapshot cannot land after the reset, then
         started again from the deployed revision; a stopped deployment stays stopped."""
         deployment = self.owned(account, uuid)
+        if not self.fleet.runs_here(deployment):  # its own server stops and starts the worker
+            status, answer = await self.fleet.reset_elsewhere(account, deployment)
+            if status != 200:
+                raise ApiError(status, str(answer.pop("message", "")), **answer)
+            return answer
         slot = self._slot(uuid)
         async with slot.lock:
             worker, slot.worker = slot.worker, None
@@ -492,7 +513,7 @@ class Supervisor:
             return Target(host=host, kind="none")
         subdomain = host[: -len(suffix)]
         deployment = self.registry.deployment_by_subdomain(subdomain) if "." not in subdomain else None
-        if deployment is None:
+        if deployment is None or not self.fleet.runs_here(deployment):
             return Target(host=host, kind="none")
         slot = self.slots.get(deployment.environment_uuid)
         worker = slot.worker if slot else None

@@ -18,6 +18,11 @@ __all__ = ["Settings", "default_data_dir"]
 @dataclass
 class Settings(PlatformPlaces):
     registry: str = ""  # sqlite:PATH or postgresql://… (supervisor/registry_db.py); empty: the data dir's file
+    # a fleet (supervisor/fleet.py): deployments this server takes, the region a deploy without one goes
+    # to ('': this server's), seconds a silent server waits before its deployments move (0: never)
+    capacity: int = 1000
+    default_region: str = ""
+    failover_after: float = 0.0
     # worker limits
     worker_address_space: int = 2 * 1024**3
     worker_open_files: int = 256

@@ -23,6 +23,7 @@ from schemas.worker_state import (
 
 from . import state_store
 from .registry import Registry
+from .registry_db import RegistryUnavailable
 
 log = logging.getLogger("mockfleet.supervisor.state")
 
@@ -55,7 +56,8 @@ async def serve_state(stream: trio.SocketStream, registry: Registry,
         else:
             ack = StateAck(stored=False, message=f"unexpected message {type(message).__name__}")
         await stream.send_all(encode_state_frame(ack))
-    except (StateFrameError, trio.TooSlowError, trio.BrokenResourceError, trio.ClosedResourceError) as error:
+    except (StateFrameError, trio.TooSlowError, trio.BrokenResourceError, trio.ClosedResourceError,
+            RegistryUnavailable) as error:  # unanswered: the worker pushes again
         log.info("state push dropped: %s", error)
     finally:
         await trio.aclose_forcefully(stream)

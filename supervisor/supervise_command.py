@@ -26,7 +26,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     outbound_resolve=args.outbound_resolve, outbound_connect_timeout=args.outbound_connect_timeout,
                     outbound_timeout=args.outbound_timeout, outbound_max_concurrent=args.outbound_max_concurrent,
                     outbound_max_response_bytes=int(args.outbound_max_response_mb * 2**20),
-                    fork_server=args.fork_server)
+                    fork_server=args.fork_server, capacity=args.capacity, default_region=args.default_region,
+                    failover_after=args.failover_after)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -107,8 +108,19 @@ def run(args: argparse.Namespace) -> int:
     except DirectoryInUse as error:
         print(f"error: {error}: a second supervisor would restart the same workers", file=sys.stderr)
         return 75  # EX_TEMPFAIL: `up` retries with backoff until the holder is gone
+    from .fleet import ServerTaken
+
+    taken: ServerTaken | None = None
     try:
         trio.run(main, settings)
+    except* ServerTaken as group:  # another live process holds this server id (supervisor/fleet.py)
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):  # nested nurseries nest their groups
+            leaf = leaf.exceptions[0]
+        taken = leaf  # type: ignore[assignment]
     finally:
         os.close(lock)
+    if taken is not None:
+        print(f"error: {taken}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: `up` retries with backoff (the holder may be going away)
     return 0

@@ -26,6 +26,7 @@ from schemas.tls_files import TlsLocations
 
 from .children import Backoff, DirectoryInUse, die_with_parent, lock_directory
 from .cli import module_command
+from .fleet import claim_problem
 from .registry import Registry
 from .settings import Settings
 from .supervise_command import outbound_rules_problem, settings_from
@@ -74,6 +75,10 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
            "--worker-stall-seconds", str(args.worker_stall_seconds), "--worker-log-kb", str(args.worker_log_kb)]
     if args.fork_server and not edge:
         out.append("--fork-server")
+    if not edge:  # the fleet's flags (supervisor/fleet.py)
+        out += ["--capacity", str(args.capacity), "--failover-after", str(args.failover_after)]
+        if args.default_region:
+            out += ["--default-region", args.default_region]
     if not edge:
         out += ["--outbound-connect-timeout", str(args.outbound_connect_timeout),
                 "--outbound-timeout", str(args.outbound_timeout),
@@ -204,6 +209,11 @@ def run(args: argparse.Namespace) -> int:
         lock = lock_directory(settings.data_dir / "up.lock")  # held until this process ends
     except DirectoryInUse as error:
         print(f"error: {error}; stop it first (one mockfleet up per data directory)", file=sys.stderr)
+        return 1
+    taken = claim_problem(settings)  # a server id runs once per registry (supervisor/fleet.py)
+    if taken:
+        print(f"error: {taken}", file=sys.stderr)
+        os.close(lock)
         return 1
     first_start = not (settings.data_dir / "credentials.json").exists()
     try:

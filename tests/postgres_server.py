@@ -54,9 +54,17 @@ class PostgresServer:
             self._as = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--"]
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C",
                   "--no-sync")
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server (again, after ``pause``: the same data)."""
         options = f"-k {self.root} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
                   "-o", options, "start")
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (the registry is down until ``resume``)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def _run(self, program: str, *args: str) -> None:
         assert self.bin is not None
