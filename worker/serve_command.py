@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,183 +94,22 @@ def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build, then serve: everything wrong with the input is reported before a socket is bound."""
     if args.fork_server:
         from .fork_server import serve_forks
 
         return serve_forks(args.fork_server, args.faker_locale)
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
+    from .serve_build import BuildError, build
+    from .serve_loop import serve  # imported before a spare worker waits for its hand-over
 
-    from schemas import SchemaError, environment_from_obj
-    from schemas.environment_source import read_environment_source
-    from schemas.handover import WorkerHandover, decode_handover
-    from schemas.outbound import InvalidRule
-
-    from . import http1_compat, http1_only, ws_compat
-    from .app import MockApp
-    from .outbound_client import OutboundClient
-    from .responder import MockServer, WorkerOptions
-    from .websocket_server import WsLimits
-
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        uvloop = None  # type: ignore[assignment]
-    if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
-        uvloop = None  # type: ignore[assignment]
     heartbeat = None
     if args.heartbeat:
         from .heartbeat import Heartbeat
 
         heartbeat = Heartbeat(args.heartbeat)
-    if args.handover:
-        from .templating.faker import FakerContext
-
-        FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
-        # everything heavy is imported above, so a spare worker waits here already warm
-        try:
-            handover = decode_handover(sys.stdin.buffer.read())
-        except SchemaError as error:
-            print(f"error: invalid hand-over from the supervisor: {error}", file=sys.stderr)
-            return 1
-    else:
-        try:
-            data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
-            source = read_environment_source(data)  # an OpenAPI spec is converted as mockoon-cli start does
-            for warning in source.warnings:
-                print(f"warning: openapi import: {warning}", file=sys.stderr)
-            env, report = environment_from_obj(source.environment)
-        except OSError as error:
-            print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
-            return 2
-        except SchemaError as error:
-            print(f"error: invalid environment {args.environment}: {error}", file=sys.stderr)
-            return 1
-        handover = WorkerHandover(environment=env, disabled_routes=report.disabled_routes, repairs=report.repairs)
-    # options the hand-over leaves empty keep the command line's values
-    admin_token = handover.admin_token or args.admin_api_token
-    max_body = handover.max_request_body_size or args.max_request_body_size
-    env = handover.environment
-    for repair in handover.repairs:
-        print(f"warning: repaired {repair.path}: {repair.message}", file=sys.stderr)
-    options = WorkerOptions(
-        faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
-        disabled_routes=frozenset(handover.disabled_routes),
-        public_base_url=handover.public_base_url or args.public_base_url, cloud=handover.cloud,
-    )
-    if args.port is not None and not args.uds:
-        env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
-    server = MockServer(env, options)
-    deployed_env_vars = dict(options.env_vars)  # before restoring the admin API's writes: what a purge returns to
-    if handover.state:
-        from .snapshot import SnapshotError, decode_state, restore
-
-        try:
-            restore(server.state, decode_state(handover.state), options.env_vars)
-        except SnapshotError as error:
-            print(f"warning: starting from the deployed state: {error}", file=sys.stderr)
-    for problem in server.route_errors:
-        print(f"warning: {problem}", file=sys.stderr)
-    if handover.disabled_routes:
-        print(f"note: {len(handover.disabled_routes)} route(s) disabled by a migration are not served: "
-              f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
     try:
-        outbound = handover.outbound or outbound_settings_from(args)
-        client = OutboundClient(outbound)
-    except InvalidRule as error:
+        served = build(args)
+    except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    app = MockApp(server, max_body, admin_token, client)
-    app.websockets.limits = WsLimits(
-        max_message_bytes=handover.websocket_max_message_bytes or args.websocket_max_message_size,
-        messages_in_per_second=handover.websocket_messages_per_second or args.websocket_messages_per_second,
-        idle_seconds=handover.websocket_idle_seconds or args.websocket_idle_seconds)
-    drain_seconds = handover.websocket_drain_seconds or args.websocket_drain_seconds
-    app.admin.live_update = handover.live_update
-    sync = None
-    if handover.state_link is not None:
-        from .state_sync import Deployed, StateSync
-
-        deployed = handover.deployed
-        sync = app.admin.sync = StateSync(handover.state_link, admin_token or "", app.holder, Deployed(
-            deployed.environment if deployed else env,
-            frozenset(deployed.disabled_routes if deployed else handover.disabled_routes), deployed_env_vars))
-    http1_compat.install()
-    ws_compat.install()
-    config = Config()
-    config.accesslog = None
-    config.errorlog = "-"
-    config.loglevel = "WARNING"
-    config.keep_alive_timeout = 5  # like Node's server; the edge drops pooled connections idle for 4 s
-    config.keep_alive_max_requests = 2**31  # hypercorn's default (1,000) would break pooled connections
-    http1_only.install(config)  # no h2c upgrade, no HTTP/2 prior knowledge: the edge can't meter those
-    if args.uds:
-        config.bind = [f"unix:{args.uds}"]
-        where = f"unix:{args.uds}"
-        if args.sandbox:
-            config.bind = [f"fd://{_bind_unix(args.uds)}"]  # bound before the sandbox takes the filesystem away
-            _confine(args, heartbeat)
-    else:
-        port = args.port if args.port is not None else env.port
-        config.bind = [f"{args.host}:{port}"]
-        where = f"http://{args.host}:{port}"
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
-        beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
-        pusher = asyncio.create_task(sync.run()) if sync is not None else None
-
-        async def shutdown() -> None:
-            await stop.wait()
-            # hypercorn waits graceful_timeout for open connections: open WebSockets get the drain
-            if app.websockets.open_connections():
-                config.graceful_timeout = drain_seconds + 2
-                asyncio.ensure_future(app.websockets.drain(drain_seconds))
-
-        await serve(app, config, shutdown_trigger=shutdown)  # type: ignore[arg-type]
-        if beating is not None:
-            beating.cancel()
-        if sync is not None and pusher is not None:
-            pusher.cancel()
-            await sync.flush(timeout=3.0)  # the final snapshot, after the drain
-
-    if uvloop is not None:
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
-    if args.uds and os.path.exists(args.uds):
-        try:
-            os.unlink(args.uds)
-        except OSError:  # a sandboxed worker may not write its run directory: the supervisor removes it
-            pass
-    return 0
-
-
-def _bind_unix(path: Path) -> int:
-    """A listening Unix socket at ``path``; its descriptor is handed to hypercorn (fd://)."""
-    import socket
-
-    if path.is_socket():
-        path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(path))
-    sock.listen(1024)
-    return sock.detach()
-
-
-def _confine(args: argparse.Namespace, heartbeat: object) -> None:
-    from schemas.heartbeat import flag_names
-
-    from .heartbeat import Heartbeat
-    from .sandbox import confine
-
-    result = confine(args.sandbox_uid)
-    if isinstance(heartbeat, Heartbeat):
-        heartbeat.report_sandbox(int(result.applied))
-    missing = "; ".join(f"{name}: {why}" for name, why in result.missing.items())
-    print(f"sandbox: {', '.join(flag_names(result.applied))}" + (f" (missing {missing})" if missing else ""),
-          file=sys.stderr, flush=True)
+        return error.exit_code
+    return serve(served, args, heartbeat)
