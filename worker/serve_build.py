@@ -8,7 +8,9 @@ before anything is bound; ``serve_loop`` does the serving."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,16 @@ class Listen:
         return f"unix:{self.uds}" if self.uds is not None else f"http://{self.host}:{self.port}"
 
 
+@dataclass(frozen=True)
+class FileOptions:
+    """What the command line says about one of the files it serves (mockoon-cli's flags by position)."""
+
+    port: int | None = None
+    host: str | None = None
+    public_base_url: str = ""
+    admin_token: str | None = None
+
+
 @dataclass
 class Served:
     """One environment ready to serve: its app and what the serve step needs to run it."""
@@ -56,7 +68,35 @@ class Served:
     drain_seconds: float  # on SIGTERM, open WebSockets are served this long
     sync: StateSync | None = None  # platform workers: durable state pushed to the supervisor
     source: Path | None = None  # the file it was read from (``--watch`` reloads it); None for a hand-over
-    port: int | None = None  # the ``--port`` given for it, kept across reloads
+    options: FileOptions = FileOptions()  # kept across reloads
+
+
+def per_file(values: list[str] | None, count: int) -> list[str | None]:
+    """The value given for each of ``count`` files, by position (mockoon-cli's ``--port 3000 3001``)."""
+    given = values or []
+    return [given[index] if index < len(given) else None for index in range(count)]
+
+
+def admin_tokens(values: list[str] | None, count: int) -> list[str | None]:
+    """mockoon-cli's rule: tokens repeated or comma-separated; none, one for every file, or one per file."""
+    tokens = [token.strip() for value in values or [] for token in value.split(",") if token.strip()]
+    if len(tokens) > 1 and len(tokens) != count:
+        raise BuildError(f"the number of admin API tokens ({len(tokens)}) must be 1 or match the number of "
+                         f"environments ({count})", 2)
+    picked: list[str | None] = list(tokens) if len(tokens) > 1 else [tokens[0] if tokens else None] * count
+    return picked
+
+
+def file_options(args: argparse.Namespace, count: int) -> list[FileOptions]:
+    """Each file's port, host, public base URL and admin token; raises ``BuildError``."""
+    tokens = args.admin_api_token or [os.environ.get("MOCKFLEET_ADMIN_TOKEN") or
+                                      os.environ.get("MOCKOON_ADMIN_API_TOKEN") or ""]
+    ports = [str(port) for port in args.port or []]
+    return [FileOptions(port=int(port) if port is not None else None, host=host, public_base_url=url or "",
+                        admin_token=token)
+            for port, host, url, token in zip(per_file(ports, count), per_file(args.host, count),
+                                              per_file(args.public_base_url, count), admin_tokens(tokens, count),
+                                              strict=True)]
 
 
 def load_environment(path: Path) -> WorkerHandover:
@@ -91,7 +131,7 @@ def _read_file(path: Path) -> WorkerHandover:
         raise BuildError(f"invalid environment {path}: {error}", 1) from error
 
 
-def build_server(handover: WorkerHandover, args: argparse.Namespace, port: int | None) -> MockServer:
+def build_server(handover: WorkerHandover, args: argparse.Namespace, given: FileOptions) -> MockServer:
     """The engine for one hand-over, its repairs and problems printed."""
     env = handover.environment
     for repair in handover.repairs:
@@ -99,11 +139,18 @@ def build_server(handover: WorkerHandover, args: argparse.Namespace, port: int |
     options = WorkerOptions(
         faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
         disabled_routes=frozenset(handover.disabled_routes),
-        public_base_url=handover.public_base_url or args.public_base_url, cloud=handover.cloud,
+        public_base_url=handover.public_base_url or given.public_base_url, cloud=handover.cloud,
+        disabled_route_keywords=tuple(args.disable_routes or ()), random_latency=args.enable_random_latency,
+        log_transactions=args.log_transaction,
     )
-    if port is not None and not args.uds:
-        env.port = port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
+    if given.port is not None and not args.uds:
+        env.port = given.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
+    if given.host is not None:
+        env.hostname = given.host
+    if args.proxy is not None:
+        env.proxy_mode = args.proxy == "enabled"
     server = MockServer(env, options)
+    server.state.logs = deque(server.state.logs, maxlen=max(args.max_transaction_logs, 0))
     for problem in server.route_errors:
         print(f"warning: {problem}", file=sys.stderr)
     if handover.disabled_routes:
@@ -112,13 +159,14 @@ def build_server(handover: WorkerHandover, args: argparse.Namespace, port: int |
     return server
 
 
-def build_served(handover: WorkerHandover, args: argparse.Namespace, source: Path | None = None) -> Served:
+def build_served(handover: WorkerHandover, args: argparse.Namespace, given: FileOptions,
+                 source: Path | None = None) -> Served:
     """The app for one hand-over, with the command line's values where the hand-over leaves one empty."""
     from .serve_command import outbound_settings_from
 
-    admin_token = handover.admin_token or args.admin_api_token
+    admin_token = handover.admin_token or given.admin_token or None
     max_body = handover.max_request_body_size or args.max_request_body_size
-    server = build_server(handover, args, args.port)
+    server = build_server(handover, args, given)
     env = server.env
     deployed_env_vars = dict(server.options.env_vars)  # before the admin API's writes return: what a purge restores
     if handover.state:
@@ -132,7 +180,7 @@ def build_served(handover: WorkerHandover, args: argparse.Namespace, source: Pat
         client = OutboundClient(handover.outbound or outbound_settings_from(args))
     except InvalidRule as error:
         raise BuildError(str(error), 2) from error
-    app = MockApp(server, max_body, admin_token, client)
+    app = MockApp(server, max_body, admin_token, client, admin_enabled=not args.disable_admin_api)
     app.websockets.limits = WsLimits(
         max_message_bytes=handover.websocket_max_message_bytes or args.websocket_max_message_size,
         messages_in_per_second=handover.websocket_messages_per_second or args.websocket_messages_per_second,
@@ -149,14 +197,35 @@ def build_served(handover: WorkerHandover, args: argparse.Namespace, source: Pat
     if args.uds:
         listen = Listen(uds=args.uds)
     else:
-        listen = Listen(host=args.host, port=args.port if args.port is not None else env.port)
+        listen = Listen(host=env.hostname or "0.0.0.0", port=env.port)
     return Served(app, listen, handover.websocket_drain_seconds or args.websocket_drain_seconds, sync,
-                  source, args.port)
+                  source, given)
 
 
 def build(args: argparse.Namespace) -> list[Served]:
     """Everything ``serve`` will run; raises ``BuildError``."""
     if args.handover:
-        return [build_served(_read_handover(args), args)]
-    source = args.environment
-    return [build_served(_read_file(source), args, None if source == STDIN else source)]
+        return [build_served(_read_handover(args), args, file_options(args, 1)[0])]
+    files: list[Path] = [*args.environment, *(args.data or [])]
+    if not files:
+        raise BuildError("which environment? give one or more files (- reads one from standard input)", 2)
+    if len(files) > 1 and args.uds:
+        raise BuildError("--uds serves one file; several files need TCP, each on its own port", 2)
+    if files.count(STDIN) > 1:
+        raise BuildError("standard input (-) can be read once", 2)
+    served = [build_served(_read_file(path), args, given, None if path == STDIN else path)
+              for path, given in zip(files, file_options(args, len(files)), strict=True)]
+    for index, one in enumerate(served):
+        for other in served[:index]:
+            if _overlap(one.listen, other.listen):
+                raise BuildError(f"{other.source} and {one.source} would both listen on {one.listen.where}: give "
+                                 "each its own --port", 2)
+    return served
+
+
+def _overlap(a: Listen, b: Listen) -> bool:
+    """Two TCP addresses one of which would refuse to bind after the other."""
+    if a.uds is not None or b.uds is not None or a.port != b.port or a.port == 0:
+        return False
+    wildcards = ("", "0.0.0.0", "::")
+    return a.host == b.host or a.host in wildcards or b.host in wildcards

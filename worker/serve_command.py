@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -25,20 +24,51 @@ def parse_size(text: str) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve one Mockoon environment (like mockoon-cli start)")
-    p.add_argument("environment", type=Path,
-                   help="environment JSON file or OpenAPI/Swagger spec (JSON or YAML, converted as mockoon-cli "
-                        "does), or - to read it from standard input")
-    p.add_argument("--port", type=int, help="TCP port (default: the environment's port)")
-    p.add_argument("--host", default="0.0.0.0", help="TCP address to listen on")
-    p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP")
-    p.add_argument("--faker-seed", type=int)
-    p.add_argument("--faker-locale", default="en")
-    p.add_argument("--env-vars-prefix", default="MOCKOON_")
-    p.add_argument("--admin-api-token", default=os.environ.get("MOCKFLEET_ADMIN_TOKEN"),
-                   help="Bearer token of /mockoon-admin (default: $MOCKFLEET_ADMIN_TOKEN, else a random one)")
+    p = sub.add_parser("serve", help="serve Mockoon environments or OpenAPI specs (like mockoon-cli start)")
+    p.add_argument("environment", type=Path, nargs="*",
+                   help="environment JSON files or OpenAPI/Swagger specs (JSON or YAML, converted as mockoon-cli "
+                        "does), each on its own port; or - to read one from standard input")
+    p.add_argument("-d", "--data", type=Path, nargs="+", action="extend", metavar="FILE",
+                   help="more files, mockoon-cli's spelling (served after the positional ones)")
+    p.add_argument("-p", "--port", type=int, nargs="+", action="extend", metavar="PORT",
+                   help="TCP port of each file, in order (default: each environment's port)")
+    p.add_argument("-l", "--hostname", "--host", dest="host", nargs="+", action="extend", metavar="ADDRESS",
+                   help="TCP address of each file, in order (default: the environment's hostname, else 0.0.0.0)")
+    p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP (one file)")
+    p.add_argument("-s", "--faker-seed", type=int)
+    p.add_argument("-c", "--faker-locale", default="en")
+    p.add_argument("-x", "--env-vars-prefix", default="MOCKOON_")
+    p.add_argument("--admin-api-token", nargs="+", action="extend", metavar="TOKEN",
+                   help="Bearer token of /mockoon-admin: one for every file or one per file, repeated or comma-"
+                        "separated (default: $MOCKFLEET_ADMIN_TOKEN or $MOCKOON_ADMIN_API_TOKEN, else a random one)")
+    p.add_argument("--disable-admin-api", action="store_true",
+                   help="no /mockoon-admin: its paths are served as mock paths")
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
-    p.add_argument("--public-base-url", default="")
+    p.add_argument("--public-base-url", nargs="+", action="extend", metavar="URL",
+                   help="of each file, in order: baseUrl's value and the base of relative callback URLs")
+    p.add_argument("-e", "--disable-routes", nargs="+", action="extend", metavar="UUID_OR_KEYWORD",
+                   help="routes not served: a route's uuid, a keyword in a route's path or a folder's name "
+                        "(no leading slash), or * for all, as mockoon-cli matches them")
+    p.add_argument("-t", "--log-transaction", action="store_true",
+                   help="print each request and its response as a JSON line on stdout, as mockoon-cli does")
+    p.add_argument("--max-transaction-logs", type=int, default=100,
+                   help="transactions the admin API's /logs keeps (default 100)")
+    p.add_argument("--enable-random-latency", action="store_true",
+                   help="each latency becomes a random 0..latency ms, as in Mockoon")
+    p.add_argument("-w", "--watch", action="store_true",
+                   help="reload a file when it changes, as a live update: requests in flight finish on the old "
+                        "version; a version that cannot be served is reported and the previous one kept")
+    p.add_argument("--polling-interval", type=int, default=2000, metavar="MS", help="--watch's polling interval")
+    p.add_argument("--proxy", choices=("enabled", "disabled"), help="override the environments' proxy mode")
+    p.add_argument("-r", "--repair", action="store_true",
+                   help="accepted for mockoon-cli's sake: environments are always repaired as Mockoon does, "
+                        "each repair printed")
+    p.add_argument("-X", "--disable-log-to-file", action="store_true",
+                   help="accepted for mockoon-cli's sake: serve never writes log files")
+    p.add_argument("--disable-tls", action="store_true",
+                   help="accepted for mockoon-cli's sake: serve always speaks plain HTTP (the edge does TLS)")
+    p.add_argument("--disable-external-refs", action="store_true",
+                   help="accepted for mockoon-cli's sake: references outside a spec are never fetched")
     p.add_argument("--websocket-drain-seconds", type=float, default=10.0,
                    help="on SIGTERM, open WebSockets are served this long, then closed with 1001")
     p.add_argument("--websocket-max-message-size", type=parse_size, default=0,
@@ -112,4 +142,11 @@ def run(args: argparse.Namespace) -> int:
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    return serve(served, args, heartbeat)
+    watcher = None
+    if args.watch:
+        from functools import partial
+
+        from .serve_watch import watch
+
+        watcher = partial(watch, args=args)
+    return serve(served, args, heartbeat, watcher)

@@ -45,6 +45,10 @@ def serve(served: list[Served], args: argparse.Namespace, heartbeat: Heartbeat |
     configs = []
     for one in served:
         if one.listen.uds is None:
+            problem = _unavailable(one.listen.host, one.listen.port)
+            if problem:
+                print(f"error: cannot listen on {one.listen.where}: {problem}", file=sys.stderr)
+                return 2
             configs.append(hypercorn_config(f"{one.listen.host}:{one.listen.port}"))
         elif args.sandbox:  # --sandbox needs --uds
             # bound before the sandbox takes the filesystem away
@@ -114,6 +118,23 @@ def _shutdown(stop: asyncio.Event, one: Served, config: Config) -> Callable[[], 
             asyncio.ensure_future(one.app.websockets.drain(one.drain_seconds))
 
     return trigger
+
+
+def _unavailable(host: str, port: int) -> str:
+    """Why hypercorn could not bind ``host:port`` (as it binds: SO_REUSEADDR), or "" if it can:
+    checked first so that a port in use is one line, as with mockoon-cli, not a traceback."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return str(error.strerror)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return str(error.strerror)
+    return ""
 
 
 def _bind_unix(path: Path) -> int:
