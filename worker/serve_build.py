@@ -141,7 +141,8 @@ def build_server(handover: WorkerHandover, args: argparse.Namespace, given: File
         disabled_routes=frozenset(handover.disabled_routes),
         public_base_url=handover.public_base_url or given.public_base_url, cloud=handover.cloud,
         disabled_route_keywords=tuple(args.disable_routes or ()), random_latency=args.enable_random_latency,
-        log_transactions=args.log_transaction,
+        log_transactions=args.log_transaction, route_metadata_headers=args.enable_route_metadata_headers,
+        max_callback_depth=args.max_callback_depth,
     )
     if given.port is not None and not args.uds:
         env.port = given.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served

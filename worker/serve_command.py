@@ -59,6 +59,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="reload a file when it changes, as a live update: requests in flight finish on the old "
                         "version; a version that cannot be served is reported and the previous one kept")
     p.add_argument("--polling-interval", type=int, default=2000, metavar="MS", help="--watch's polling interval")
+    p.add_argument("--enable-route-metadata-headers", action="store_true",
+                   help="answers name the route and response that served them (x-mockoon-route-uuid, "
+                        "x-mockoon-route-response-no, x-mockoon-route-response-uuid), as in Mockoon")
+    p.add_argument("--max-callback-depth", type=int, default=100,
+                   help="callbacks calling this mock (X-Mockoon-Callback-Depth) stop at this depth (default 100)")
     p.add_argument("--proxy", choices=("enabled", "disabled"), help="override the environments' proxy mode")
     p.add_argument("-r", "--repair", action="store_true",
                    help="accepted for mockoon-cli's sake: environments are always repaired as Mockoon does, "

@@ -229,6 +229,36 @@ def test_watch_reloads_in_flight_requests_finish_and_logs_are_capped(tmp_path: P
     assert "reloaded 'test'" in out
 
 
+def test_max_callback_depth_stops_a_callback_calling_its_own_mock(tmp_path: Path) -> None:
+    port = free_port()
+    callback = {"uuid": uid(1, 4), "id": "again", "name": "again", "method": "get",
+                "uri": f"http://127.0.0.1:{port}/loop"}
+    loop = route(1, "loop", "looped")
+    loop["responses"][0]["callbacks"] = [{"uuid": uid(1, 4), "latency": 0}]
+    env = make_env([loop], callbacks=[callback])
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps(env))
+    proc = start(str(env_file), "--port", str(port), "--host", "127.0.0.1", "--max-callback-depth", "2",
+                 "--admin-api-token", TOKEN)
+    worker = Worker(proc, port, None)
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        ready(worker, "/loop")  # depth 0, its callback depth 1, that one's depth 2: there it stops
+        deadline = time.monotonic() + 30
+        while True:
+            callbacks = json.loads(worker.request("GET", "/mockoon-admin/callbacks", headers=admin)[2])
+            if any("Max callback depth reached (2)" in (record.get("error") or "") for record in callbacks):
+                break
+            assert time.monotonic() < deadline, callbacks
+            time.sleep(0.1)
+        logs = json.loads(worker.request("GET", "/mockoon-admin/logs", headers=admin)[2])
+        depths = sorted(next((h["value"] for h in t["request"]["headers"] if h["key"] == "x-mockoon-callback-depth"),
+                             "0") for t in logs if t["request"]["urlPath"] == "/loop")
+        assert depths == ["0", "1", "2"]
+    finally:
+        stop(proc)
+
+
 def test_refused_before_anything_is_bound(tmp_path: Path) -> None:
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps(parity_env()))
@@ -275,6 +305,8 @@ def test_disable_routes_and_transaction_lines_side_by_side_with_mockoon(tmp_path
     env = parity_env()
     env["routes"][0]["responses"][0]["headers"] = [{"key": "Set-Cookie", "value": "a=b"},
                                                    {"key": "X-Thing", "value": "1"}]
+    env["routes"][0]["responses"].insert(0, {"uuid": uid(9, 2), "body": "first", "rules": [
+        {"target": "query", "modifier": "pick", "value": "first", "operator": "equals", "invert": False}]})
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps(env))
     keyword_sets = [("secret", uid(3), "hidden", "users", "/public"), ("vis",)]
@@ -282,7 +314,7 @@ def test_disable_routes_and_transaction_lines_side_by_side_with_mockoon(tmp_path
     try:
         for keywords in keyword_sets:
             ours, theirs = free_port(), free_port()
-            flags = ("--disable-routes", *keywords, "--log-transaction")
+            flags = ("--disable-routes", *keywords, "--log-transaction", "--enable-route-metadata-headers")
             procs.append((Worker(start(str(env_file), "--port", str(ours), "--host", "127.0.0.1", *flags), ours, None),
                           Worker(_start_mockoon(env_file, theirs, *flags), theirs, None)))
         for ours_worker, theirs_worker in procs:
@@ -295,11 +327,15 @@ def test_disable_routes_and_transaction_lines_side_by_side_with_mockoon(tmp_path
         headers = {"Authorization": "Bearer abc", "Cookie": "c=d", "Content-Type": "application/json"}
         for worker in procs[0]:
             worker.request("GET", "/public?x=1", body='{"a":1}', headers=headers)
+            worker.request("GET", "/public?pick=first", headers=headers)
             worker.request("GET", "/nope", headers=headers)
     finally:
         outputs = [(stop(ours_worker.proc)[0], stop(theirs_worker.proc)[0]) for ours_worker, theirs_worker in procs]
     ours_out, theirs_out = outputs[0]
-    for path in ("/public", "/nope"):
-        ours_line = next(line for line in json_lines(ours_out) if line.get("requestPath") == path)
-        theirs_line = next(line for line in json_lines(theirs_out) if line.get("requestPath") == path)
-        assert _comparable(ours_line) == _comparable(theirs_line), path
+    ours_lines = [line for line in json_lines(ours_out) if line.get("message") == "Transaction recorded"]
+    theirs_lines = [line for line in json_lines(theirs_out) if line.get("message") == "Transaction recorded"]
+    assert len(ours_lines) == len(theirs_lines)
+    for ours_line, theirs_line in zip(ours_lines, theirs_lines, strict=True):
+        assert _comparable(ours_line) == _comparable(theirs_line), ours_line["requestPath"]
+    second_response = next(line for line in ours_lines if line["transaction"]["request"]["query"] == "pick=first")
+    assert {"key": "x-mockoon-route-response-no", "value": "1"} in second_response["transaction"]["response"]["headers"]
