@@ -46,7 +46,9 @@ class Listen:
 
     @property
     def where(self) -> str:
-        return f"unix:{self.uds}" if self.uds is not None else f"http://{self.host}:{self.port}"
+        if self.uds is not None:
+            return f"unix:{self.uds}"
+        return f"http://[{self.host}]:{self.port}" if ":" in self.host else f"http://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def serve(served: list[Served], args: argparse.Namespace, heartbeat: Heartbeat |
             if problem:
                 print(f"error: cannot listen on {one.listen.where}: {problem}", file=sys.stderr)
                 return 2
-            configs.append(hypercorn_config(f"{one.listen.host}:{one.listen.port}"))
+            host = f"[{one.listen.host}]" if ":" in one.listen.host else one.listen.host  # an IPv6 address
+            configs.append(hypercorn_config(f"{host}:{one.listen.port}"))
         elif args.sandbox:  # --sandbox needs --uds
             # bound before the sandbox takes the filesystem away
             configs.append(hypercorn_config(f"fd://{_bind_unix(one.listen.uds)}"))

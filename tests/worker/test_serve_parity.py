@@ -259,6 +259,41 @@ def test_max_callback_depth_stops_a_callback_calling_its_own_mock(tmp_path: Path
         stop(proc)
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_an_ipv6_hostname(tmp_path: Path) -> None:
+    import http.client
+
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps(parity_env()))
+    port = free_port()
+    proc = start(str(env_file), "--hostname", "::1", "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                conn = http.client.HTTPConnection("::1", port, timeout=10)
+                conn.request("GET", "/public")
+                assert conn.getresponse().read() == b"open"
+                conn.close()
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+    finally:
+        out, _ = stop(proc)
+    assert f"on http://[::1]:{port}" in out
+
+
 def test_refused_before_anything_is_bound(tmp_path: Path) -> None:
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps(parity_env()))
