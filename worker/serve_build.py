@@ -125,6 +125,9 @@ def _read_handover(args: argparse.Namespace) -> WorkerHandover:
 
 
 def _read_file(path: Path) -> WorkerHandover:
+    if str(path).startswith(("http:/", "https:/", "mockoon:/")):  # Path() has folded the URL's "//"
+        raise BuildError(f"{path}: serve reads local files only, nothing is downloaded (fetch it first; "
+                         "cloud environments: mockfleet deploy)", 2)
     try:
         return load_environment(path)
     except OSError as error:

@@ -303,6 +303,7 @@ def test_refused_before_anything_is_bound(tmp_path: Path) -> None:
         ((str(env_file), "--data", str(SPEC), "--port", port, port), "would both listen on"),
         ((str(env_file), str(SPEC), "--admin-api-token", "a", "b", "c"), "admin API tokens (3)"),
         ((), "which environment?"),
+        (("https://example.com/env.json",), "serve reads local files only"),  # refused, never fetched
     ]
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
