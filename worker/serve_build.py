@@ -213,8 +213,6 @@ def build(args: argparse.Namespace) -> list[Served]:
     if args.handover:
         return [build_served(_read_handover(args), args, file_options(args, 1)[0])]
     files: list[Path] = [*args.environment, *(args.data or [])]
-    if not files:
-        raise BuildError("which environment? give one or more files (- reads one from standard input)", 2)
     if len(files) > 1 and args.uds:
         raise BuildError("--uds serves one file; several files need TCP, each on its own port", 2)
     if files.count(STDIN) > 1:

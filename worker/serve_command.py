@@ -94,7 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "control socket (see worker/fork_server.py)")
     p.add_argument("--heartbeat", type=Path,
                    help="file the event loop stamps every 250 ms, for the supervisor's liveness check")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, usage_error=p.error)
 
 
 def add_outbound_arguments(p: argparse.ArgumentParser, default_mode: str = "open") -> None:
@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         from .fork_server import serve_forks
 
         return serve_forks(args.fork_server, args.faker_locale)
+    if not (args.handover or args.environment or args.data):
+        args.usage_error("the following arguments are required: environment")  # exits 2, as argparse does
     from .serve_build import BuildError, build
     from .serve_loop import serve  # imported before a spare worker waits for its hand-over
 

@@ -302,7 +302,7 @@ def test_refused_before_anything_is_bound(tmp_path: Path) -> None:
         ((str(env_file), str(SPEC), "--uds", str(tmp_path / "w.sock")), "--uds serves one file"),
         ((str(env_file), "--data", str(SPEC), "--port", port, port), "would both listen on"),
         ((str(env_file), str(SPEC), "--admin-api-token", "a", "b", "c"), "admin API tokens (3)"),
-        ((), "which environment?"),
+        ((), "mockfleet serve: error: the following arguments are required: environment"),
         (("https://example.com/env.json",), "serve reads local files only"),  # refused, never fetched
     ]
     with socket.socket() as busy:
