@@ -248,6 +248,22 @@ def _record(server: MockServer, admin: AdminContext, view: RequestView, result: 
         admin.hub.publish({"event": "transaction-complete", "transaction": pending.materialize()})
 
 
+def _effective_route(server: MockServer, route_uuid: str) -> str | None:
+    """The route as Mockoon's transactions name it: ``/prefix/endpoint``, slashes deduplicated."""
+    endpoint = server.route_endpoint(route_uuid)
+    if endpoint is None:
+        return None
+    return dedup_slashes(f"/{server.env.endpoint_prefix}/{endpoint.replace(' ', '%20')}")
+
+
+def _sent_headers(result: MockResponse) -> list[tuple[str, str]]:
+    """The headers as Node had them once the response was sent: Express adds the length it sent."""
+    if result.status < 200 or result.status in (204, 304) or \
+            any(key.lower() in ("content-length", "transfer-encoding") for key, _ in result.headers):
+        return result.headers
+    return [*result.headers, ("content-length", str(len(result.body)))]
+
+
 class PendingTransaction:
     __slots__ = ("server", "view", "result", "timestamp_ms", "_built")
 
@@ -264,9 +280,12 @@ class PendingTransaction:
             path, _, _ = view.original_url.partition("?")
             self._built = build_transaction(
                 method=view.method, url_path=path, query=view.query_string, query_params=view.query,
-                params=view.params, route=self.server.route_endpoint(result.route_uuid),
+                params=view.params, route=_effective_route(self.server, result.route_uuid),
                 request_headers=view.headers, request_body=view.body_text, status=result.status,
-                response_headers=result.headers, response_body=result.body, route_uuid=result.route_uuid,
+                response_headers=_sent_headers(result), response_body=result.body, route_uuid=result.route_uuid,
                 response_uuid=result.response_uuid, timestamp_ms=self.timestamp_ms, proxied=result.proxy)
+            if result.status == 404 and not result.route_uuid and not result.proxy:
+                # no route answered, Express' 404 page: Mockoon's record has no body and no route uuids
+                del self._built["response"]["body"], self._built["routeResponseUUID"], self._built["routeUUID"]
             self.server = None  # type: ignore[assignment]
         return self._built

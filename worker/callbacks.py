@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("mockfleet.worker.callbacks")
 
 DEPTH_HEADER = "X-Mockoon-Callback-Depth"
-MAX_DEPTH = 100  # Mockoon's defaultMaxCallbackDepth: callbacks calling this mock stop there
 MAX_REDIRECTS = 20  # fetch's limit
 BODY_METHODS = frozenset({"post", "put", "patch"})  # Mockoon's isBodySupportingMethod
 # what undici's fetch adds to every request unless the callback sets the header itself
@@ -72,8 +71,9 @@ def prepare(server: MockServer, response: RouteResponse, view: RequestView) -> l
     from .responder import Scope
 
     depth = request_depth(view)
-    if depth >= MAX_DEPTH:
-        return [CallbackProblem("", f"Max callback depth reached ({MAX_DEPTH}). Stopping callback execution "
+    max_depth = server.options.max_callback_depth
+    if depth >= max_depth:
+        return [CallbackProblem("", f"Max callback depth reached ({max_depth}). Stopping callback execution "
                                     "to prevent infinite loops.")]
     definitions = {callback.uuid: callback for callback in server.env.callbacks}
     scope = Scope(view, server)

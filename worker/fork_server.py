@@ -28,8 +28,8 @@ from schemas.fork_server import MAX_MESSAGE, ForkAnswer, Forked, ForkRefused, Fo
 
 WARM_MODULES = ("hypercorn.asyncio", "hypercorn.config", "uvloop", "schemas.environment_source", "schemas.handover",
                 "worker.app", "worker.heartbeat", "worker.http1_compat", "worker.http1_only", "worker.outbound_client",
-                "worker.responder", "worker.sandbox", "worker.snapshot", "worker.state_sync", "worker.websocket_server",
-                "worker.ws_compat")
+                "worker.responder", "worker.sandbox", "worker.serve_build", "worker.serve_loop", "worker.snapshot",
+                "worker.state_sync", "worker.websocket_server", "worker.ws_compat")
 _decoder = msgspec.json.Decoder(ForkRequest)
 
 

@@ -56,6 +56,8 @@ class WorkerOptions:
     disabled_route_keywords: tuple[str, ...] = ()  # `serve --disable-routes`, matched as Mockoon does
     random_latency: bool = False  # `serve --enable-random-latency`: each latency is 0..latency ms
     log_transactions: bool = False  # `serve --log-transaction`: one JSON line per request on stdout
+    route_metadata_headers: bool = False  # `serve --enable-route-metadata-headers`: x-mockoon-route-* headers
+    max_callback_depth: int = 100  # `serve --max-callback-depth`: Mockoon's defaultMaxCallbackDepth
 
 
 @dataclass(slots=True)
@@ -455,6 +457,11 @@ class MockServer:
         latency += node_delay_ms(self._latency(response.latency))
         status = response.status_code
         self._apply_headers(response.headers, headers, scope)
+        if self.options.route_metadata_headers:
+            number = next((str(n) for n, r in enumerate(route.responses, 1) if r.uuid == response.uuid), "")
+            headers.set("x-mockoon-route-uuid", route.uuid)
+            headers.set("x-mockoon-route-response-no", number)
+            headers.set("x-mockoon-route-response-uuid", response.uuid)
 
         if response.body_type == "FILE" and response.file_path:
             return self._file_not_served(route, response, request, scope, headers, latency)

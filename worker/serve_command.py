@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import re
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,20 +24,56 @@ def parse_size(text: str) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve one Mockoon environment (like mockoon-cli start)")
-    p.add_argument("environment", type=Path,
-                   help="environment JSON file or OpenAPI/Swagger spec (JSON or YAML, converted as mockoon-cli "
-                        "does), or - to read it from standard input")
-    p.add_argument("--port", type=int, help="TCP port (default: the environment's port)")
-    p.add_argument("--host", default="0.0.0.0", help="TCP address to listen on")
-    p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP")
-    p.add_argument("--faker-seed", type=int)
-    p.add_argument("--faker-locale", default="en")
-    p.add_argument("--env-vars-prefix", default="MOCKOON_")
-    p.add_argument("--admin-api-token", default=os.environ.get("MOCKFLEET_ADMIN_TOKEN"),
-                   help="Bearer token of /mockoon-admin (default: $MOCKFLEET_ADMIN_TOKEN, else a random one)")
+    p = sub.add_parser("serve", help="serve Mockoon environments or OpenAPI specs (like mockoon-cli start)")
+    p.add_argument("environment", type=Path, nargs="*",
+                   help="environment JSON files or OpenAPI/Swagger specs (JSON or YAML, converted as mockoon-cli "
+                        "does), each on its own port; or - to read one from standard input")
+    p.add_argument("-d", "--data", type=Path, nargs="+", action="extend", metavar="FILE",
+                   help="more files, mockoon-cli's spelling (served after the positional ones)")
+    p.add_argument("-p", "--port", type=int, nargs="+", action="extend", metavar="PORT",
+                   help="TCP port of each file, in order (default: each environment's port)")
+    p.add_argument("-l", "--hostname", "--host", dest="host", nargs="+", action="extend", metavar="ADDRESS",
+                   help="TCP address of each file, in order (default: the environment's hostname, else 0.0.0.0)")
+    p.add_argument("--uds", type=Path, help="listen on this Unix socket instead of TCP (one file)")
+    p.add_argument("-s", "--faker-seed", type=int)
+    p.add_argument("-c", "--faker-locale", default="en")
+    p.add_argument("-x", "--env-vars-prefix", default="MOCKOON_")
+    p.add_argument("--admin-api-token", nargs="+", action="extend", metavar="TOKEN",
+                   help="Bearer token of /mockoon-admin: one for every file or one per file, repeated or comma-"
+                        "separated (default: $MOCKFLEET_ADMIN_TOKEN or $MOCKOON_ADMIN_API_TOKEN, else a random one)")
+    p.add_argument("--disable-admin-api", action="store_true",
+                   help="no /mockoon-admin: its paths are served as mock paths")
     p.add_argument("--max-request-body-size", type=parse_size, default=parse_size("100mb"))
-    p.add_argument("--public-base-url", default="")
+    p.add_argument("--public-base-url", nargs="+", action="extend", metavar="URL",
+                   help="of each file, in order: baseUrl's value and the base of relative callback URLs")
+    p.add_argument("-e", "--disable-routes", nargs="+", action="extend", metavar="UUID_OR_KEYWORD",
+                   help="routes not served: a route's uuid, a keyword in a route's path or a folder's name "
+                        "(no leading slash), or * for all, as mockoon-cli matches them")
+    p.add_argument("-t", "--log-transaction", action="store_true",
+                   help="print each request and its response as a JSON line on stdout, as mockoon-cli does")
+    p.add_argument("--max-transaction-logs", type=int, default=100,
+                   help="transactions the admin API's /logs keeps (default 100)")
+    p.add_argument("--enable-random-latency", action="store_true",
+                   help="each latency becomes a random 0..latency ms, as in Mockoon")
+    p.add_argument("-w", "--watch", action="store_true",
+                   help="reload a file when it changes, as a live update: requests in flight finish on the old "
+                        "version; a version that cannot be served is reported and the previous one kept")
+    p.add_argument("--polling-interval", type=int, default=2000, metavar="MS", help="--watch's polling interval")
+    p.add_argument("--enable-route-metadata-headers", action="store_true",
+                   help="answers name the route and response that served them (x-mockoon-route-uuid, "
+                        "x-mockoon-route-response-no, x-mockoon-route-response-uuid), as in Mockoon")
+    p.add_argument("--max-callback-depth", type=int, default=100,
+                   help="callbacks calling this mock (X-Mockoon-Callback-Depth) stop at this depth (default 100)")
+    p.add_argument("--proxy", choices=("enabled", "disabled"), help="override the environments' proxy mode")
+    p.add_argument("-r", "--repair", action="store_true",
+                   help="accepted for mockoon-cli's sake: environments are always repaired as Mockoon does, "
+                        "each repair printed")
+    p.add_argument("-X", "--disable-log-to-file", action="store_true",
+                   help="accepted for mockoon-cli's sake: serve never writes log files")
+    p.add_argument("--disable-tls", action="store_true",
+                   help="accepted for mockoon-cli's sake: serve always speaks plain HTTP (the edge does TLS)")
+    p.add_argument("--disable-external-refs", action="store_true",
+                   help="accepted for mockoon-cli's sake: references outside a spec are never fetched")
     p.add_argument("--websocket-drain-seconds", type=float, default=10.0,
                    help="on SIGTERM, open WebSockets are served this long, then closed with 1001")
     p.add_argument("--websocket-max-message-size", type=parse_size, default=0,
@@ -61,7 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "control socket (see worker/fork_server.py)")
     p.add_argument("--heartbeat", type=Path,
                    help="file the event loop stamps every 250 ms, for the supervisor's liveness check")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, usage_error=p.error)
 
 
 def add_outbound_arguments(p: argparse.ArgumentParser, default_mode: str = "open") -> None:
@@ -96,183 +129,31 @@ def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build, then serve: everything wrong with the input is reported before a socket is bound."""
     if args.fork_server:
         from .fork_server import serve_forks
 
         return serve_forks(args.fork_server, args.faker_locale)
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
+    if not (args.handover or args.environment or args.data):
+        args.usage_error("the following arguments are required: environment")  # exits 2, as argparse does
+    from .serve_build import BuildError, build
+    from .serve_loop import serve  # imported before a spare worker waits for its hand-over
 
-    from schemas import SchemaError, environment_from_obj
-    from schemas.environment_source import read_environment_source
-    from schemas.handover import WorkerHandover, decode_handover
-    from schemas.outbound import InvalidRule
-
-    from . import http1_compat, http1_only, ws_compat
-    from .app import MockApp
-    from .outbound_client import OutboundClient
-    from .responder import MockServer, WorkerOptions
-    from .websocket_server import WsLimits
-
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        uvloop = None  # type: ignore[assignment]
-    if os.environ.get("MOCKFLEET_LOOP") == "asyncio":  # for `just bench worker`'s loop comparison
-        uvloop = None  # type: ignore[assignment]
     heartbeat = None
     if args.heartbeat:
         from .heartbeat import Heartbeat
 
         heartbeat = Heartbeat(args.heartbeat)
-    if args.handover:
-        from .templating.faker import FakerContext
-
-        FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
-        # everything heavy is imported above, so a spare worker waits here already warm
-        try:
-            handover = decode_handover(sys.stdin.buffer.read())
-        except SchemaError as error:
-            print(f"error: invalid hand-over from the supervisor: {error}", file=sys.stderr)
-            return 1
-    else:
-        try:
-            data = sys.stdin.buffer.read() if str(args.environment) == "-" else args.environment.read_bytes()
-            source = read_environment_source(data)  # an OpenAPI spec is converted as mockoon-cli start does
-            for warning in source.warnings:
-                print(f"warning: openapi import: {warning}", file=sys.stderr)
-            env, report = environment_from_obj(source.environment)
-        except OSError as error:
-            print(f"error: cannot read {args.environment}: {error.strerror}", file=sys.stderr)
-            return 2
-        except SchemaError as error:
-            print(f"error: invalid environment {args.environment}: {error}", file=sys.stderr)
-            return 1
-        handover = WorkerHandover(environment=env, disabled_routes=report.disabled_routes, repairs=report.repairs)
-    # options the hand-over leaves empty keep the command line's values
-    admin_token = handover.admin_token or args.admin_api_token
-    max_body = handover.max_request_body_size or args.max_request_body_size
-    env = handover.environment
-    for repair in handover.repairs:
-        print(f"warning: repaired {repair.path}: {repair.message}", file=sys.stderr)
-    options = WorkerOptions(
-        faker_locale=args.faker_locale, faker_seed=args.faker_seed, env_vars_prefix=args.env_vars_prefix,
-        disabled_routes=frozenset(handover.disabled_routes),
-        public_base_url=handover.public_base_url or args.public_base_url, cloud=handover.cloud,
-    )
-    if args.port is not None and not args.uds:
-        env.port = args.port  # like `mockoon-cli start --port`: baseUrl and the logs name the port served
-    server = MockServer(env, options)
-    deployed_env_vars = dict(options.env_vars)  # before restoring the admin API's writes: what a purge returns to
-    if handover.state:
-        from .snapshot import SnapshotError, decode_state, restore
-
-        try:
-            restore(server.state, decode_state(handover.state), options.env_vars)
-        except SnapshotError as error:
-            print(f"warning: starting from the deployed state: {error}", file=sys.stderr)
-    for problem in server.route_errors:
-        print(f"warning: {problem}", file=sys.stderr)
-    if handover.disabled_routes:
-        print(f"note: {len(handover.disabled_routes)} route(s) disabled by a migration are not served: "
-              f"{', '.join(handover.disabled_routes)}", file=sys.stderr)
     try:
-        outbound = handover.outbound or outbound_settings_from(args)
-        client = OutboundClient(outbound)
-    except InvalidRule as error:
+        served = build(args)
+    except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    app = MockApp(server, max_body, admin_token, client)
-    app.websockets.limits = WsLimits(
-        max_message_bytes=handover.websocket_max_message_bytes or args.websocket_max_message_size,
-        messages_in_per_second=handover.websocket_messages_per_second or args.websocket_messages_per_second,
-        idle_seconds=handover.websocket_idle_seconds or args.websocket_idle_seconds)
-    drain_seconds = handover.websocket_drain_seconds or args.websocket_drain_seconds
-    app.admin.live_update = handover.live_update
-    sync = None
-    if handover.state_link is not None:
-        from .state_sync import Deployed, StateSync
+        return error.exit_code
+    watcher = None
+    if args.watch:
+        from functools import partial
 
-        deployed = handover.deployed
-        sync = app.admin.sync = StateSync(handover.state_link, admin_token or "", app.holder, Deployed(
-            deployed.environment if deployed else env,
-            frozenset(deployed.disabled_routes if deployed else handover.disabled_routes), deployed_env_vars))
-    http1_compat.install()
-    ws_compat.install()
-    config = Config()
-    config.accesslog = None
-    config.errorlog = "-"
-    config.loglevel = "WARNING"
-    config.keep_alive_timeout = 5  # like Node's server; the edge drops pooled connections idle for 4 s
-    config.keep_alive_max_requests = 2**31  # hypercorn's default (1,000) would break pooled connections
-    http1_only.install(config)  # no h2c upgrade, no HTTP/2 prior knowledge: the edge can't meter those
-    if args.uds:
-        config.bind = [f"unix:{args.uds}"]
-        where = f"unix:{args.uds}"
-        if args.sandbox:
-            config.bind = [f"fd://{_bind_unix(args.uds)}"]  # bound before the sandbox takes the filesystem away
-            _confine(args, heartbeat)
-    else:
-        port = args.port if args.port is not None else env.port
-        config.bind = [f"{args.host}:{port}"]
-        where = f"http://{args.host}:{port}"
+        from .serve_watch import watch
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        print(f"mockfleet worker serving {env.name!r} ({len(env.routes)} routes) on {where}", flush=True)
-        beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
-        pusher = asyncio.create_task(sync.run()) if sync is not None else None
-
-        async def shutdown() -> None:
-            await stop.wait()
-            # hypercorn waits graceful_timeout for open connections: open WebSockets get the drain
-            if app.websockets.open_connections():
-                config.graceful_timeout = drain_seconds + 2
-                asyncio.ensure_future(app.websockets.drain(drain_seconds))
-
-        await serve(app, config, shutdown_trigger=shutdown)  # type: ignore[arg-type]
-        if beating is not None:
-            beating.cancel()
-        if sync is not None and pusher is not None:
-            pusher.cancel()
-            await sync.flush(timeout=3.0)  # the final snapshot, after the drain
-
-    if uvloop is not None:
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
-    if args.uds and os.path.exists(args.uds):
-        try:
-            os.unlink(args.uds)
-        except OSError:  # a sandboxed worker may not write its run directory: the supervisor removes it
-            pass
-    return 0
-
-
-def _bind_unix(path: Path) -> int:
-    """A listening Unix socket at ``path``; its descriptor is handed to hypercorn (fd://)."""
-    import socket
-
-    if path.is_socket():
-        path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(path))
-    sock.listen(1024)
-    return sock.detach()
-
-
-def _confine(args: argparse.Namespace, heartbeat: object) -> None:
-    from schemas.heartbeat import flag_names
-
-    from .heartbeat import Heartbeat
-    from .sandbox import confine
-
-    result = confine(args.sandbox_uid)
-    if isinstance(heartbeat, Heartbeat):
-        heartbeat.report_sandbox(int(result.applied))
-    missing = "; ".join(f"{name}: {why}" for name, why in result.missing.items())
-    print(f"sandbox: {', '.join(flag_names(result.applied))}" + (f" (missing {missing})" if missing else ""),
-          file=sys.stderr, flush=True)
+        watcher = partial(watch, args=args)
+    return serve(served, args, heartbeat, watcher)

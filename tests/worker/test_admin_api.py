@@ -65,7 +65,7 @@ def test_logs_are_redacted_and_paginated(worker_factory):
     assert status == 200 and len(logs) == 2
     first = logs[0]
     assert first["request"]["urlPath"] == "/hello" and first["request"]["query"] == "i=0"
-    assert first["request"]["route"] == "hello" and first["response"]["statusCode"] == 200
+    assert first["request"]["route"] == "/hello" and first["response"]["statusCode"] == 200
     headers = {h["key"]: h["value"] for h in first["request"]["headers"]}
     assert headers["authorization"] == "Bearer [REDACTED]" and headers["cookie"] == "[REDACTED]"
     assert b"consumer-secret" not in body
