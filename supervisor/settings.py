@@ -85,6 +85,11 @@ class Settings:
         return self.run_dir / "state.sock"
 
     @property
+    def outbound_broker_socket(self) -> Path:
+        """Workers without network get their outbound connections here (supervisor/outbound_broker.py)."""
+        return self.run_dir / "outbound.sock"
+
+    @property
     def api_socket(self) -> Path:
         return self.run_dir / "api.sock"
 

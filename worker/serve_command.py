@@ -80,6 +80,9 @@ def add_outbound_arguments(p: argparse.ArgumentParser, default_mode: str = "open
                    help="total time for one outbound request, answer included")
     p.add_argument("--outbound-max-concurrent", type=int, default=16)
     p.add_argument("--outbound-max-response-size", type=parse_size, default=parse_size("16mb"))
+    p.add_argument("--outbound-broker", default="", metavar="SOCKET",
+                   help="connect through this outbound broker (supervisor/outbound_broker.py) instead of directly; "
+                        "with --sandbox as root the worker then runs without network")
 
 
 def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
@@ -90,7 +93,7 @@ def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
         mode=args.outbound_policy, allow=list(args.outbound_allow or []), deny=list(args.outbound_deny or []),
         resolve=list(args.outbound_resolve or []), connect_timeout=args.outbound_connect_timeout,
         total_timeout=args.outbound_timeout, max_concurrent=args.outbound_max_concurrent,
-        max_response_bytes=args.outbound_max_response_size)
+        max_response_bytes=args.outbound_max_response_size, broker=args.outbound_broker)
     Guard.from_settings(settings)  # every rule is read once, here, so a bad one stops the start
     return settings
 
@@ -211,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         where = f"unix:{args.uds}"
         if args.sandbox:
             config.bind = [f"fd://{_bind_unix(args.uds)}"]  # bound before the sandbox takes the filesystem away
-            _confine(args, heartbeat)
+            _confine(args, heartbeat, isolate_network=bool(outbound.broker))
     else:
         port = args.port if args.port is not None else env.port
         config.bind = [f"{args.host}:{port}"]
@@ -264,13 +267,13 @@ def _bind_unix(path: Path) -> int:
     return sock.detach()
 
 
-def _confine(args: argparse.Namespace, heartbeat: object) -> None:
+def _confine(args: argparse.Namespace, heartbeat: object, isolate_network: bool = False) -> None:
     from schemas.heartbeat import flag_names
 
     from .heartbeat import Heartbeat
     from .sandbox import confine
 
-    result = confine(args.sandbox_uid)
+    result = confine(args.sandbox_uid, isolate_network=isolate_network)
     if isinstance(heartbeat, Heartbeat):
         heartbeat.report_sandbox(int(result.applied))
     missing = "; ".join(f"{name}: {why}" for name, why in result.missing.items())
