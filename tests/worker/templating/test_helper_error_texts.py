@@ -1,7 +1,8 @@
 """Helper errors read like Mockoon's, never like Python's (issue 13, low).
 
 Every helper is rendered with odd arguments — none, nullish, strings, huge and non-finite numbers
-(``'1e400'``, ``'Infinity'``, 10^23, NaN from ``divide 0 0``), arrays and objects — and every error
+(``'1e400'``, ``'Infinity'``, 10^23, NaN from ``divide 0 0``), arrays and objects, as hash arguments
+and as blocks — and every error
 text it gives is collected: none may name a Python type or module or carry Python's wording
 (``cannot convert float infinity to integer``, ``math domain error``, ``timestamp out of range``…).
 Where Mockoon CLI 9.9.0 renders a value or its JavaScript error for the same template, that is
@@ -50,10 +51,13 @@ def render(server: MockServer, source: str) -> str:
 
 
 def templates(name: str) -> list[str]:
-    """The helper with up to two odd arguments, and after a usual first argument up to two more."""
+    """The helper with up to two odd arguments, after a usual first argument up to two more, an odd
+    hash argument, and as a block with an odd argument."""
     calls = [()] + [(a,) for a in ODD] + list(itertools.product(ODD, repeat=2))
     calls += [(base, a, b) for base in BASES for a in ODD for b in ("'1e400'", "99999999999999999999999", "1")]
-    return ["{{" + " ".join((name, *args)) + "}}" for args in calls]
+    calls += [("'abc'", f"key={a}") for a in ODD]
+    blocks = ["{{#" + f"{name} {a}}}}}x{{{{else}}}}y{{{{/{name}}}}}" for a in ODD]
+    return ["{{" + " ".join((name, *args)) + "}}" for args in calls] + blocks
 
 
 def test_no_helper_error_names_python_internals(server: MockServer) -> None:
