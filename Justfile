@@ -3,11 +3,11 @@ py := ".venv/bin/python"
 
 # Run the whole platform (supervisor + edge) with a demo deployment
 up *args:
-    {{py}} -m supervisor.cli up --demo {{args}}
+    {{py}} -m supervisor up --demo {{args}}
 
 # Serve one environment file like `mockoon-cli start` (just serve ENV.json 3001)
 serve env port="3000":
-    {{py}} -m supervisor.cli serve {{env}} --port {{port}}
+    {{py}} -m worker {{env}} --port {{port}}
 
 # Run the whole test suite (the same command CI runs)
 test:

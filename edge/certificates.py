@@ -16,6 +16,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from schemas.tls_files import LOCAL_CA_BASENAME, TlsLocations, local_tls_files
+
 from .local_ca import write_constrained_ca
 
 
@@ -30,6 +32,16 @@ class TlsFiles:
     api_cert: Path
     api_key: Path
     ca_cert: Path | None = None
+
+    @classmethod
+    def at(cls, where: TlsLocations) -> TlsFiles:
+        return cls(Path(where.instances_cert), Path(where.instances_key), Path(where.api_cert), Path(where.api_key),
+                   Path(where.ca_cert) if where.ca_cert else None)
+
+    def locations(self) -> TlsLocations:
+        return TlsLocations(instances_cert=str(self.instances_cert), instances_key=str(self.instances_key),
+                            api_cert=str(self.api_cert), api_key=str(self.api_key),
+                            ca_cert=str(self.ca_cert) if self.ca_cert else None)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -46,16 +58,15 @@ def ensure_local_certificates(cert_dir: Path, domain: str, server_id: str) -> Tl
     os.chmod(cert_dir, 0o700)
     wildcard = f"*.{server_id}.{domain}"
     api = f"api.{domain}"
-    files = TlsFiles(cert_dir / "instances.crt", cert_dir / "instances.key", cert_dir / "api.crt",
-                     cert_dir / "api.key", cert_dir / "mockfleet-ca-cert.pem")
+    files = TlsFiles.at(local_tls_files(cert_dir))
     marker = cert_dir / "names"
     wanted = f"{wildcard} {api}"
     if all(p.exists() for p in (files.instances_cert, files.instances_key, files.api_cert, files.api_key)) and \
             marker.exists() and marker.read_text() == wanted:
         return files
-    if not (cert_dir / "mockfleet-ca.pem").exists():  # a CA made before name constraints is kept (it is trusted)
-        write_constrained_ca(cert_dir, "mockfleet", domain)
-    store = CertStore.from_store(cert_dir, "mockfleet", 2048)
+    if not (cert_dir / f"{LOCAL_CA_BASENAME}-ca.pem").exists():  # a CA made before name constraints is kept
+        write_constrained_ca(cert_dir, LOCAL_CA_BASENAME, domain)
+    store = CertStore.from_store(cert_dir, LOCAL_CA_BASENAME, 2048)
     for name, sans, cert_path, key_path in (
         (wildcard, [wildcard, f"{server_id}.{domain}"], files.instances_cert, files.instances_key),
         (api, [api], files.api_cert, files.api_key),

@@ -1,4 +1,5 @@
-"""``mockfleet edge``: the network-facing process, alone (``mockfleet up`` runs it with the supervisor)."""
+"""``mockfleet edge`` (``python -m edge``): the network-facing process, alone (``mockfleet up`` runs it
+with the supervisor)."""
 
 from __future__ import annotations
 
@@ -10,50 +11,19 @@ from pathlib import Path
 
 import trio
 
-from .certificates import CertificateError, TlsFiles, ensure_local_certificates, sni_context
+from schemas.platform_flags import add_edge_arguments, add_platform_arguments, places_from
+
+from .certificates import CertificateError, TlsFiles, sni_context
+from .certificates_command import tls_files
 from .proxy import EdgeLimits
 from .server import EdgeConfig, run_edge
 
 
-def add_edge_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bind", default="0.0.0.0", help="address of the HTTPS (and plain HTTP) listeners")
-    p.add_argument("--http-port", type=int, default=None,
-                   help="also listen for plain HTTP here (off by default); it redirects to HTTPS unless --http-serve")
-    p.add_argument("--http-serve", action="store_true",
-                   help="serve mocks over the plain-HTTP port instead of redirecting (local development)")
-    p.add_argument("--metrics-port", type=int, default=9464, help="Prometheus metrics on 127.0.0.1 (0: off)")
-    p.add_argument("--tls-cert", type=Path, help="wildcard certificate for *.<server-id>.<domain> (PEM chain)")
-    p.add_argument("--tls-key", type=Path)
-    p.add_argument("--api-tls-cert", type=Path, help="certificate for api.<domain> (default: --tls-cert)")
-    p.add_argument("--api-tls-key", type=Path)
-    p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--header-timeout", type=float, default=10.0,
-                   help="seconds to complete a TLS handshake, and to receive a request head (slowloris)")
-    p.add_argument("--send-timeout", type=float, default=30.0,
-                   help="seconds a client may read nothing of a response before the edge drops it")
-    p.add_argument("--max-connections", type=int, default=10_000)
-    p.add_argument("--tunnel-idle-timeout", type=float, default=120.0,
-                   help="seconds a WebSocket may carry nothing either way before the edge closes it")
-    p.add_argument("--tunnel-max-seconds", type=float, default=3600.0,
-                   help="seconds after which the edge closes any WebSocket")
-    p.add_argument("--max-tunnels-per-deployment", type=int, default=32,
-                   help="open WebSockets per deployment; more are answered 429")
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from supervisor.supervise_command import add_platform_arguments
-
     p = sub.add_parser("edge", help="run the edge alone, next to a running supervisor")
     add_platform_arguments(p)
     add_edge_arguments(p)
     p.set_defaults(func=run)
-
-
-def tls_files(args: argparse.Namespace, cert_dir: Path, domain: str, server_id: str) -> TlsFiles:
-    if args.tls_cert and args.tls_key:
-        return TlsFiles(args.tls_cert, args.tls_key, args.api_tls_cert or args.tls_cert,
-                        args.api_tls_key or args.tls_key)
-    return ensure_local_certificates(cert_dir, domain, server_id)
 
 
 def edge_config(args: argparse.Namespace, control_socket: Path, files: TlsFiles, api_host: str,
@@ -86,14 +56,11 @@ async def _main(config: EdgeConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from supervisor.supervise_command import settings_from
-
-    settings = settings_from(args)
+    places = places_from(args)
     configure_logging()
     try:
-        files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
-        config = edge_config(args, settings.control_socket, files, settings.api_host,
-                             usage_ledger=settings.data_dir / "edge" / "usage.ledger")
+        files = tls_files(args, places.cert_dir, places.domain, places.server_id)
+        config = edge_config(args, places.control_socket, files, places.api_host, usage_ledger=places.usage_ledger)
     except CertificateError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

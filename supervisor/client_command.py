@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from schemas.platform_flags import add_registry_argument
+
 from .settings import default_data_dir
-from .supervise_command import add_registry_argument
 
 
 class ClientError(Exception):

@@ -1,29 +1,22 @@
-"""Where the platform keeps its files and how it names its hosts, derived from a few flags."""
+"""Where the platform keeps its files and how it names its hosts, derived from a few flags.
+
+The places the edge shares (sockets, host names, certificates) are ``schemas.platform_places``;
+this adds what only the supervisor reads (registry, worker limits, outbound rules).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-# sockaddr_un.sun_path is 108 bytes; leave room for the socket file names.
-_MAX_SOCKET_DIR = 80
+from schemas.platform_places import PlatformPlaces, default_data_dir
 
-
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "mockfleet"
+__all__ = ["Settings", "default_data_dir"]
 
 
 @dataclass
-class Settings:
-    data_dir: Path = field(default_factory=default_data_dir)
-    domain: str = "mockfleet.localhost"
-    server_id: str = "local"
-    region: str = "local"
-    https_port: int = 8443
+class Settings(PlatformPlaces):
     registry: str = ""  # sqlite:PATH or postgresql://… (supervisor/registry_db.py); empty: the data dir's file
     # worker limits
     worker_address_space: int = 2 * 1024**3
@@ -49,11 +42,6 @@ class Settings:
     outbound_max_concurrent: int = 16
     outbound_max_response_bytes: int = 16 * 1024 * 1024
 
-    def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir).expanduser().resolve()
-        self.domain = self.domain.lower().strip(".")
-        self.server_id = self.server_id.lower()
-
     @property
     def registry_path(self) -> Path:
         return self.data_dir / "registry.sqlite3"
@@ -67,48 +55,9 @@ class Settings:
         return self.data_dir / "logs"
 
     @property
-    def run_dir(self) -> Path:
-        """Sockets live here (mode 0700). A short stable path under /tmp when the data dir is too deep."""
-        candidate = self.data_dir / "run"
-        if len(str(candidate)) <= _MAX_SOCKET_DIR:
-            return candidate
-        tag = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"mockfleet-{os.getuid()}-{tag}"
-
-    @property
-    def control_socket(self) -> Path:
-        return self.run_dir / "control.sock"
-
-    @property
-    def state_socket(self) -> Path:
-        """Workers push state snapshots here (supervisor/state_server.py)."""
-        return self.run_dir / "state.sock"
-
-    @property
     def outbound_broker_socket(self) -> Path:
         """Workers without network get their outbound connections here (supervisor/outbound_broker.py)."""
         return self.run_dir / "outbound.sock"
-
-    @property
-    def api_socket(self) -> Path:
-        return self.run_dir / "api.sock"
-
-    @property
-    def instances_host_suffix(self) -> str:
-        return f".{self.server_id}.{self.domain}"
-
-    @property
-    def api_host(self) -> str:
-        return f"api.{self.domain}"
-
-    def instance_url(self, subdomain: str) -> str:
-        port = "" if self.https_port == 443 else f":{self.https_port}"
-        return f"https://{subdomain}{self.instances_host_suffix}{port}"
-
-    @property
-    def api_url(self) -> str:
-        port = "" if self.https_port == 443 else f":{self.https_port}"
-        return f"https://{self.api_host}{port}"
 
     def prepare(self) -> None:
         for directory in (self.data_dir, self.logs_dir, self.run_dir):

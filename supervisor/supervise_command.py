@@ -12,49 +12,9 @@ from pathlib import Path
 
 import trio
 
-from .settings import Settings, default_data_dir
+from schemas.platform_flags import add_platform_arguments
 
-
-def add_platform_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="registry, certificates, logs")
-    add_registry_argument(p)
-    p.add_argument("--domain", default="mockfleet.localhost")
-    p.add_argument("--server-id", default="local")
-    p.add_argument("--region", default="local")
-    p.add_argument("--https-port", type=int, default=8443)
-    p.add_argument("--worker-rss-limit-mb", type=int, default=384)
-    p.add_argument("--worker-stall-seconds", type=float, default=60.0,
-                   help="a worker whose event loop has not turned for this long is killed and restarted "
-                        "(the edge's request deadline; an edge 504 confirms a hang sooner)")
-    p.add_argument("--worker-log-kb", type=int, default=1024,
-                   help="a worker's log is rotated past this size (the previous part is kept as .1)")
-    p.add_argument("--fork-server", action="store_true",
-                   help="fork workers from one warm fork server per runtime (less memory, faster deploys)")
-    p.add_argument("--idle-stop-seconds", type=float, default=0.0,
-                   help="stop workers that got no request for this long (0: never); requests wake them")
-    add_outbound_arguments(p)
-
-
-def add_registry_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--registry", default=os.environ.get("MOCKFLEET_REGISTRY", ""), metavar="sqlite:PATH|postgresql://…",
-                   help="where accounts, plans and deployments live (default: registry.sqlite3 in the data dir; "
-                        "also $MOCKFLEET_REGISTRY, which keeps a password out of the process list)")
-
-
-def add_outbound_arguments(p: argparse.ArgumentParser) -> None:
-    """Deployments' proxy mode and callbacks reach public addresses only, unless opened here."""
-    p.add_argument("--outbound-allow", action="append", metavar="CIDR|HOST[:PORT]",
-                   help="open a range or host to deployments' proxy mode and callbacks (an intranet); repeatable, "
-                        "kept in the registry (given: replaces the kept list)")
-    p.add_argument("--outbound-deny", action="append", metavar="CIDR|HOST[:PORT]",
-                   help="close a range or host that would be public; repeatable, kept in the registry")
-    p.add_argument("--outbound-resolve", action="append", metavar="HOST=ADDRESS",
-                   help="answer this name without DNS (intranet names); repeatable, kept in the registry")
-    p.add_argument("--outbound-connect-timeout", type=float, default=5.0, metavar="SECONDS")
-    p.add_argument("--outbound-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="total time of one outbound request, answer included")
-    p.add_argument("--outbound-max-concurrent", type=int, default=16, help="outbound requests at once, per deployment")
-    p.add_argument("--outbound-max-response-mb", type=float, default=16.0, help="largest upstream answer relayed")
+from .settings import Settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

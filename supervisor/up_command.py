@@ -19,17 +19,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from schemas.platform_flags import add_edge_arguments, add_platform_arguments
+from schemas.tls_files import TlsLocations
+
 from .children import Backoff, DirectoryInUse, die_with_parent, lock_directory
+from .cli import module_command
 from .registry import Registry
 from .settings import Settings
-from .supervise_command import add_platform_arguments, outbound_rules_problem, settings_from
+from .supervise_command import outbound_rules_problem, settings_from
 
 DEMO = Path(__file__).resolve().parent.parent / "worker" / "demo_environment.json"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from edge.edge_command import add_edge_arguments
-
     p = sub.add_parser("up", help="run the whole platform (supervisor + edge) on this machine")
     add_platform_arguments(p)
     add_edge_arguments(p)
@@ -97,10 +101,31 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
     return out
 
 
+# the two processes by module name: the supervisor never imports the edge
+COMMANDS = {"supervise": ("supervisor", "supervise"), "edge": ("edge",)}
+
+
 def _start(kind: str, args: argparse.Namespace) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MOCKFLEET_REGISTRY": args.registry} if args.registry else None  # not in argv: a password
-    return subprocess.Popen([sys.executable, "-m", "supervisor.cli", kind, *_forward_args(args, kind == "edge")],
+    return subprocess.Popen(module_command(*COMMANDS[kind], *_forward_args(args, kind == "edge")),
                             start_new_session=True, preexec_fn=die_with_parent(), env=env)
+
+
+class TlsFilesUnusable(Exception):
+    """``python -m edge certificates`` refused (it said why on stderr) and exited with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"the edge's TLS files are unusable (exit {code})")
+        self.code = code
+
+
+def tls_locations(args: argparse.Namespace) -> TlsLocations:
+    """The edge makes the local CA and certificates (or checks the operator's) and says where they are."""
+    done = subprocess.run(module_command("edge", "certificates", *_forward_args(args, edge=True)),
+                          stdout=subprocess.PIPE, check=False)  # its stderr is ours: the reason reaches the user
+    if done.returncode != 0:
+        raise TlsFilesUnusable(done.returncode)
+    return msgspec.json.decode(done.stdout, type=TlsLocations)
 
 
 def _wait_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> bool:
@@ -166,9 +191,6 @@ def _demo(settings: Settings, credentials: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.certificates import CertificateError
-    from edge.edge_command import tls_files
-
     problem = outbound_rules_problem(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -182,16 +204,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     first_start = not (settings.data_dir / "credentials.json").exists()
     try:
-        files = tls_files(args, settings.data_dir / "certs", settings.domain, settings.server_id)
-    except CertificateError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    credentials = ensure_credentials(settings, files.ca_cert)
+        files = tls_locations(args)
+    except TlsFilesUnusable as error:
+        return error.code
+    ca_cert = Path(files.ca_cert) if files.ca_cert else None
+    credentials = ensure_credentials(settings, ca_cert)
     print(f"mockfleet up: data {settings.data_dir}", flush=True)
     print(f"  API      {settings.api_url}  (token in {settings.data_dir / 'credentials.json'})", flush=True)
     print(f"  mocks    https://<subdomain>{settings.instances_host_suffix}:{settings.https_port}", flush=True)
-    if files.ca_cert:
-        print(f"  CA       {files.ca_cert}  (trust it, or pass --cacert to curl)", flush=True)
+    if ca_cert:
+        print(f"  CA       {ca_cert}  (trust it, or pass --cacert to curl)", flush=True)
     stopping = False
 
     def stop(_sig: int, _frame: object) -> None:
