@@ -37,6 +37,7 @@ from schemas.outbound_broker import (
 log = logging.getLogger("mockfleet.supervisor.outbound_broker")
 
 READ_TIMEOUT = 5.0  # a worker sends its request at once; one that does not is dropped
+MAX_IN_FLIGHT = 512  # connects at once, all workers together: the supervisor's descriptors are not theirs to take
 Resolve = Callable[[str, int], Awaitable[list[IPAddress]]]
 _decoder = msgspec.json.Decoder(BrokerConnect)
 
@@ -60,10 +61,12 @@ async def system_resolve(host: str, port: int) -> list[IPAddress]:
 
 
 class OutboundBroker:
-    def __init__(self, settings: OutboundSettings, resolve: Resolve = system_resolve) -> None:
+    def __init__(self, settings: OutboundSettings, resolve: Resolve = system_resolve,
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.settings = settings
         self.guard = Guard.from_settings(settings)
         self.resolve = resolve
+        self.slots = trio.CapacityLimiter(max_in_flight)  # past it, requests wait (each within its own deadline)
 
     async def decide_and_connect(self, request: BrokerConnect) -> tuple[BrokerAnswer, socket.socket | None]:
         """The answer, and the connected socket when there is one (the caller closes it once sent)."""
@@ -107,19 +110,20 @@ class OutboundBroker:
             except (trio.TooSlowError, OSError, msgspec.DecodeError) as error:
                 log.info("outbound broker request dropped: %s", error)
                 return
-            answer, connected = await self.decide_and_connect(request)
-            payload = msgspec.json.encode(answer)
-            try:
-                if connected is None:
-                    await conn.send(payload)
-                else:
-                    fds = array.array("i", [connected.fileno()])
-                    await conn.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-            except OSError as error:
-                log.info("outbound broker answer not delivered: %s", error)
-            finally:
-                if connected is not None:
-                    connected.close()
+            async with self.slots:  # held until our copy of the connected socket is closed
+                answer, connected = await self.decide_and_connect(request)
+                payload = msgspec.json.encode(answer)
+                try:
+                    if connected is None:
+                        await conn.send(payload)
+                    else:
+                        fds = array.array("i", [connected.fileno()])
+                        await conn.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                except OSError as error:
+                    log.info("outbound broker answer not delivered: %s", error)
+                finally:
+                    if connected is not None:
+                        connected.close()
 
     async def serve(self, path: Path, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen on ``path`` (in the 0700 run directory) until cancelled; one task per request."""

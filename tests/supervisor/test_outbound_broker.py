@@ -48,9 +48,9 @@ class StubResolver:
 
 
 class RunningBroker:
-    def __init__(self, path: Path, settings: OutboundSettings, resolver: StubResolver) -> None:
+    def __init__(self, path: Path, settings: OutboundSettings, resolver: StubResolver, max_in_flight: int = 64) -> None:
         self.path = path
-        self.broker = OutboundBroker(settings, resolver)
+        self.broker = OutboundBroker(settings, resolver, max_in_flight)
         self.resolver = resolver
         self._stop: trio.CancelScope | None = None
         self._token: trio.lowlevel.TrioToken | None = None
@@ -169,3 +169,19 @@ def test_the_broker_parses_what_a_worker_asks_itself(host: str) -> None:
         target_of(BrokerConnect(scheme="file", host="example.com", port=80, timeout=1.0))
     with pytest.raises(OutboundRefused):
         target_of(BrokerConnect(scheme="http", host="example.com", port=0, timeout=1.0))
+
+
+def test_connects_past_the_cap_wait_their_turn(tmp_path: Path, upstream: UpstreamServer) -> None:
+    broker = RunningBroker(tmp_path / "outbound.sock", OutboundSettings(mode="open"), StubResolver(["127.0.0.1"]),
+                           max_in_flight=1)
+
+    async def many() -> list[int]:
+        clients = [_client(broker) for _ in range(6)]
+        answers = await asyncio.gather(*(_get(c, f"http://127.0.0.1:{upstream.port}/n{i}") for i, c in enumerate(clients)))
+        return [status for status, _ in answers]
+
+    try:
+        assert asyncio.run(many()) == [201] * 6
+        assert len(upstream.received) == 6
+    finally:
+        broker.close()
