@@ -17,7 +17,10 @@ import ipaddress
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+import stat
+import struct
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -34,12 +37,39 @@ from schemas.outbound_broker import (
     target_of,
 )
 
+from .workers import SANDBOX_UID_BASE
+
 log = logging.getLogger("mockfleet.supervisor.outbound_broker")
+SANDBOX_UIDS = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 65536)  # the uids workers started by root run as
 
 READ_TIMEOUT = 5.0  # a worker sends its request at once; one that does not is dropped
 MAX_IN_FLIGHT = 512  # connects at once, all workers together: the supervisor's descriptors are not theirs to take
 Resolve = Callable[[str, int], Awaitable[list[IPAddress]]]
 _decoder = msgspec.json.Decoder(BrokerConnect)
+
+
+class UnsafeDirectory(Exception):
+    """The broker's directory exists but is not a directory of ours (someone else made it first)."""
+
+
+def prepare_directory(directory: Path) -> None:
+    """Make ``directory`` 0711 (workers with a uid of their own may pass, not list) and make sure it is
+    ours: under /tmp anybody could have made it first, and then swapped the socket for their own."""
+    directory.mkdir(mode=0o711, exist_ok=True)
+    found = os.lstat(directory)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid():
+        raise UnsafeDirectory(f"{directory} is not a directory owned by uid {os.geteuid()}")
+    os.chmod(directory, 0o711)
+
+
+def allowed_peer(uid: int, own_uid: int) -> bool:
+    """Workers (root, our own uid, or a sandbox uid of theirs) may ask; other local users may not."""
+    return uid in (0, own_uid) or uid in SANDBOX_UIDS
+
+
+def peer_uid(sock: trio.socket.SocketType) -> int:
+    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return int(uid)
 
 
 class ResolveFailed(Exception):
@@ -58,6 +88,19 @@ async def system_resolve(host: str, port: int) -> list[IPAddress]:
         if address not in found:
             found.append(address)
     return found
+
+
+@contextmanager
+def _removed_at_exit(path: Path) -> Iterator[None]:
+    """The socket and its directory go with the broker (workers retry until the next one listens)."""
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass
 
 
 class OutboundBroker:
@@ -110,6 +153,12 @@ class OutboundBroker:
             except (trio.TooSlowError, OSError, msgspec.DecodeError) as error:
                 log.info("outbound broker request dropped: %s", error)
                 return
+            uid = peer_uid(conn)
+            if not allowed_peer(uid, os.getuid()):
+                log.warning("outbound broker: uid %d is not a worker's; refused", uid)
+                with trio.move_on_after(READ_TIMEOUT):
+                    await conn.send(msgspec.json.encode(BrokerRefused(reason=f"uid {uid} may not use the broker")))
+                return
             async with self.slots:  # held until our copy of the connected socket is closed
                 answer, connected = await self.decide_and_connect(request)
                 payload = msgspec.json.encode(answer)
@@ -126,7 +175,9 @@ class OutboundBroker:
                         connected.close()
 
     async def serve(self, path: Path, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Listen on ``path`` (in the 0700 run directory) until cancelled; one task per request."""
+        """Listen on ``path`` until cancelled; one task per request. Its directory is ours and 0711,
+        the socket 0666: any worker uid may connect, and ``allowed_peer`` says who is answered."""
+        prepare_directory(path.parent)
         listener = trio.socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         path.unlink(missing_ok=True)
         old = os.umask(0o077)
@@ -134,8 +185,9 @@ class OutboundBroker:
             await listener.bind(str(path))
         finally:
             os.umask(old)
+        os.chmod(path, 0o666)
         listener.listen(256)
-        with listener:
+        with listener, _removed_at_exit(path):
             async with trio.open_nursery() as nursery:
                 task_status.started()
                 while True:

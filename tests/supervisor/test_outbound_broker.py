@@ -185,3 +185,75 @@ def test_connects_past_the_cap_wait_their_turn(tmp_path: Path, upstream: Upstrea
         assert len(upstream.received) == 6
     finally:
         broker.close()
+
+
+def _ask_as(uid: int, path: Path, request: bytes) -> bytes:
+    """In a child that has become ``uid``: one broker request, the answer's text (and '+fd' if one came)."""
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+                sock.settimeout(10)
+                sock.connect(str(path))
+                sock.send(request)
+                data, fds, _, _ = socket.recv_fds(sock, 4096, 1)
+            os.write(write, data + (b"+fd" if fds else b""))
+        except OSError as error:
+            os.write(write, f"error {error.errno}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as answer:
+        return answer.read()
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="needs root to become other uids")
+def test_workers_with_a_uid_of_their_own_reach_the_broker_other_users_do_not(upstream: UpstreamServer) -> None:
+    import msgspec
+
+    from supervisor.outbound_broker import SANDBOX_UIDS
+    from supervisor.settings import Settings
+
+    settings = Settings(data_dir=Path("/nonexistent/mockfleet-broker-test") / uuid_tag())
+    path = settings.outbound_broker_socket  # under /tmp: reachable whatever the data directory's modes
+    broker = RunningBroker(path, OutboundSettings(mode="open"), StubResolver(["127.0.0.1"]))
+    try:
+        assert oct(path.parent.stat().st_mode & 0o777) == "0o711" and path.stat().st_mode & 0o777 == 0o666
+        request = msgspec.json.encode(BrokerConnect(scheme="http", host="127.0.0.1", port=upstream.port, timeout=5))
+        assert _ask_as(SANDBOX_UIDS[7], path, request) == b'{"type":"BrokerConnected","address":"127.0.0.1"}+fd'
+        refused = _ask_as(54321, path, request)
+        assert refused.startswith(b'{"type":"BrokerRefused"') and b"uid 54321 may not use the broker" in refused
+    finally:
+        broker.close()
+    assert not path.parent.exists()  # the broker takes its socket and directory with it
+
+
+def uuid_tag() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
+def test_a_broker_directory_someone_else_made_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from supervisor.outbound_broker import UnsafeDirectory, prepare_directory
+
+    prepare_directory(tmp_path / "ours")
+    assert (tmp_path / "ours").stat().st_mode & 0o777 == 0o711
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "link")
+    with pytest.raises(UnsafeDirectory):
+        prepare_directory(tmp_path / "link")
+    if os.geteuid() == 0:
+        (tmp_path / "theirs").mkdir()
+        os.chown(tmp_path / "theirs", 54321, 54321)
+        with pytest.raises(UnsafeDirectory):
+            prepare_directory(tmp_path / "theirs")
