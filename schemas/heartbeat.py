@@ -26,6 +26,7 @@ class SandboxFlag(enum.IntFlag):
     seccomp = 8
     landlock = 16
     rlimits = 32
+    no_network = 64  # a network namespace without interfaces; outbound goes through the supervisor's broker
 
 
 ALL_FLAGS = SandboxFlag(sum(SandboxFlag))

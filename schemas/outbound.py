@@ -47,7 +47,8 @@ class OutboundSettings(msgspec.Struct, kw_only=True, rename="camel", omit_defaul
 
     ``mode``: ``open`` reaches anything (``mockfleet serve``, like Mockoon CLI); ``cloud`` refuses
     every non-public address except what ``allow`` opens. ``resolve``: ``HOST=ADDRESS`` answers
-    given without DNS (an intranet's names, and the tests' stub resolver)."""
+    given without DNS (an intranet's names, and the tests' stub resolver). ``broker``: when set,
+    the worker resolves and connects nothing itself (``schemas/outbound_broker.py``)."""
 
     mode: OutboundMode = "cloud"
     allow: list[str] = msgspec.field(default_factory=list)
@@ -57,6 +58,7 @@ class OutboundSettings(msgspec.Struct, kw_only=True, rename="camel", omit_defaul
     total_timeout: float = 30.0
     max_concurrent: int = 16
     max_response_bytes: int = 16 * 1024 * 1024
+    broker: str = ""  # the outbound broker's socket: a worker without network connects through it
 
 
 # --- why an address is refused -------------------------------------------------------------

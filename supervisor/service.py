@@ -135,7 +135,8 @@ class Supervisor:
         return OutboundSettings(mode="cloud", allow=rules["allow"], deny=rules["deny"], resolve=rules["resolve"],
                                 connect_timeout=s.outbound_connect_timeout, total_timeout=s.outbound_timeout,
                                 max_concurrent=s.outbound_max_concurrent,
-                                max_response_bytes=s.outbound_max_response_bytes)
+                                max_response_bytes=s.outbound_max_response_bytes,
+                                broker=str(s.outbound_broker_socket))
 
     # --- lifecycle -------------------------------------------------------------------------
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

@@ -6,7 +6,9 @@ this adds what only the supervisor reads (registry, worker limits, outbound rule
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +60,16 @@ class Settings(PlatformPlaces):
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def outbound_broker_socket(self) -> Path:
+        """Workers without network get their outbound connections here (supervisor/outbound_broker.py).
+
+        Not in the run directory: workers with a uid of their own could not pass its 0700 (nor the
+        data directory's, nor its parents'). A directory of its own under /tmp, 0711, checked to be
+        ours (``outbound_broker.prepare_directory``); the broker checks each caller's uid."""
+        tag = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"mockfleet-broker-{os.getuid()}-{tag}" / "outbound.sock"
 
     def prepare(self) -> None:
         for directory in (self.data_dir, self.logs_dir, self.run_dir):

@@ -50,6 +50,7 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
     from .api import DeploymentsApi
     from .control_server import serve_control
     from .http_server import serve_connection
+    from .outbound_broker import OutboundBroker
     from .service import MAX_ENVIRONMENT, Supervisor
     from .state_server import serve_state
 
@@ -61,6 +62,8 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
             state_listener = await _listen_unix(settings.state_socket)
             nursery.start_soon(trio.serve_listeners, partial(serve_state, registry=supervisor.registry,
                                                              on_revision=supervisor.revision_event), [state_listener])
+            # workers without network connect through the broker: open before any starts
+            await nursery.start(OutboundBroker(supervisor.outbound).serve, settings.outbound_broker_socket)
             await nursery.start(supervisor.run)
             api_listener = await _listen_unix(settings.api_socket)
             control_listener = await _listen_unix(settings.control_socket)

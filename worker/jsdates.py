@@ -26,7 +26,10 @@ def parse_js_date(value: Any) -> datetime | None:
     if isinstance(value, (int, float)):
         if is_nan(value):
             return None
-        return datetime.fromtimestamp(value / 1000, UTC).astimezone()
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC).astimezone()
+        except (OverflowError, OSError, ValueError):  # past Python's years: an Invalid Date here
+            return None
     if not isinstance(value, str):
         return None
     text = value.strip()

@@ -31,6 +31,9 @@ from schemas.outbound import (
     Target,
     parse_target,
 )
+from schemas.outbound_broker import BrokerFailed, BrokerRefused
+
+from .outbound_broker_client import broker_connect
 
 READ_SIZE = 65536
 MAX_IDLE_PER_KEY = 32
@@ -92,6 +95,7 @@ class _Connection:
     writer: asyncio.StreamWriter
     h11: h11.Connection
     key: tuple[str, str, int, str, bool]
+    address: IPAddress
     reused: bool = False
 
 
@@ -191,17 +195,20 @@ class OutboundClient:
             raise
         self.stats.in_flight += 1
         try:
-            try:
-                decision = await asyncio.wait_for(self.check(target), max(0.0, connect_deadline - loop.time()))
-            except TimeoutError:
-                raise OutboundTimeout(f"Error: getaddrinfo ETIMEDOUT {target.host}") from None
-            if decision.address is None:
-                raise OutboundRefused(decision.reason)
+            address: IPAddress | None = None  # through the broker: it resolves, decides and connects
+            if not self.settings.broker:
+                try:
+                    decision = await asyncio.wait_for(self.check(target), max(0.0, connect_deadline - loop.time()))
+                except TimeoutError:
+                    raise OutboundTimeout(f"Error: getaddrinfo ETIMEDOUT {target.host}") from None
+                if decision.address is None:
+                    raise OutboundRefused(decision.reason)
+                address = decision.address
             if content_length is None:
                 content_length = bool(body) or method.upper() in ("POST", "PUT", "PATCH")
             if content_length or body:
                 headers = [*headers, ("Content-Length", str(len(body)))]
-            response = await self._exchange(target, decision.address, method, headers, body, verify_tls,
+            response = await self._exchange(target, address, method, headers, body, verify_tls,
                                             connect_deadline, deadline)
         except OutboundRefused:
             self.stats.refused += 1
@@ -226,10 +233,10 @@ class OutboundClient:
         self.stats.in_flight -= 1
         self._slots.release()
 
-    async def _exchange(self, target: Target, address: IPAddress, method: str, headers: list[tuple[str, str]],
+    async def _exchange(self, target: Target, address: IPAddress | None, method: str, headers: list[tuple[str, str]],
                         body: bytes, verify_tls: bool, connect_deadline: float,
                         deadline: float) -> UpstreamResponse:
-        key = (target.scheme, str(address), target.port, target.host, verify_tls)
+        key = (target.scheme, str(address or ""), target.port, target.host, verify_tls)
         for attempt in range(2):
             conn = self._pooled(key) if attempt == 0 else None
             if conn is None:
@@ -257,23 +264,39 @@ class OutboundClient:
                 self._discard(conn)
                 raise ResponseTooLarge(f"Error: upstream answer of {length} bytes is larger than "
                                        f"{self.settings.max_response_bytes} bytes (outbound response cap)")
-            return UpstreamResponse(event.status_code, event.reason.decode("latin-1"), response_headers, address,
+            return UpstreamResponse(event.status_code, event.reason.decode("latin-1"), response_headers, conn.address,
                                     self, conn, deadline)
         raise AssertionError("unreachable")
 
-    async def _connect(self, target: Target, address: IPAddress, verify_tls: bool, connect_deadline: float,
+    async def _connect(self, target: Target, address: IPAddress | None, verify_tls: bool, connect_deadline: float,
                        key: tuple[str, str, int, str, bool]) -> _Connection:
         loop = asyncio.get_running_loop()
+        sock = None
+        if address is None:
+            answer, sock = await broker_connect(self.settings.broker, target, max(0.0, connect_deadline - loop.time()))
+            if isinstance(answer, BrokerRefused):
+                raise OutboundRefused(answer.reason)
+            if isinstance(answer, BrokerFailed):
+                raise (OutboundTimeout if answer.timed_out else OutboundError)(answer.error)
+            address = ipaddress.ip_address(answer.address)
         where = f"{address}:{target.port}"
         context = None
         if target.scheme == "https":
             context = self._verified if verify_tls else self._unverified
         server_hostname = None if context is None or target.literal is not None else target.host
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(str(address), target.port, ssl=context, server_hostname=server_hostname,
-                                        limit=READ_SIZE * 2),
-                max(0.0, connect_deadline - loop.time()))
+            if sock is not None:  # connected already: TLS, if any, is ours to do
+                opening = asyncio.open_connection(sock=sock, ssl=context, server_hostname=server_hostname,
+                                                  limit=READ_SIZE * 2)
+            else:
+                opening = asyncio.open_connection(str(address), target.port, ssl=context,
+                                                  server_hostname=server_hostname, limit=READ_SIZE * 2)
+            try:
+                reader, writer = await asyncio.wait_for(opening, max(0.0, connect_deadline - loop.time()))
+            except BaseException:
+                if sock is not None:
+                    sock.close()  # the broker's socket, when the TLS handshake failed or was cut
+                raise
         except TimeoutError:
             raise OutboundTimeout(f"Error: connect ETIMEDOUT {where}") from None
         except ssl.SSLError as error:
@@ -281,7 +304,8 @@ class OutboundClient:
         except OSError as error:
             code = errno.errorcode.get(error.errno or 0, "ECONNREFUSED")
             raise OutboundError(f"Error: connect {code} {where}") from None
-        return _Connection(reader, writer, h11.Connection(h11.CLIENT, max_incomplete_event_size=64 * 1024), key)
+        return _Connection(reader, writer, h11.Connection(h11.CLIENT, max_incomplete_event_size=64 * 1024), key,
+                           address)
 
     async def _send(self, conn: _Connection, target: Target, method: str, headers: list[tuple[str, str]],
                     body: bytes, deadline: float) -> None:

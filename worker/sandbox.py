@@ -1,11 +1,13 @@
 """A worker confines itself once its socket is bound and before it serves anybody's request.
 
-Order matters: the socket, log and heartbeat are opened first (as whoever started us), then
+Order matters: the socket, log and heartbeat are opened first (as whoever started us), then a
+network namespace of its own when outbound traffic goes through the broker (no interface but a
+loopback that is down: pathname Unix sockets still reach the supervisor), then
 the bounding capabilities go, then the uid (root → an unprivileged uid of its own, so workers
 cannot signal or trace each other), ``no_new_privs``, process and file-size limits, Landlock
 (read-only: the Python installation and the few system files Python reads; nothing writable)
 and last seccomp (no ``execve``, no new processes — threads only —, no socket families beyond
-Unix and IP, none of the kernel's administrative calls). Each step that this host or user
+Unix and IP — Unix only without network —, none of the kernel's administrative calls). Each step that this host or user
 cannot take is skipped and named in the result, which the worker publishes in its heartbeat.
 """
 
@@ -27,6 +29,7 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 CAP_LAST_CAP = 63  # PR_CAPBSET_DROP answers EINVAL past the kernel's last; we stop there
 CLONE_THREAD = 0x00010000
+CLONE_NEWNET = 0x40000000
 ALLOWED_FAMILIES = (socket.AF_UNIX, socket.AF_INET, socket.AF_INET6)
 DENIED_SYSCALLS = (
     "execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev",
@@ -135,7 +138,15 @@ def _landlock(libc: ctypes.CDLL, paths: list[tuple[int, bool]]) -> str | None:
     return None
 
 
-def _seccomp_filter() -> Any:
+def _leave_network(libc: ctypes.CDLL) -> str | None:
+    """A network namespace of our own (interfaces: a loopback that is down); None, else why not."""
+    libc.unshare.restype = ctypes.c_int
+    if libc.unshare(CLONE_NEWNET) != 0:
+        return f"unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+def _seccomp_filter(families: tuple[int, ...] = ALLOWED_FAMILIES) -> Any:
     """The syscall filter, built (libseccomp loaded) while the filesystem is still open to us;
     a string saying why when it cannot be."""
     try:
@@ -154,9 +165,9 @@ def _seccomp_filter() -> Any:
     rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
     no_family = seccomp.ERRNO(errno.EAFNOSUPPORT)
-    top = max(ALLOWED_FAMILIES)
+    top = max(families)
     for family in range(top):
-        if family not in ALLOWED_FAMILIES:
+        if family not in families:
             rules.add_rule(no_family, "socket", seccomp.Arg(0, seccomp.EQ, family))
     rules.add_rule(no_family, "socket", seccomp.Arg(0, seccomp.GT, top))
     return rules
@@ -169,14 +180,28 @@ def _clear_capabilities(libc: ctypes.CDLL) -> bool:
     return int(libc.capset(ctypes.byref(header), ctypes.byref(data))) == 0
 
 
-def confine(uid: int | None, *, max_processes: int = 64, max_file_size: int | None = None) -> Confinement:
-    """Apply every restriction this process can; return what was applied and what was not, and why."""
+def confine(uid: int | None, *, max_processes: int = 64, max_file_size: int | None = None,
+            isolate_network: bool = False) -> Confinement:
+    """Apply every restriction this process can; return what was applied and what was not, and why.
+
+    ``isolate_network``: outbound connections come from the broker, so the worker needs no network."""
     result = Confinement()
     libc = _libc()
     root = os.geteuid() == 0
+    if not isolate_network:
+        result.skip(SandboxFlag.no_network, "no outbound broker: the worker connects itself")
+    elif not root:
+        result.skip(SandboxFlag.no_network, "not started as root: no network namespace (outbound still goes "
+                                            "through the broker)")
+    else:
+        why_not = _leave_network(libc)
+        if why_not is None:
+            result.applied |= SandboxFlag.no_network
+        else:
+            result.skip(SandboxFlag.no_network, why_not)
     paths = read_only_paths()
     path_fds = _open_paths(paths)
-    rules = _seccomp_filter()
+    rules = _seccomp_filter((socket.AF_UNIX,) if result.applied & SandboxFlag.no_network else ALLOWED_FAMILIES)
     if root:
         if _drop_bounding_set(libc):
             result.applied |= SandboxFlag.no_capabilities

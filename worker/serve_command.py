@@ -113,6 +113,9 @@ def add_outbound_arguments(p: argparse.ArgumentParser, default_mode: str = "open
                    help="total time for one outbound request, answer included")
     p.add_argument("--outbound-max-concurrent", type=int, default=16)
     p.add_argument("--outbound-max-response-size", type=parse_size, default=parse_size("16mb"))
+    p.add_argument("--outbound-broker", default="", metavar="SOCKET",
+                   help="connect through this outbound broker (supervisor/outbound_broker.py) instead of directly; "
+                        "with --sandbox as root the worker then runs without network")
 
 
 def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
@@ -123,7 +126,7 @@ def outbound_settings_from(args: argparse.Namespace) -> OutboundSettings:
         mode=args.outbound_policy, allow=list(args.outbound_allow or []), deny=list(args.outbound_deny or []),
         resolve=list(args.outbound_resolve or []), connect_timeout=args.outbound_connect_timeout,
         total_timeout=args.outbound_timeout, max_concurrent=args.outbound_max_concurrent,
-        max_response_bytes=args.outbound_max_response_size)
+        max_response_bytes=args.outbound_max_response_size, broker=args.outbound_broker)
     Guard.from_settings(settings)  # every rule is read once, here, so a bad one stops the start
     return settings
 

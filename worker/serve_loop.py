@@ -57,7 +57,8 @@ def serve(served: list[Served], args: argparse.Namespace, heartbeat: Heartbeat |
         else:
             configs.append(hypercorn_config(f"unix:{one.listen.uds}"))
     if args.sandbox and args.uds:
-        _confine(args, heartbeat)
+        # with every outbound connection made by the broker, the worker needs no network of its own
+        _confine(args, heartbeat, isolate_network=all(one.app.outbound.settings.broker for one in served))
     _run(_main(served, configs, heartbeat, side_task))
     for one in served:
         if one.listen.uds is not None and os.path.exists(one.listen.uds):
@@ -148,12 +149,12 @@ def _bind_unix(path: Path) -> int:
     return sock.detach()
 
 
-def _confine(args: argparse.Namespace, heartbeat: Heartbeat | None) -> None:
+def _confine(args: argparse.Namespace, heartbeat: Heartbeat | None, isolate_network: bool = False) -> None:
     from schemas.heartbeat import flag_names
 
     from .sandbox import confine
 
-    result = confine(args.sandbox_uid)
+    result = confine(args.sandbox_uid, isolate_network=isolate_network)
     if heartbeat is not None:
         heartbeat.report_sandbox(int(result.applied))
     missing = "; ".join(f"{name}: {why}" for name, why in result.missing.items())

@@ -139,6 +139,21 @@ CASES = [
          "application/octet-stream"),
     Case("no-type-body", "{{body}}|{{len (bodyRaw)}}|[{{body 'a'}}]", b'{"a":1}', ""),
     Case("bad-json-body", "{{body}}|{{len (bodyRaw)}}|[{{body 'a'}}]", b'{"a":', "application/json"),
+    # huge and non-finite numbers: JavaScript's values and errors, never Python's (test_helper_error_texts.py)
+    Case("inf-dates", "{{isValidDate 99999999999999999999999}}|{{isValidDate 8640000000000000}}"
+                      "|{{isValidDate 8640000000000001}}"),
+    Case("inf-modulo", "{{modulo '1e400' -1}}|{{modulo 'Infinity' 2}}|{{modulo '-Infinity' 3}}|{{modulo 5 'Infinity'}}"),
+    Case("inf-slice", "{{padStart 'a' '-Infinity'}}|{{slice (array 1 2) 'Infinity'}}|{{slice (array 1 2) '-Infinity'}}"
+                      "|{{slice (array 1 2 3) '-Infinity' 2}}|{{slice (array 1 2) 99999999999999999999999}}"),
+    Case("inf-some-of", "{{someOf (array 1 2) 'Infinity'}}|{{someOf (array 1 2) 2}}|{{someOf (array 1 2) '-Infinity' 1}}"
+                        "|{{len (someOf (array 1 2) 1 'Infinity')}}"),
+    Case("inf-index-of", "{{indexOf 'abc' 'b' 'Infinity'}}|{{indexOf 'abcb' 'b' '-Infinity'}}|{{indexOf null 'a'}}"),
+    Case("inf-lorem", "{{lorem -1 1}}|{{lorem 0 1}}"),
+    Case("inf-pad-error", "{{padEnd 'a' '1e400'}}", error=True),
+    Case("inf-pad-error-2", "{{padStart 'a' 99999999999999999999999}}", error=True),
+    Case("inf-to-fixed-error", "{{toFixed 1 'Infinity'}}", error=True),
+    Case("inf-lorem-error", "{{lorem 99999999999999999999999}}", error=True),
+    Case("undefined-index-of-error", "{{indexOf nothing 'a' 'Infinity'}}", error=True),
     # statuses and content types
     Case("status-100", "hundred", status=100),
     Case("status-102", "processing", status=102),

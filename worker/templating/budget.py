@@ -24,9 +24,10 @@ class Budget:
         self.max_repeat = max_repeat
         self._ticks = 0
 
-    def check_repeat(self, count: int) -> None:
+    def check_repeat(self, count: float) -> None:
         if count > self.max_repeat:
-            raise TemplateBudgetExceeded(f"repeat count {count} is over the limit of {self.max_repeat}")
+            shown = "Infinity" if count == float("inf") else count  # as JavaScript writes it
+            raise TemplateBudgetExceeded(f"repeat count {shown} is over the limit of {self.max_repeat}")
 
     def _time(self) -> None:
         self._ticks += 1

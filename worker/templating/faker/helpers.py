@@ -8,6 +8,7 @@ from typing import Any
 
 from ...jsvalues import unsafe
 from ..errors import TemplateError
+from ..jsintegers import check_array_length, to_length
 from ..runtime import Options, helper_table
 from .context import FakerContext
 from .core_methods import _float, _int
@@ -98,9 +99,15 @@ HELPERS = helper_table({
 
 
 def _legacy_lorem(context: FakerContext, count: Any) -> str:
-    """Mockoon's ``lorem``: ``faker.lorem.sentence(count)``, a count only when given as a number."""
-    if isinstance(count, (int, float)) and not isinstance(count, bool) and count >= 1:
-        words = int(count)
+    """Mockoon's ``lorem``: ``faker.lorem.sentence(count)``, a count only when given as a number.
+
+    faker-js makes the words with ``Array.from({length: count})``: no words for a count under 1
+    (the sentence is then "."), and JavaScript's RangeError past the longest array."""
+    if isinstance(count, (int, float)) and not isinstance(count, bool):
+        words = to_length(count)
+        check_array_length(words)
+        if words == 0:
+            return "."
     else:
         words = context.random.randint(3, 10)  # faker-js' default word count
     return str(context.faker.sentence(nb_words=words, variable_nb_words=False))

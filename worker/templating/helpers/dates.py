@@ -202,10 +202,16 @@ def date_format(opts: Options, *args: Any) -> str:
     return _format_or_error(dt, unsafe(args[1]))
 
 
+_JS_DATE_LIMIT = 8.64e15  # milliseconds either side of 1970 a JavaScript Date can hold
+
+
 def is_valid_date(opts: Options, *args: Any) -> bool:
     if not args:
         return False
-    return parse_js_date(args[0]) is not None
+    value = unsafe(args[0])
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # past Python's years, within JavaScript's
+        return not is_nan(value) and abs(value) <= _JS_DATE_LIMIT
+    return parse_js_date(value) is not None
 
 
 def date_time_shift(opts: Options, *args: Any) -> str:

@@ -31,6 +31,13 @@ from ...jsvalues import (
     unsafe,
 )
 from ..errors import TemplateError
+from ..jsintegers import (
+    check_string_length,
+    js_random_int,
+    relative_index,
+    to_integer_or_infinity,
+    to_length,
+)
 from ..runtime import Helper, Options, helper_table
 from . import paths
 from .collation import collation_key
@@ -77,8 +84,8 @@ def modulo(opts: Options, *args: Any) -> Any:
     if len(args) <= 1 or to_number(args[1]) == 0:
         return ""
     a, b = to_number(args[0]), to_number(args[1])
-    if is_nan(a) or is_nan(b):
-        return math.nan
+    if is_nan(a) or is_nan(b) or math.isinf(a):
+        return math.nan  # Infinity % n is NaN in JavaScript (fmod raises)
     return normalise_number(math.fmod(a, b))
 
 
@@ -105,15 +112,12 @@ def to_fixed(opts: Options, number: Any = UNDEFINED, digits: Any = UNDEFINED, *r
     value = to_number(number)
     if is_nan(value):
         value = 0
-    places = to_number(digits)
-    if is_nan(places):
-        places = 0
-    places = int(places)
+    places = to_integer_or_infinity(digits)
     if not 0 <= places <= 100:  # Number.prototype.toFixed's RangeError, which Mockoon shows as is
         raise TemplateError("toFixed() digits argument must be between 0 and 100")
     if math.isinf(value) or abs(value) >= 1e21:  # toFixed gives such numbers as String(x) does
         return to_string(value)
-    quantum = Decimal(1).scaleb(-places)
+    quantum = Decimal(1).scaleb(-int(places))
     return str(Decimal(float(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE))
 
 
@@ -253,11 +257,11 @@ def _pad(left: bool) -> Any:
         if not args:
             return ""
         text = _text(args[0])
-        length = to_number(args[1]) if len(args) > 1 else 0
+        length = to_length(args[1]) if len(args) > 1 else 0
         fill = _text(args[2]) if len(args) > 2 else " "
-        length = 0 if is_nan(length) else int(length)
         if length <= len(text) or fill == "":
             return text
+        check_string_length(length)
         needed = length - len(text)
         padding = (fill * (needed // len(fill) + 1))[:needed]
         return padding + text if left else text + padding
@@ -283,12 +287,13 @@ def includes(opts: Options, data: Any = UNDEFINED, search: Any = UNDEFINED, *res
 
 
 def index_of(opts: Options, data: Any = UNDEFINED, search: Any = UNDEFINED, position: Any = UNDEFINED, *rest: Any) -> int:
+    if data is UNDEFINED:  # Mockoon calls data.toString() on anything not an object (null is one)
+        raise TemplateError("Cannot read properties of undefined (reading 'toString')")
     text = _string_or_empty(data)
     needle = _string_or_empty(search)
     if not is_nullish(position) and not isinstance(position, (dict, list)):
-        start = to_number(position)
-        start = 0 if is_nan(start) else max(0, int(start))
-        return text.find(needle, min(start, len(text)))
+        start = to_integer_or_infinity(position)
+        return text.find(needle, int(min(max(start, 0), len(text))))
     return text.find(needle)
 
 
@@ -376,10 +381,9 @@ def array(opts: Options, *args: Any) -> list[Any]:
 def slice_(opts: Options, arr: Any = UNDEFINED, start: Any = UNDEFINED, end: Any = UNDEFINED, *rest: Any) -> Any:
     if not isinstance(arr, list):
         return ""
-    begin = to_number(start)
-    begin = 0 if is_nan(begin) else int(begin)
-    if isinstance(end, (int, float)) and not isinstance(end, bool):
-        return arr[begin:int(end)]
+    begin = relative_index(start, len(arr), 0)
+    if isinstance(end, (int, float)) and not isinstance(end, bool):  # Mockoon passes only a number as the end
+        return arr[begin:max(begin, relative_index(end, len(arr), len(arr)))]
     return arr[begin:]
 
 
@@ -404,24 +408,24 @@ def one_of(opts: Options, *args: Any) -> Any:
     return SafeString(json_stringify(result)) if stringify_result else result
 
 
-def some_of(opts: Options, items: Any = UNDEFINED, low: Any = 1, high: Any = 1, as_string: Any = False, *rest: Any) -> Any:
+def some_of(opts: Options, items: Any = UNDEFINED, low: Any = UNDEFINED, high: Any = UNDEFINED, as_string: Any = False,
+            *rest: Any) -> Any:
     if not isinstance(items, list):
         raise TemplateError("itemList.sort is not a function")
     rnd = opts.scope.random
     shuffled = list(items)
     rnd.shuffle(shuffled)
-    count = random_int(rnd, low, high)
-    chosen = shuffled[:count]
+    # a bound not given is Handlebars' options object in Mockoon's helper: NaN, and nothing is chosen
+    count = js_random_int(rnd, low, high) if low is not UNDEFINED and high is not UNDEFINED else math.nan
+    chosen = shuffled[:relative_index(count, len(shuffled), len(shuffled))]
     return json_stringify(chosen) if as_string is True else chosen
 
 
-def random_int(rnd: Any, low: Any, high: Any) -> int:
+def random_int(rnd: Any, low: Any, high: Any) -> float | int:
+    """``repeat``'s count between two bounds (not numbers: 0); an infinity when a bound is one."""
     lo, hi = to_number(low), to_number(high)
-    lo = 0 if is_nan(lo) else math.ceil(lo)
-    hi = 0 if is_nan(hi) else math.floor(hi)
-    if hi < lo:
-        lo, hi = hi, lo
-    return int(rnd.randint(int(lo), int(hi)))
+    count = js_random_int(rnd, 0 if is_nan(lo) else lo, 0 if is_nan(hi) else hi)
+    return 0 if is_nan(count) else count
 
 
 def _js_compare(a: Any, b: Any) -> int:
@@ -554,7 +558,7 @@ def repeat(opts: Options, *args: Any) -> str:
     else:
         raise TemplateError("The repeat helper requires a numeric param")
     number = to_number(count)
-    total = 0 if is_nan(number) else math.ceil(number)
+    total = 0 if is_nan(number) or number == -math.inf else number if math.isinf(number) else math.ceil(number)
     scope.budget.check_repeat(total)
     base = opts.data
     context = opts.context
@@ -563,7 +567,7 @@ def repeat(opts: Options, *args: Any) -> str:
     # ``out`` holds the same text in pieces, so long repeats stay linear.
     out: list[str] = []
     in_place = opts.pure_body
-    for i in range(total):
+    for i in range(int(total)):  # finite: check_repeat refused Infinity
         if in_place:
             piece = opts.fn_in_place()
         else:
