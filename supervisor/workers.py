@@ -1,5 +1,5 @@
 """Worker processes: spawn with limits, hand over the environment on stdin, probe readiness,
-watch (exit, RSS, heartbeat), restart with backoff, detect crash loops, stop with drain, adopt.
+watch (exit, RSS, heartbeat), stop with drain, adopt; when to do which is ``lifecycle.py``'s.
 
 Workers run in their own session so they outlive a supervisor crash; their output goes to
 a log file, never a pipe, so a dead supervisor cannot block or kill them.
@@ -15,9 +15,8 @@ import secrets
 import signal
 import subprocess
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -32,9 +31,6 @@ from .settings import Settings
 
 log = logging.getLogger("mockfleet.supervisor.workers")
 
-CRASH_WINDOW = 60.0
-CRASH_LIMIT = 5
-BACKOFF_MAX = 30.0
 SANDBOX_UID_BASE = 0x4D460000  # workers started by root run as a uid of their own from this range
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "SYSTEMROOT")
 
@@ -336,23 +332,6 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
     if worker.popen is not None:
         await trio.to_thread.run_sync(worker.popen.wait)
     discard_files(worker)
-
-
-@dataclass
-class CrashTracker:
-    """Exponential backoff between restarts; too many exits in a window means a crash loop."""
-
-    exits: deque[float] = field(default_factory=lambda: deque(maxlen=CRASH_LIMIT))
-    delay: float = 0.0
-
-    def record_exit(self, now: float) -> bool:
-        self.exits.append(now)
-        self.delay = min(BACKOFF_MAX, 0.25 * 2 ** (len(self.exits) - 1))
-        return len(self.exits) == CRASH_LIMIT and now - self.exits[0] < CRASH_WINDOW
-
-    def reset(self) -> None:
-        self.exits.clear()
-        self.delay = 0.0
 
 
 def measure(worker: WorkerProcess) -> int | None:
