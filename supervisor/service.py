@@ -288,7 +288,7 @@ class Supervisor:
                               websocket_max_message_bytes=self.settings.websocket_max_message_bytes,
                               websocket_messages_per_second=self.settings.websocket_messages_per_second,
                               websocket_drain_seconds=self.settings.websocket_drain_seconds,
-                              outbound=self.outbound)
+                              outbound=self.outbound, report_ready=True)
 
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
@@ -767,7 +767,7 @@ class Supervisor:
         except WorkerStartError as error:
             self._step(uuid, StartFailed(number, f"{error}\n{error.stderr_tail}"))
             return
-        if self.closing:
+        if self.closing or self.slots.get(uuid) is not slot:  # stopping, or the deployment was deleted meanwhile
             await workers.stop(worker, 1.0)
             return
         slot.procs[number] = worker

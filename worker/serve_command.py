@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from . import http1_compat, http1_only, ws_compat
     from .app import MockApp
     from .outbound_client import OutboundClient
+    from .readiness import report_ready  # before the sandbox: nothing is read from disk after it
     from .responder import MockServer, WorkerOptions
     from .websocket_server import WsLimits
 
@@ -226,7 +227,9 @@ def run(args: argparse.Namespace) -> int:
         beating = asyncio.ensure_future(heartbeat.run()) if heartbeat is not None else None
         pusher = asyncio.create_task(sync.run()) if sync is not None else None
 
-        async def shutdown() -> None:
+        async def shutdown() -> None:  # hypercorn awaits this once its listeners accept
+            if handover.report_ready and args.uds:
+                report_ready(str(args.uds))
             await stop.wait()
             # hypercorn waits graceful_timeout for open connections: open WebSockets get the drain
             if app.websockets.open_connections():
