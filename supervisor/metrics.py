@@ -63,7 +63,8 @@ class SupervisorMetrics:
         if after.state is not DeploymentState.READY:
             self.rss.pop(uuid, None)
 
-    def render(self, samples: Iterable[DeploymentSample]) -> bytes:
+    def render(self, samples: Iterable[DeploymentSample], extra_processes: int = 0) -> bytes:
+        """``extra_processes``: workers of no deployment's own (previous revisions still draining)."""
         samples = list(samples)
         lines = ["# HELP mockfleet_deployment_state 1 for the lifecycle state each deployment is in",
                  "# TYPE mockfleet_deployment_state gauge"]
@@ -87,7 +88,7 @@ class SupervisorMetrics:
         lines += [f'mockfleet_deployments{{state="{state}"}} {n}' for state, n in sorted(by_state.items())]
         lines += ["# HELP mockfleet_workers_running worker processes alive (serving, starting or draining)",
                   "# TYPE mockfleet_workers_running gauge",
-                  f"mockfleet_workers_running {sum(s.processes for s in samples)}"]
+                  f"mockfleet_workers_running {sum(s.processes for s in samples) + extra_processes}"]
         lines += ["# TYPE mockfleet_lifecycle_transitions_total counter"]
         lines += [f'mockfleet_lifecycle_transitions_total{{from="{a}",to="{b}"}} {n}'
                   for (a, b), n in sorted(self.transitions.items())]

@@ -69,7 +69,7 @@ from .lifecycle import (
     Timer,
     Unhealthy,
 )
-from .metrics import SupervisorMetrics
+from .metrics import DeploymentSample, SupervisorMetrics
 from .registry import (
     Account,
     Deployment,
@@ -158,6 +158,7 @@ class Supervisor:
         self.spares = workers.SparePool(settings)
         self.validator = Validator()
         self.metrics = SupervisorMetrics()
+        self.retiring: dict[int, WorkerProcess] = {}  # by pid: previous revisions draining after a re-deploy
         self.closing = False
         self.sandbox_warned = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
@@ -338,6 +339,7 @@ class Supervisor:
             raise ApiError(403, refusal)
 
     async def deploy(self, account: Account, body: bytes) -> dict[str, Any]:
+        begun = time.monotonic()
         plan = self.registry.plan(account.plan)
         await self._admit(account, plan, body)
         runtime = self.newest_runtime()
@@ -413,6 +415,7 @@ class Supervisor:
             self._step(uuid, Started(spawn.worker))  # the switch: the edge is told, the previous worker retires
             self._event(uuid, f"{'re-deployed' if previous else 'deployed'} revision {revision} on runtime "
                               f"{runtime.name} (worker pid {worker.pid})")
+        self.metrics.deploy_seconds.observe(time.monotonic() - begun)
         result = self.instance(saved)
         result["warnings"] = warning_list
         result["runtime"] = runtime.name
@@ -421,12 +424,16 @@ class Supervisor:
 
     async def _retire(self, worker: WorkerProcess) -> None:
         """The old revision keeps its socket until the edge has switched and drained."""
+        self.retiring[worker.pid] = worker
         try:
-            await trio.sleep(self.settings.worker_drain_seconds)
-        except BaseException:
-            worker.signal(signal.SIGTERM)  # the supervisor is stopping: hypercorn finishes and exits
-            raise
-        await workers.stop(worker, self.settings.websocket_drain_seconds + 10)  # its WebSockets drain first
+            try:
+                await trio.sleep(self.settings.worker_drain_seconds)
+            except BaseException:
+                worker.signal(signal.SIGTERM)  # the supervisor is stopping: hypercorn finishes and exits
+                raise
+            await workers.stop(worker, self.settings.websocket_drain_seconds + 10)  # its WebSockets drain first
+        finally:
+            self.retiring.pop(worker.pid, None)
 
     def _generate_subdomain(self) -> str:
         while True:
@@ -670,6 +677,18 @@ class Supervisor:
         return self.upstream_failed(UpstreamFailed(deployment=report.deployment, kind=kind))
 
     # --- the lifecycle's executor ----------------------------------------------------------------
+    def render_metrics(self) -> bytes:
+        """``GET /metrics`` (supervisor/metrics_server.py): every deployment's state, restarts and RSS."""
+        samples = []
+        for uuid, slot in self.slots.items():
+            if slot.life.state is State.DELETED:
+                continue
+            alive = sum(1 for worker in slot.procs.values() if worker.alive())
+            samples.append(DeploymentSample(uuid=uuid, life=slot.life, processes=alive,
+                                            rss=self.metrics.rss.get(uuid) if slot.worker is not None else None))
+        retiring = sum(1 for worker in self.retiring.values() if worker.alive())
+        return self.metrics.render(samples, extra_processes=retiring)
+
     def state_of(self, deployment: Deployment) -> str:
         """What ``state`` shows: the lifecycle's, or the registry's for a deployment not watched (yet)."""
         slot = self.slots.get(deployment.environment_uuid)

@@ -32,6 +32,8 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
                    help="fork workers from one warm fork server per runtime (less memory, faster deploys)")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
+    p.add_argument("--supervisor-metrics-port", type=int, default=0,
+                   help="Prometheus metrics of deployments and workers on 127.0.0.1 (0: off)")
     add_outbound_arguments(p)
 
 
@@ -66,7 +68,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     outbound_resolve=args.outbound_resolve, outbound_connect_timeout=args.outbound_connect_timeout,
                     outbound_timeout=args.outbound_timeout, outbound_max_concurrent=args.outbound_max_concurrent,
                     outbound_max_response_bytes=int(args.outbound_max_response_mb * 2**20),
-                    fork_server=args.fork_server)
+                    fork_server=args.fork_server, metrics_port=args.supervisor_metrics_port)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -89,6 +91,7 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
     from .api import DeploymentsApi
     from .control_server import serve_control
     from .http_server import serve_connection
+    from .metrics_server import serve_metrics
     from .service import MAX_ENVIRONMENT, Supervisor
     from .state_server import serve_state
 
@@ -107,6 +110,8 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
                                                                       max_body=MAX_ENVIRONMENT + 2**20),
                                        [api_listener]))
             nursery.start_soon(trio.serve_listeners, partial(serve_control, supervisor=supervisor), [control_listener])
+            if settings.metrics_port:
+                await nursery.start(serve_metrics, settings.metrics_port, supervisor.render_metrics)
             print(f"mockfleet supervisor ready: api unix:{settings.api_socket} control unix:{settings.control_socket}",
                   flush=True)
             task_status.started()

@@ -70,6 +70,8 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
            "--worker-stall-seconds", str(args.worker_stall_seconds), "--worker-log-kb", str(args.worker_log_kb)]
     if args.fork_server and not edge:
         out.append("--fork-server")
+    if args.supervisor_metrics_port and not edge:
+        out += ["--supervisor-metrics-port", str(args.supervisor_metrics_port)]
     if not edge:
         out += ["--outbound-connect-timeout", str(args.outbound_connect_timeout),
                 "--outbound-timeout", str(args.outbound_timeout),
