@@ -584,7 +584,10 @@ class Supervisor:
                         if waited:
                             self.metrics.wake_seconds.observe(time.monotonic() - begun)
                         return Woken(ok=True, socket=str(worker.socket))
+                    serving = slot.life
                     self._check_exit(uuid, slot)  # dead before the watch saw it: its exit, then ask again
+                    if slot.life == serving:  # not a crash the lifecycle could act on: no second try
+                        return Woken(ok=False, reason="the instance's worker is not answering", retry_after=1.0)
                 elif isinstance(answer, Refuse):
                     return Woken(ok=False, reason=answer.reason, retry_after=answer.retry_after)
                 elif isinstance(answer, Await):
