@@ -9,6 +9,14 @@ the effects (spawn, stop, kill, registry write, edge invalidation, event line, w
 Workers are named by a number the machine hands out (``Spawn.worker``); an event about a worker
 that is no longer the current one (a start that lost to a re-deploy, the exit of a retired
 revision) is stale and changes nothing but its own clean-up.
+
+    STOPPED  --Wake/Resume-->  STARTING --Started--> READY --IdleTimeout/Stop/Shutdown--> DRAINING
+    DRAINING --Drained--> STOPPED (or STARTING when a Wake came meanwhile)
+    STARTING/READY --StartFailed/Exited--> BACKOFF --BackoffElapsed--> STARTING
+                                       or --> FAILED (CRASH_LIMIT exits within CRASH_WINDOW)
+    any --Deploy, then Started of its worker--> READY (the previous worker retires)
+    any --Delete--> DELETED
+    Wake answers: READY Serve; STARTING/DRAINING Await; BACKOFF/FAILED/DELETED Refuse; STOPPED starts.
 """
 
 from __future__ import annotations
