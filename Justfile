@@ -13,7 +13,7 @@ serve env port="3000":
 test:
     {{py}} -m pytest
 
-# Benchmarks: just bench schemas | worker | supervisor | edge | edge_instructions | edge_tunnel | templating | density | fleet (prints figures, appends to BENCHMARKS.md)
+# Benchmarks: just bench schemas | worker | supervisor | edge | edge_instructions | edge_tunnel | templating | density | fleet | readiness (prints figures, appends to BENCHMARKS.md)
 bench target *args:
     {{py}} -m tests.bench.{{target}} {{args}}
 

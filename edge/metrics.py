@@ -66,6 +66,8 @@ class Metrics:
         lines.append(f"mockfleet_edge_open_connections {self.open_connections}")
         lines.append("# TYPE mockfleet_edge_response_bytes_total counter")
         lines.append(f"mockfleet_edge_response_bytes_total {self.bytes_out}")
+        lines.append("# HELP mockfleet_edge_instances hosts in the edge's cache by the status last resolved "
+                     "(not workers: the supervisor's mockfleet_workers_running counts those)")
         lines.append("# TYPE mockfleet_edge_instances gauge")
         for state, n in sorted(instance_states.items()):
             lines.append(f'mockfleet_edge_instances{{state="{state}"}} {n}')

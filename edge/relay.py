@@ -8,6 +8,7 @@ reported to the supervisor through ``observe``; what reached a worker is counted
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -135,7 +136,8 @@ class Relay:
             raise Refused(Refusal(503, "the instance is starting; retry shortly", (("Retry-After", "2"),),
                                   reason="wake")) from None
         if not woken.ok:
-            raise Refused(Refusal(503, f"the instance is unavailable: {woken.reason}", (("Retry-After", "5"),),
+            retry = str(max(1, math.ceil(woken.retry_after))) if woken.retry_after else "5"  # a backoff's end
+            raise Refused(Refusal(503, f"the instance is unavailable: {woken.reason}", (("Retry-After", retry),),
                                   reason="wake"))
         self.ctx.control.forget(self.host)
         return woken.socket

@@ -49,6 +49,7 @@ class Woken(msgspec.Struct, tag="woken", kw_only=True):
     ok: bool
     socket: str = ""
     reason: str = ""
+    retry_after: float = 0.0  # when not ok: seconds until a start may be tried (a crash backoff); 0: unknown
 
 
 class Usage(msgspec.Struct, tag="usage"):

@@ -39,6 +39,7 @@ class _Header(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     deployed: DeployedRevision | None = None  # set when ``environment`` is a live update
     outbound: OutboundSettings | None = None
     cloud: bool = False  # a deployment: environments the admin API loads are sanitised like deploys
+    report_ready: bool = False  # write a WorkerReady line on stdin (a socket) once serving (schemas/worker_channel.py)
 
 
 class WorkerHandover(_Header, kw_only=True):

@@ -44,6 +44,8 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
                    help="fork workers from one warm fork server per runtime (less memory, faster deploys)")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
+    p.add_argument("--supervisor-metrics-port", type=int, default=0,
+                   help="Prometheus metrics of deployments and workers on 127.0.0.1 (0: off)")
     add_outbound_arguments(p)
     add_fleet_arguments(p)
 

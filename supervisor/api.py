@@ -74,7 +74,7 @@ class DeploymentsApi:
         if path == "/deployments":
             if method == "GET":
                 # ``state`` beside the app's two-valued ``status``: FAILED and STARTING stay visible to ``mockfleet ls``
-                return HttpResponse.json(200, [{**sup.instance(d), "state": d.status}
+                return HttpResponse.json(200, [{**sup.instance(d), "state": sup.state_of(d)}
                                                for d in sup.registry.deployments(account.id)])
             if method == "POST":
                 return HttpResponse.json(200, await sup.deploy(account, request.body))

@@ -25,7 +25,7 @@ from schemas.fleet import (
     RemoteReset,
 )
 
-from . import fleet, fleet_events, workers
+from . import fleet, fleet_events
 from .fleet_reactions import react
 from .placement import Refusal, ServerInfo, choose_server, silent_servers
 from .registry import Account, Deployment
@@ -172,9 +172,8 @@ class FleetMember:
             why = "deleted" if event.kind == "deleted" else f"moved to server {event.server_id}"
             await self._drop(event.environment_uuid, event.subdomain, why)
         elif reaction == "start":
-            supervisor._event(event.environment_uuid, "failed over to this server")
             assert supervisor.nursery is not None
-            supervisor.nursery.start_soon(supervisor._restart, event.environment_uuid, "failover")
+            supervisor.nursery.start_soon(supervisor.take_over, event.environment_uuid, "failed over to this server")
         elif reaction == "take-jobs":
             await self._run_placed_deploys()
 
@@ -183,14 +182,10 @@ class FleetMember:
         deployment = self.registry.deployment(uuid)
         if deployment is not None and deployment.server_id == self.me:
             return  # deployed here again since
-        slot = self.supervisor.slots.pop(uuid, None)
-        self.supervisor._invalidate(self.supervisor.host_of(subdomain))
-        if slot is not None:
-            async with slot.lock:
-                worker, slot.worker = slot.worker, None
-            if worker is not None:
-                log.info("%s: %s, stopping its worker", uuid, why)
-                await workers.stop(worker, 5)
+        host = self.supervisor.host_of(subdomain)
+        self.supervisor._invalidate(host)
+        if await self.supervisor.let_go(uuid, host):
+            log.info("%s: %s, its worker stopped", uuid, why)
 
     async def _run_placed_deploys(self) -> None:
         for request_id, job in fleet.take_deploys(self.registry, self.me):

@@ -41,7 +41,7 @@ class ForkServer:
 
 @dataclass
 class ForkedWorker:
-    """A forked child waiting for its hand-over on the pipe whose write end is ``stdin``."""
+    """A forked child waiting for its hand-over on the socket whose other end is ``stdin``."""
 
     pid: int
     stdin: int
@@ -98,7 +98,8 @@ class ForkServers:
         s = self.settings
         request = msgspec.json.encode(ForkRequest(argv=argv, address_space=s.worker_address_space,
                                                   open_files=s.worker_open_files, file_size=s.worker_file_size))
-        read_end, write_end = os.pipe()
+        theirs, ours = socket.socketpair()  # the child's stdin: a socket, so it can report ready on it
+        read_end, write_end = theirs.detach(), ours.detach()
         log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             answer = await trio.to_thread.run_sync(_ask, server.socket, request, [read_end, log_fd])

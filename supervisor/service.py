@@ -39,9 +39,38 @@ from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.outbound import Guard, OutboundSettings
 from schemas.worker_state import DeployedRevision, StateLink
 
-from . import liveness, state_store, workers
+from . import lifecycle, liveness, state_store, workers
 from .deploy_admission import needs_uuid, peek_uuid, quota_refusal
 from .fleet_member import FleetMember, FleetRefusal
+from .lifecycle import (
+    Adopt,
+    Await,
+    Delete,
+    Deploy,
+    Drained,
+    Effect,
+    Event,
+    Exited,
+    Forget,
+    Kill,
+    Life,
+    Note,
+    Record,
+    Refuse,
+    Resume,
+    Retire,
+    Serve,
+    Shutdown,
+    Spawn,
+    Started,
+    StartFailed,
+    State,
+    Stop,
+    Terminate,
+    Timer,
+    Unhealthy,
+)
+from .metrics import DeploymentSample, SupervisorMetrics
 from .registry import (
     Account,
     Deployment,
@@ -55,7 +84,7 @@ from .registry import (
 )
 from .settings import Settings
 from .validator import Validator
-from .workers import CrashTracker, WorkerProcess, WorkerStartError
+from .workers import WorkerProcess, WorkerStartError
 
 log = logging.getLogger("mockfleet.supervisor")
 
@@ -94,15 +123,28 @@ def subdomain_problem(subdomain: str) -> str | None:
 
 @dataclass
 class Slot:
-    """In-memory companion of a deployment: its process and watch counters."""
+    """In-memory companion of a deployment: its lifecycle (``supervisor/lifecycle.py``), the
+    processes of its workers by the lifecycle's numbers, and watch counters."""
 
-    worker: WorkerProcess | None = None
-    crashes: CrashTracker = field(default_factory=CrashTracker)
-    restart_at: float = 0.0
+    life: Life = field(default_factory=Life)
+    procs: dict[int, WorkerProcess] = field(default_factory=dict)
+    host: str = ""  # for invalidations once the registry row is gone
     probe_failures: int = 0  # health probes in a row the worker's socket did not answer
     probing: bool = False
     last_request: float = field(default_factory=time.monotonic)
-    lock: trio.Lock = field(default_factory=trio.Lock)
+    lock: trio.Lock = field(default_factory=trio.Lock)  # one deploy, delete or reset at a time
+    changed: trio.Event = field(default_factory=trio.Event)  # set (and replaced) at every state change
+    stopped: dict[int, trio.Event] = field(default_factory=dict)  # workers being stopped, set once gone
+
+    @property
+    def worker(self) -> WorkerProcess | None:
+        """The worker serving, or None."""
+        return self.procs.get(self.life.worker) if self.life.state is State.READY else None
+
+    async def settled(self) -> None:
+        """Until the state is neither STARTING nor DRAINING (a start in flight is over)."""
+        while self.life.state in (State.STARTING, State.DRAINING):
+            await self.changed.wait()
 
 
 class Supervisor:
@@ -116,6 +158,8 @@ class Supervisor:
         self.nursery: trio.Nursery | None = None
         self.spares = workers.SparePool(settings)
         self.validator = Validator()
+        self.metrics = SupervisorMetrics()
+        self.retiring: dict[int, WorkerProcess] = {}  # by pid: previous revisions draining after a re-deploy
         self.closing = False
         self.sandbox_warned = False
         if self.registry.runtime(BUILTIN_RUNTIME) is None or self.registry.runtime(BUILTIN_RUNTIME) != builtin_runtime():
@@ -152,18 +196,27 @@ class Supervisor:
         """Adopt workers that outlived the previous supervisor; start the others."""
         self._reap_orphans()
         self._sweep_stale_files()
-        async with trio.open_nursery() as nursery:
-            for deployment in self.registry.deployments():
-                if deployment.status not in ("RUNNING", "STARTING") or not self.fleet.runs_here(deployment):
-                    continue
-                slot = self._slot(deployment.environment_uuid)
-                adopted = workers.adopt(self.settings, deployment.environment_uuid, deployment.revision,
-                                        deployment.worker_pid, deployment.worker_started, deployment.worker_socket)
-                if adopted is not None and await workers.probe(adopted.socket):
-                    slot.worker = adopted
-                    self._event(deployment.environment_uuid, f"adopted worker pid {adopted.pid}")
-                    continue
-                nursery.start_soon(self._restart, deployment.environment_uuid, "supervisor restart")
+        resumed: list[Slot] = []
+        for deployment in self.registry.deployments():
+            if not self.fleet.runs_here(deployment):  # another server of the fleet runs it
+                continue
+            uuid = deployment.environment_uuid
+            slot = self._slot(uuid)
+            slot.host = self.host_of(deployment.subdomain)
+            slot.life = lifecycle.initial(deployment.status, deployment.last_error)
+            if deployment.status not in ("RUNNING", "STARTING"):
+                continue
+            adopted = workers.adopt(self.settings, uuid, deployment.revision,
+                                    deployment.worker_pid, deployment.worker_started, deployment.worker_socket)
+            if adopted is not None and await workers.probe(adopted.socket):
+                self._step(uuid, Adopt())
+                slot.procs[slot.life.worker] = adopted
+                self._event(uuid, f"adopted worker pid {adopted.pid}")
+                continue
+            self._step(uuid, Resume())
+            resumed.append(slot)
+        for slot in resumed:  # started in the run nursery; answering before they are up would only make wakes wait
+            await slot.settled()
 
     def _sweep_stale_files(self) -> None:
         """Sockets, heartbeats and logs of workers that died with a previous supervisor are removed;
@@ -195,12 +248,13 @@ class Supervisor:
 
     async def shutdown(self) -> None:
         """Stop every worker; their deployments stay RUNNING in the registry and resume next start."""
-        self.closing = True  # restarts still in flight stop the worker they get (see _restart)
+        self.closing = True  # starts still in flight stop the worker they get (see _spawn)
         async with trio.open_nursery() as nursery:
-            for slot in self.slots.values():
-                if slot.worker is not None:
-                    nursery.start_soon(workers.stop, slot.worker, self.settings.worker_drain_seconds + 3)
-                    slot.worker = None
+            for uuid in list(self.slots):
+                for effect in self._step(uuid, Shutdown(), caller=(Terminate,)):
+                    if isinstance(effect, Terminate):
+                        nursery.start_soon(self._terminate, uuid, effect.worker,
+                                           self.settings.worker_drain_seconds + 3)
         self.spares.close()
 
     def _slot(self, uuid: str) -> Slot:
@@ -241,7 +295,7 @@ class Supervisor:
                               websocket_max_message_bytes=self.settings.websocket_max_message_bytes,
                               websocket_messages_per_second=self.settings.websocket_messages_per_second,
                               websocket_drain_seconds=self.settings.websocket_drain_seconds,
-                              outbound=self.outbound)
+                              outbound=self.outbound, report_ready=True)
 
     def _max_body(self, account_id: int) -> int:
         return self.registry.plan(self.registry.account(account_id).plan).max_body_bytes
@@ -291,6 +345,7 @@ class Supervisor:
             raise ApiError(403, refusal)
 
     async def deploy(self, account: Account, body: bytes) -> dict[str, Any]:
+        begun = time.monotonic()
         plan = self.registry.plan(account.plan)
         await self._admit(account, plan, body)
         runtime = self.newest_runtime()
@@ -308,11 +363,12 @@ class Supervisor:
             if status != 200:
                 raise ApiError(status, str(answer.pop("message", "")), **answer)
             return answer
-        return await self.deploy_validated(account, plan, checked, runtime)
+        return await self.deploy_validated(account, plan, checked, runtime, begun)
 
     async def deploy_validated(self, account: Account, plan: PlanRow, request: Validated,
-                               runtime: Runtime) -> dict[str, Any]:
+                               runtime: Runtime, begun: float | None = None) -> dict[str, Any]:
         """A validated deploy that runs on this server (placed here, or handed here by another server)."""
+        begun = time.monotonic() if begun is None else begun  # a handed-over deploy: from its hand-over
         uuid = request.uuid
         slot = self._slot(uuid)
         async with slot.lock:
@@ -332,6 +388,9 @@ class Supervisor:
             warning_list = [msgspec.to_builtins(w) for w in [*request.repairs, *request.warnings]]
             admin_token = previous.admin_token if previous else secrets.token_urlsafe(32)
             revision = previous.revision + 1 if previous else 1
+            if slot.life.state is State.DELETED:
+                raise ApiError(409, f"deployment {uuid} was deleted meanwhile; deploy again")
+            spawn = next(e for e in self._step(uuid, Deploy(), caller=(Spawn,)) if isinstance(e, Spawn))
             try:
                 handover = self._handover(disabled_routes=request.disabled_routes, repairs=request.repairs,
                                           admin_token=admin_token, subdomain=subdomain, max_body=plan.max_body_bytes)
@@ -343,7 +402,7 @@ class Supervisor:
                                              handover=encode_handover_raw(handover, request.migrated),
                                              pool=self.spares)
             except WorkerStartError as error:
-                self._event(uuid, f"deploy failed: {error}")
+                self._step(uuid, StartFailed(spawn.worker, str(error)))
                 if previous is not None:
                     self.registry.set_status(uuid, previous.status, last_error=f"re-deploy failed: {error}")
                 raise ApiError(422, f"the environment could not be started: {error}; "
@@ -359,25 +418,24 @@ class Supervisor:
                     admin_token=admin_token,
                     worker_pid=worker.pid, worker_started=worker.started, worker_socket=str(worker.socket))
             except (QuotaExceeded, OwnedElsewhere) as error:
+                self._step(uuid, StartFailed(spawn.worker, str(error)))
                 await workers.stop(worker, 1)
                 raise ApiError(403 if isinstance(error, QuotaExceeded) else 409, str(error)) from None
             except BaseException:
+                self._step(uuid, StartFailed(spawn.worker, "the deploy was interrupted"))
                 await workers.stop(worker, 1)
                 raise
             state_store.deployed(self.registry, uuid, saved.revision, epoch)
-            old = slot.worker
-            slot.worker = worker
+            slot.procs[spawn.worker] = worker
             slot.probe_failures = 0
-            slot.crashes.reset()
             slot.last_request = time.monotonic()
-            hosts = [self.host_of(subdomain)]
             if previous is not None and previous.subdomain != subdomain:
-                hosts.append(self.host_of(previous.subdomain))
-            self._invalidate(*hosts)
+                self._invalidate(self.host_of(previous.subdomain))
+            slot.host = self.host_of(subdomain)
+            self._step(uuid, Started(spawn.worker))  # the switch: the edge is told, the previous worker retires
             self._event(uuid, f"{'re-deployed' if previous else 'deployed'} revision {revision} on runtime "
                               f"{runtime.name} (worker pid {worker.pid})")
-            if old is not None and self.nursery is not None:
-                self.nursery.start_soon(self._retire, old)
+        self.metrics.deploy_seconds.observe(time.monotonic() - begun)
         result = self.instance(saved)
         result["warnings"] = warning_list
         result["runtime"] = runtime.name
@@ -386,12 +444,16 @@ class Supervisor:
 
     async def _retire(self, worker: WorkerProcess) -> None:
         """The old revision keeps its socket until the edge has switched and drained."""
+        self.retiring[worker.pid] = worker
         try:
-            await trio.sleep(self.settings.worker_drain_seconds)
-        except BaseException:
-            worker.signal(signal.SIGTERM)  # the supervisor is stopping: hypercorn finishes and exits
-            raise
-        await workers.stop(worker, self.settings.websocket_drain_seconds + 10)  # its WebSockets drain first
+            try:
+                await trio.sleep(self.settings.worker_drain_seconds)
+            except BaseException:
+                worker.signal(signal.SIGTERM)  # the supervisor is stopping: hypercorn finishes and exits
+                raise
+            await workers.stop(worker, self.settings.websocket_drain_seconds + 10)  # its WebSockets drain first
+        finally:
+            self.retiring.pop(worker.pid, None)
 
     def _generate_subdomain(self) -> str:
         while True:
@@ -405,16 +467,40 @@ class Supervisor:
             raise ApiError(404, f"no deployment {uuid}")
         return deployment
 
+    async def take_over(self, uuid: str, why: str) -> None:
+        """Start a deployment this server has just been given (a fleet failover), as a resume would."""
+        deployment = self.registry.deployment(uuid)
+        if deployment is None:
+            return
+        slot = self._slot(uuid)
+        slot.host = self.host_of(deployment.subdomain)
+        self._event(uuid, why)
+        self._step(uuid, Resume())
+        await slot.settled()
+
+    async def let_go(self, uuid: str, host: str) -> bool:
+        """Stop this server's worker of a deployment that is gone or now runs on another server;
+        whether there was one."""
+        slot = self.slots.get(uuid)
+        if slot is None:
+            return False
+        slot.host = host
+        async with slot.lock:
+            for effect in self._step(uuid, Delete(), caller=(Terminate,)):
+                if isinstance(effect, Terminate):
+                    await self._terminate(uuid, effect.worker, 5)
+        self.slots.pop(uuid, None)
+        return True
+
     async def delete(self, account: Account, uuid: str) -> dict[str, Any]:
         deployment = self.owned(account, uuid)
         slot = self._slot(uuid)
         async with slot.lock:
             self.registry.delete_deployment(uuid, account.id)
-            self._invalidate(self.host_of(deployment.subdomain))
-            worker, slot.worker = slot.worker, None
-        if worker is not None:
-            await workers.stop(worker, 5)
-        self._event(uuid, "deleted")
+            slot.host = self.host_of(deployment.subdomain)
+            for effect in self._step(uuid, Delete(), caller=(Terminate,)):
+                if isinstance(effect, Terminate):
+                    await self._terminate(uuid, effect.worker, 5)
         self.slots.pop(uuid, None)
         self.events.pop(uuid, None)  # a re-used uuid (perhaps another account's) starts with no history
         answer = self.instance(deployment)
@@ -434,15 +520,15 @@ class Supervisor:
             return answer
         slot = self._slot(uuid)
         async with slot.lock:
-            worker, slot.worker = slot.worker, None
-            if worker is not None:
-                self.registry.set_worker(uuid, status="STOPPED")
-                self._invalidate(self.host_of(deployment.subdomain))
-                await workers.stop(worker, 5)
+            await slot.settled()
+            was_running = slot.life.state is State.READY
+            for effect in self._step(uuid, Stop("stopped to reset the state"), caller=(Terminate,)):
+                if isinstance(effect, Terminate):
+                    await self._terminate(uuid, effect.worker, 5)
             revision = state_store.reset(self.registry, uuid)
         self._event(uuid, f"revision {revision}: reset to the deployed state")
-        if worker is not None:
-            await self._restart(uuid, "reset to the deployed state")
+        if was_running:
+            await self.wake(uuid)
         return self.details(account, uuid)
 
     def rotate_key(self, account: Account, uuid: str) -> dict[str, Any]:
@@ -462,7 +548,7 @@ class Supervisor:
         measured = workers.measure(worker) if worker else None
         flags = liveness.sandbox_flags(worker.heartbeat) if worker else None
         answer.update({
-            "state": deployment.status,
+            "state": self.state_of(deployment),
             "runtime": deployment.runtime,
             "revision": deployment.revision,
             "warnings": deployment.warnings,
@@ -519,7 +605,9 @@ class Supervisor:
         slot = self.slots.get(deployment.environment_uuid)
         worker = slot.worker if slot else None
         plan = self.registry.plan(self.registry.account(deployment.account_id).plan)
-        status = deployment.status if worker is not None or deployment.status != "RUNNING" else "STOPPED"
+        # RUNNING with a socket, FAILED (refused at the edge), else STOPPED: the edge wakes it, and the
+        # lifecycle answers (starting, waiting out a backoff, or refusing)
+        status = "RUNNING" if worker is not None else "FAILED" if deployment.status == "FAILED" else "STOPPED"
         return Target(
             host=host, kind="deployment", socket=str(worker.socket) if worker else "",
             deployment=deployment.environment_uuid, account=deployment.account_id,
@@ -531,17 +619,30 @@ class Supervisor:
             status=status)  # type: ignore[arg-type]
 
     async def wake(self, uuid: str) -> Woken:
-        deployment = self.registry.deployment(uuid)
-        if deployment is None:
+        """The lifecycle answers: the worker serving, a start (awaited), or a refusal with when to retry
+        (a backoff is honoured: a request does not restart a crashed worker before its delay is over)."""
+        if self.registry.deployment(uuid) is None:
             return Woken(ok=False, reason="no such instance")
         slot = self._slot(uuid)
-        if slot.worker is not None and slot.worker.alive():
-            return Woken(ok=True, socket=str(slot.worker.socket))
-        if deployment.status == "FAILED":
-            return Woken(ok=False, reason=f"instance is failing: {deployment.last_error}")
-        await self._restart(uuid, "woken by a request")
-        worker = slot.worker
-        return Woken(ok=True, socket=str(worker.socket)) if worker else Woken(ok=False, reason="instance did not start")
+        begun = time.monotonic()
+        waited = False
+        while True:
+            for answer in self._step(uuid, lifecycle.Wake()):
+                if isinstance(answer, Serve):
+                    worker = slot.procs.get(answer.worker)
+                    if worker is not None and worker.alive():
+                        if waited:
+                            self.metrics.wake_seconds.observe(time.monotonic() - begun)
+                        return Woken(ok=True, socket=str(worker.socket))
+                    serving = slot.life
+                    self._check_exit(uuid, slot)  # dead before the watch saw it: its exit, then ask again
+                    if slot.life == serving:  # not a crash the lifecycle could act on: no second try
+                        return Woken(ok=False, reason="the instance's worker is not answering", retry_after=1.0)
+                elif isinstance(answer, Refuse):
+                    return Woken(ok=False, reason=answer.reason, retry_after=answer.retry_after)
+                elif isinstance(answer, Await):
+                    waited = True
+                    await slot.settled()
 
     def usage(self, counts: dict[str, int]) -> UsageAck:
         now = time.monotonic()
@@ -557,13 +658,13 @@ class Supervisor:
         """The edge timed out on (or could not reach) a worker: check it now rather than at the next round."""
         slot = self.slots.get(report.deployment)
         worker = slot.worker if slot else None
-        if worker is None or worker.stopping or not worker.alive():
+        if slot is None or worker is None or worker.stopping or not worker.alive():
             return Noted(action="none")
         if report.kind == "timeout":
             now = time.monotonic()
             stamp = liveness.read(worker.heartbeat)
             if liveness.is_hung(stamp, now, liveness.CONFIRM_AFTER):
-                self._kill_hung(worker, liveness.stalled_for(stamp, now), "after the edge's timeout")
+                self._kill_hung(report.deployment, slot, liveness.stalled_for(stamp, now), "after the edge's timeout")
                 return Noted(action="killed")
             return Noted(action="none")
         if self.nursery is not None:
@@ -582,10 +683,9 @@ class Supervisor:
         else:
             log.info("workers run fully sandboxed: %s", ", ".join(flag_names(flags)))
 
-    def _kill_hung(self, worker: WorkerProcess, stalled: float, why: str = "") -> None:
-        worker.kill_reason = (f"worker killed: its event loop has not turned for {stalled:.1f}s"
-                              f"{' ' + why if why else ''} (a request holds it)")
-        worker.signal(signal.SIGKILL)
+    def _kill_hung(self, uuid: str, slot: Slot, stalled: float, why: str = "") -> None:
+        self._step(uuid, Unhealthy(slot.life.worker, f"worker killed: its event loop has not turned for {stalled:.1f}s"
+                                                     f"{' ' + why if why else ''} (a request holds it)"))
 
     async def _check_reachable(self, uuid: str, worker: WorkerProcess) -> None:
         """Probe the worker's socket; a missing socket, or PROBE_STRIKES silent probes in a row, restart it."""
@@ -604,9 +704,9 @@ class Supervisor:
             return
         slot.probe_failures += 1
         if not worker.socket.exists() or slot.probe_failures >= PROBE_STRIKES:
-            worker.kill_reason = ("worker killed: its socket is gone" if not worker.socket.exists() else
-                                  f"worker killed: its socket did not answer {slot.probe_failures} health probes")
-            worker.signal(signal.SIGKILL)
+            self._step(uuid, Unhealthy(slot.life.worker, "worker killed: its socket is gone"
+                                       if not worker.socket.exists() else
+                                       f"worker killed: its socket did not answer {slot.probe_failures} health probes"))
 
     def usage_totals(self, ledger: str, totals: dict[str, int]) -> UsageAck:
         """An edge ledger's cumulative totals: counted once however often they are reported."""
@@ -629,80 +729,167 @@ class Supervisor:
         kind: Literal["timeout", "unreachable"] = "timeout" if report.status == 504 else "unreachable"
         return self.upstream_failed(UpstreamFailed(deployment=report.deployment, kind=kind))
 
-    # --- watching ------------------------------------------------------------------------------
-    async def _restart(self, uuid: str, why: str) -> None:
-        slot = self._slot(uuid)
-        async with slot.lock:
-            if self.closing or (slot.worker is not None and slot.worker.alive()):
-                return
-            deployment = self.registry.deployment(uuid)
-            if deployment is None:
-                return
-            runtime = self.registry.runtime(deployment.runtime) or builtin_runtime()
-            try:
-                restore = state_store.load(self.registry, deployment)  # the live update in force, the saved state
-                environment_json = (deployment.environment_migrated if restore.deployed is None
-                                    else msgspec.json.encode(restore.environment))
-                handover = self._handover(disabled_routes=restore.disabled_routes, repairs=[],
-                                          admin_token=deployment.admin_token, subdomain=deployment.subdomain,
-                                          max_body=self._max_body(deployment.account_id))
-                self._link_state(handover, uuid, live_update=deployment.live_update, epoch=restore.epoch,
-                                 max_state=self.registry.plan(self.registry.account(deployment.account_id).plan)
-                                 .max_state_bytes, snapshot=restore.snapshot, deployed=restore.deployed)
-                worker = await workers.spawn(self.settings, deployment=uuid, revision=deployment.revision,
-                                             command=runtime.command,
-                                             handover=encode_handover_raw(handover, environment_json),
-                                             pool=self.spares)
-            except WorkerStartError as error:
-                self._event(uuid, f"start failed ({why}): {error}")
-                self._crashed(uuid, slot, f"{error}\n{error.stderr_tail}")
-                return
-            if self.closing:
-                await workers.stop(worker, 1.0)
-                return
-            slot.worker = worker
-            slot.probe_failures = 0
-            slot.last_request = time.monotonic()
-            self.registry.set_worker(uuid, status="RUNNING", pid=worker.pid, started=worker.started,
-                                     socket=str(worker.socket))
-            self._invalidate(self.host_of(deployment.subdomain))
-            self._event(uuid, f"worker started ({why}), pid {worker.pid}")
+    # --- the lifecycle's executor ----------------------------------------------------------------
+    def render_metrics(self) -> bytes:
+        """``GET /metrics`` (supervisor/metrics_server.py): every deployment's state, restarts and RSS."""
+        samples = []
+        for uuid, slot in self.slots.items():
+            if slot.life.state is State.DELETED:
+                continue
+            alive = sum(1 for worker in slot.procs.values() if worker.alive())
+            samples.append(DeploymentSample(uuid=uuid, life=slot.life, processes=alive,
+                                            rss=self.metrics.rss.get(uuid) if slot.worker is not None else None))
+        retiring = sum(1 for worker in self.retiring.values() if worker.alive())
+        return self.metrics.render(samples, extra_processes=retiring)
 
-    def _crashed(self, uuid: str, slot: Slot, detail: str) -> None:
-        now = time.monotonic()
-        if slot.crashes.record_exit(now):
-            self.registry.set_status(uuid, "FAILED", last_error=f"crash loop: {detail.strip()[-2000:]}")
-            self._event(uuid, "crash loop detected: not restarting until re-deployed")
-            slot.restart_at = 0.0
+    def state_of(self, deployment: Deployment) -> str:
+        """What ``state`` shows: the lifecycle's, or the registry's for a deployment not watched (yet)."""
+        slot = self.slots.get(deployment.environment_uuid)
+        return slot.life.state.value if slot is not None else deployment.status
+
+    def _step(self, uuid: str, event: Event, *, caller: tuple[type, ...] = ()) -> list[Effect]:
+        """Feed one event to the deployment's lifecycle and carry out its effects; the answers to a wake
+        (``Serve``, ``Await``, ``Refuse``) and effects of the types in ``caller`` are returned undone."""
+        slot = self._slot(uuid)
+        before = slot.life
+        slot.life, effects = lifecycle.step(before, event, time.monotonic())
+        if slot.life.state is not before.state:
+            self.metrics.transition(uuid, before, slot.life)
+            slot.changed.set()
+            slot.changed = trio.Event()
+        kept: list[Effect] = []
+        for effect in effects:
+            if isinstance(effect, (Serve, Await, Refuse, *caller)):
+                kept.append(effect)
+            else:
+                self._apply(uuid, slot, effect)
+        return kept
+
+    def _apply(self, uuid: str, slot: Slot, effect: Effect) -> None:
+        if isinstance(effect, Note):
+            self._event(uuid, effect.text)
+        elif isinstance(effect, lifecycle.Invalidate):
+            deployment = self.registry.deployment(uuid)
+            host = self.host_of(deployment.subdomain) if deployment is not None else slot.host
+            if host:
+                self._invalidate(host)
+        elif isinstance(effect, Record):
+            self._record(uuid, slot, effect)
+        elif isinstance(effect, Kill):
+            worker = slot.procs.get(effect.worker)
+            if worker is not None:
+                worker.kill_reason = effect.reason
+                worker.signal(signal.SIGKILL)
+        elif isinstance(effect, Forget):
+            worker = slot.procs.pop(effect.worker, None)
+            if worker is not None:
+                workers.discard_files(worker)
         else:
-            self.registry.set_status(uuid, "RUNNING", last_error=detail.strip()[-2000:])
-            slot.restart_at = now + slot.crashes.delay
+            assert self.nursery is not None, "the supervisor is not running"
+            if isinstance(effect, Spawn):
+                self.nursery.start_soon(self._spawn, uuid, effect.worker)
+            elif isinstance(effect, Terminate):
+                self.nursery.start_soon(self._terminate, uuid, effect.worker, self.settings.worker_drain_seconds + 8)
+            elif isinstance(effect, Retire):
+                worker = slot.procs.pop(effect.worker, None)
+                if worker is not None:
+                    self.nursery.start_soon(self._retire, worker)
+            elif isinstance(effect, Timer):
+                self.nursery.start_soon(self._timer, uuid, effect.at)
+
+    def _record(self, uuid: str, slot: Slot, effect: Record) -> None:
+        worker = slot.procs.get(effect.worker) if effect.worker else None
+        if worker is not None:
+            self.registry.set_worker(uuid, status=effect.status, pid=worker.pid, started=worker.started,
+                                     socket=str(worker.socket), last_error=effect.last_error)
+        elif effect.status == "STOPPED":
+            self.registry.set_worker(uuid, status="STOPPED", last_error=effect.last_error)
+        else:
+            self.registry.set_status(uuid, effect.status, last_error=effect.last_error)
+
+    async def _timer(self, uuid: str, at: float) -> None:
+        await trio.sleep(max(0.0, at - time.monotonic()))
+        if self.slots.get(uuid) is not None and not self.closing:
+            self._step(uuid, lifecycle.BackoffElapsed())
+
+    async def _terminate(self, uuid: str, number: int, drain: float) -> None:
+        """Stop the worker (SIGTERM, drain, SIGKILL), then tell the lifecycle it is gone."""
+        slot = self._slot(uuid)
+        worker = slot.procs.get(number)
+        if worker is None:
+            return
+        gone = slot.stopped.get(number)
+        if gone is not None:  # stopping already (a delete after an idle stop): wait for that one
+            await gone.wait()
+            return
+        gone = slot.stopped[number] = trio.Event()
+        try:
+            await workers.stop(worker, drain)
+        finally:
+            slot.procs.pop(number, None)
+            slot.stopped.pop(number, None)
+            gone.set()
+        self._step(uuid, Drained(number))
+
+    async def _spawn(self, uuid: str, number: int) -> None:
+        """A start the lifecycle asked for (wake, restart, resume): the worker, then ``Started`` or ``StartFailed``."""
+        slot = self._slot(uuid)
+        try:
+            worker = await self._start_worker(uuid)
+        except WorkerStartError as error:
+            self._step(uuid, StartFailed(number, f"{error}\n{error.stderr_tail}"))
+            return
+        if self.closing or self.slots.get(uuid) is not slot:  # stopping, or the deployment was deleted meanwhile
+            await workers.stop(worker, 1.0)
+            return
+        slot.procs[number] = worker
+        slot.probe_failures = 0
+        slot.last_request = time.monotonic()
+        self._step(uuid, Started(number))
+
+    async def _start_worker(self, uuid: str) -> WorkerProcess:
+        """A worker of the deployment's current revision, from its saved state (``WorkerStartError`` if none starts)."""
+        deployment = self.registry.deployment(uuid)
+        if deployment is None:
+            raise WorkerStartError("the deployment was deleted")
+        runtime = self.registry.runtime(deployment.runtime) or builtin_runtime()
+        restore = state_store.load(self.registry, deployment)  # the live update in force, the saved state
+        environment_json = (deployment.environment_migrated if restore.deployed is None
+                            else msgspec.json.encode(restore.environment))
+        handover = self._handover(disabled_routes=restore.disabled_routes, repairs=[],
+                                  admin_token=deployment.admin_token, subdomain=deployment.subdomain,
+                                  max_body=self._max_body(deployment.account_id))
+        self._link_state(handover, uuid, live_update=deployment.live_update, epoch=restore.epoch,
+                         max_state=self.registry.plan(self.registry.account(deployment.account_id).plan)
+                         .max_state_bytes, snapshot=restore.snapshot, deployed=restore.deployed)
+        return await workers.spawn(self.settings, deployment=uuid, revision=deployment.revision,
+                                   command=runtime.command, handover=encode_handover_raw(handover, environment_json),
+                                   pool=self.spares)
+
+    def _check_exit(self, uuid: str, slot: Slot) -> None:
+        """A serving worker that is gone without being asked: the lifecycle hears of its exit."""
+        worker = slot.worker
+        if worker is None or worker.stopping or worker.alive():
+            return
+        code = worker.popen.returncode if worker.popen is not None else "?"
+        reason = worker.kill_reason or f"worker exited unexpectedly (status {code})"
+        self._step(uuid, Exited(slot.life.worker, f"{reason}\n{workers.tail(worker.log_path)}"))
 
     async def _watch(self) -> None:
-        """Every 250 ms: exits and restarts; every second: RSS limit, heartbeat, idle stops; every 3 s:
-        a health probe of each worker's socket."""
+        """Every 250 ms: exits and timed events (backoff over, idle); every second: RSS limit, heartbeat;
+        every 3 s: a health probe of each worker's socket."""
         tick = 0
         while True:
             await trio.sleep(0.25)
             tick += 1
             now = time.monotonic()
             for uuid, slot in list(self.slots.items()):
+                self._check_exit(uuid, slot)
+                due = lifecycle.due(slot.life, now, slot.last_request, self.settings.idle_stop_seconds)
+                if due is not None:
+                    self._step(uuid, due)
                 worker = slot.worker
-                if worker is not None and not worker.stopping and not worker.alive():
-                    code = worker.popen.returncode if worker.popen is not None else "?"
-                    reason = worker.kill_reason or f"worker exited unexpectedly (status {code})"
-                    self._event(uuid, reason)
-                    slot.worker = None
-                    self._crashed(uuid, slot, f"{reason}\n{workers.tail(worker.log_path)}")
-                    workers.discard_files(worker)
-                    deployment = self.registry.deployment(uuid)
-                    if deployment is not None:
-                        self._invalidate(self.host_of(deployment.subdomain))
-                elif worker is None and slot.restart_at and now >= slot.restart_at:
-                    slot.restart_at = 0.0
-                    assert self.nursery is not None
-                    self.nursery.start_soon(self._restart, uuid, "restart after exit")
-                elif worker is not None and tick % 4 == 0:
+                if worker is not None and tick % 4 == 0:
                     self._check_limits(uuid, slot, worker, now)
                     if tick % PROBE_EVERY_TICKS == 0 and slot.worker is worker and not worker.stopping:
                         assert self.nursery is not None
@@ -712,11 +899,11 @@ class Supervisor:
         rss = workers.measure(worker)
         if rss is None:
             return
+        self.metrics.rss[uuid] = rss
         settings = self.settings
         if rss > settings.worker_rss_limit:
-            worker.kill_reason = (f"worker killed: memory {rss // 2**20} MiB over the limit of "
-                                  f"{settings.worker_rss_limit // 2**20} MiB")
-            worker.signal(signal.SIGKILL)
+            self._step(uuid, Unhealthy(slot.life.worker, f"worker killed: memory {rss // 2**20} MiB over the limit "
+                                                         f"of {settings.worker_rss_limit // 2**20} MiB"))
             return
         if workers.rotate_log(worker.log_path, settings.worker_log_bytes):
             log.info("%s: worker log rotated at %d KiB", uuid, settings.worker_log_bytes // 1024)
@@ -724,19 +911,4 @@ class Supervisor:
             self._warn_sandbox(liveness.sandbox_flags(worker.heartbeat))
         stamp = liveness.read(worker.heartbeat)
         if liveness.is_hung(stamp, now, settings.worker_stall_seconds):
-            self._kill_hung(worker, liveness.stalled_for(stamp, now))
-            return
-        if settings.idle_stop_seconds and now - slot.last_request > settings.idle_stop_seconds:
-            deployment = self.registry.deployment(uuid)
-            if deployment is not None and deployment.status == "RUNNING":
-                slot.worker = None
-                self.registry.set_worker(uuid, status="STOPPED")
-                self._invalidate(self.host_of(deployment.subdomain))
-                self._event(uuid, "stopped after idle period; the next request wakes it")
-                assert self.nursery is not None
-                self.nursery.start_soon(self._stop_holding_lock, uuid, worker)
-
-    async def _stop_holding_lock(self, uuid: str, worker: WorkerProcess) -> None:
-        """A wake meanwhile waits for the lock: it restores the final snapshot, stored before the exit."""
-        async with self._slot(uuid).lock:
-            await workers.stop(worker)
+            self._kill_hung(uuid, slot, liveness.stalled_for(stamp, now))

@@ -27,7 +27,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     outbound_timeout=args.outbound_timeout, outbound_max_concurrent=args.outbound_max_concurrent,
                     outbound_max_response_bytes=int(args.outbound_max_response_mb * 2**20),
                     fork_server=args.fork_server, capacity=args.capacity, default_region=args.default_region,
-                    failover_after=args.failover_after)
+                    failover_after=args.failover_after,
+                    metrics_port=args.supervisor_metrics_port)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +51,7 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
     from .api import DeploymentsApi
     from .control_server import serve_control
     from .http_server import serve_connection
+    from .metrics_server import serve_metrics
     from .outbound_broker import OutboundBroker
     from .service import MAX_ENVIRONMENT, Supervisor
     from .state_server import serve_state
@@ -71,6 +73,8 @@ async def main(settings: Settings, task_status: trio.TaskStatus[None] = trio.TAS
                                                                       max_body=MAX_ENVIRONMENT + 2**20),
                                        [api_listener]))
             nursery.start_soon(trio.serve_listeners, partial(serve_control, supervisor=supervisor), [control_listener])
+            if settings.metrics_port:
+                await nursery.start(serve_metrics, settings.metrics_port, supervisor.render_metrics)
             print(f"mockfleet supervisor ready: api unix:{settings.api_socket} control unix:{settings.control_socket}",
                   flush=True)
             task_status.started()

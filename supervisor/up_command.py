@@ -79,6 +79,8 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
         out += ["--capacity", str(args.capacity), "--failover-after", str(args.failover_after)]
         if args.default_region:
             out += ["--default-region", args.default_region]
+    if args.supervisor_metrics_port and not edge:
+        out += ["--supervisor-metrics-port", str(args.supervisor_metrics_port)]
     if not edge:
         out += ["--outbound-connect-timeout", str(args.outbound_connect_timeout),
                 "--outbound-timeout", str(args.outbound_timeout),

@@ -1,5 +1,5 @@
 """Worker processes: spawn with limits, hand over the environment on stdin, probe readiness,
-watch (exit, RSS, heartbeat), restart with backoff, detect crash loops, stop with drain, adopt.
+watch (exit, RSS, heartbeat), stop with drain, adopt; when to do which is ``lifecycle.py``'s.
 
 Workers run in their own session so they outlive a supervisor crash; their output goes to
 a log file, never a pipe, so a dead supervisor cannot block or kill them.
@@ -15,26 +15,25 @@ import secrets
 import signal
 import subprocess
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import psutil
 import trio
 
 from schemas.handover import WorkerHandover, encode_handover
+from schemas.worker_channel import ChannelError
 
 from . import liveness
 from .fork_servers import ForkFailed, ForkServers
 from .settings import Settings
+from .worker_channel import WorkerChannel
 
 log = logging.getLogger("mockfleet.supervisor.workers")
 
-CRASH_WINDOW = 60.0
-CRASH_LIMIT = 5
-BACKOFF_MAX = 30.0
+FIRST_PROBE = 0.1  # readiness of a runtime that does not report it: probes after 0.1 s, doubling to 0.5 s
+LAST_PROBE = 0.5
 SANDBOX_UID_BASE = 0x4D460000  # workers started by root run as a uid of their own from this range
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "SYSTEMROOT")
 
@@ -184,6 +183,7 @@ class Spare:
     socket: Path
     log_path: Path
     command: list[str]
+    channel: WorkerChannel  # its stdin (supervisor/worker_channel.py)
 
 
 def _new_worker_paths(settings: Settings) -> tuple[Path, Path, list[str]]:
@@ -200,13 +200,14 @@ def _new_worker_paths(settings: Settings) -> tuple[Path, Path, list[str]]:
 def start_spare(settings: Settings, command: list[str]) -> Spare:
     socket_path, log_path, argv = _new_worker_paths(settings)
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
-    with log_path.open("ab") as log_file:
+    channel, theirs = WorkerChannel.pair()
+    with log_path.open("ab") as log_file, theirs:
         popen = subprocess.Popen(
             [*command, *argv],
-            stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
+            stdin=theirs.fileno(), stdout=log_file, stderr=log_file, env=env, cwd=settings.run_dir,
             start_new_session=True, preexec_fn=_limits(settings), close_fds=True,
         )
-    return Spare(popen, socket_path, log_path, command)
+    return Spare(popen, socket_path, log_path, command, channel)
 
 
 class SparePool:
@@ -239,6 +240,7 @@ class SparePool:
         for spare in self.spares.values():
             spare.popen.kill()
             spare.popen.wait()
+            spare.channel.close()
             for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
                 path.unlink(missing_ok=True)
         self.spares.clear()
@@ -251,7 +253,7 @@ class Starting:
     """A worker process waiting for its hand-over on ``stdin``: spawned (``popen``) or forked (None)."""
 
     pid: int
-    stdin: IO[bytes]
+    channel: WorkerChannel
     socket: Path
     log_path: Path
     popen: subprocess.Popen[bytes] | None
@@ -271,7 +273,7 @@ async def _forked(settings: Settings, pool: SparePool | None, command: list[str]
         for path in (log_path, heartbeat_path(socket_path)):
             path.unlink(missing_ok=True)
         return None
-    return Starting(forked.pid, os.fdopen(forked.stdin, "wb"), socket_path, log_path, None)
+    return Starting(forked.pid, WorkerChannel.adopt_fd(forked.stdin), socket_path, log_path, None)
 
 
 async def spawn(settings: Settings, *, deployment: str, revision: int, command: list[str],
@@ -281,43 +283,77 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
     spare = await _forked(settings, pool, command)
     if spare is None:
         spawned = pool.take(command) if pool is not None else start_spare(settings, command)
-        assert spawned.popen.stdin is not None
-        spare = Starting(spawned.popen.pid, spawned.popen.stdin, spawned.socket, spawned.log_path, spawned.popen)
+        spare = Starting(spawned.popen.pid, spawned.channel, spawned.socket, spawned.log_path, spawned.popen)
     popen = spare.popen
     payload = handover if isinstance(handover, bytes) else encode_handover(handover)
-    stdin = spare.stdin
-
-    def hand_over() -> None:
-        try:
-            stdin.write(payload)
-            stdin.close()
-        except BrokenPipeError:
-            pass
-
     with spare.log_path.open("ab") as log_file:
         log_file.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {deployment} revision {revision}\n".encode())
-    await trio.to_thread.run_sync(hand_over)
+    try:
+        await spare.channel.hand_over(payload)
+    except BaseException:
+        spare.channel.close()
+        os.kill(spare.pid, signal.SIGKILL)
+        raise
     try:
         started = psutil.Process(spare.pid).create_time()
     except psutil.Error:
         started = time.time()
     worker = WorkerProcess(deployment, revision, spare.socket, spare.pid, started, spare.log_path, popen)
-    deadline = trio.current_time() + settings.worker_ready_timeout
     try:
-        while trio.current_time() < deadline:
-            if not worker.alive():
-                status = popen.returncode if popen is not None else "unknown (forked)"
-                raise WorkerStartError(f"worker exited with status {status} before it was ready",
-                                       tail(spare.log_path))
-            if spare.socket.exists() and await probe(spare.socket):
+        with trio.move_on_after(settings.worker_ready_timeout):
+            if await until_ready(worker, spare.channel):
                 return worker
-            await trio.sleep(0.005)
+            status = popen.returncode if popen is not None else "unknown (forked)"
+            raise WorkerStartError(f"worker exited with status {status} before it was ready", tail(spare.log_path))
     except BaseException:
         # cancelled (the supervisor is stopping) or failed: a worker nobody will record must not outlive us
         worker.signal(signal.SIGKILL)
         raise
+    finally:
+        spare.channel.close()
     worker.signal(signal.SIGKILL)
     raise WorkerStartError(f"worker not ready after {settings.worker_ready_timeout:.0f}s", tail(spare.log_path))
+
+
+async def until_ready(worker: WorkerProcess, channel: WorkerChannel) -> bool:
+    """True once the worker reports ready on its channel (or, a runtime that does not report, answers a
+    probe of its socket); False when it exits first."""
+    outcome: list[bool] = []
+    async with trio.open_nursery() as nursery:
+        def settle(ready: bool) -> None:
+            outcome.append(ready)
+            nursery.cancel_scope.cancel()
+
+        async def told() -> None:
+            try:
+                reported = await channel.ready()
+            except ChannelError as error:
+                log.warning("%s: %s", worker.deployment, error)
+                return
+            if reported is not None:
+                settle(True)
+                return
+            for _ in range(40):  # end of input: it exited (reaped in a moment), or it just closed its stdin
+                if not worker.alive():
+                    settle(False)
+                    return
+                await trio.sleep(0.005)
+
+        async def polled() -> None:  # runtimes that do not report; a worker that dies without closing the channel
+            delay = FIRST_PROBE
+            while True:
+                await trio.sleep(delay)
+                if not worker.alive():
+                    settle(False)
+                    return
+                if worker.socket.exists() and await probe(worker.socket):
+                    settle(True)
+                    return
+                delay = min(delay * 2, LAST_PROBE)
+
+        nursery.start_soon(told)
+        nursery.start_soon(polled)
+    return outcome[0]
 
 
 async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
@@ -336,23 +372,6 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
     if worker.popen is not None:
         await trio.to_thread.run_sync(worker.popen.wait)
     discard_files(worker)
-
-
-@dataclass
-class CrashTracker:
-    """Exponential backoff between restarts; too many exits in a window means a crash loop."""
-
-    exits: deque[float] = field(default_factory=lambda: deque(maxlen=CRASH_LIMIT))
-    delay: float = 0.0
-
-    def record_exit(self, now: float) -> bool:
-        self.exits.append(now)
-        self.delay = min(BACKOFF_MAX, 0.25 * 2 ** (len(self.exits) - 1))
-        return len(self.exits) == CRASH_LIMIT and now - self.exits[0] < CRASH_WINDOW
-
-    def reset(self) -> None:
-        self.exits.clear()
-        self.delay = 0.0
 
 
 def measure(worker: WorkerProcess) -> int | None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from supervisor.registry import Registry
 from supervisor.service_files import ServiceSpec, systemd_unit
 from tests.conftest import ROOT, Platform, make_env, running_platform
 
@@ -77,23 +76,6 @@ def test_account_set_plan(platform: Platform) -> None:
     assert unknown.returncode == 1 and "unknown plan" in unknown.stderr
     missing = mockfleet("account", "set-plan", "--data-dir", data, "99999", "team")
     assert missing.returncode == 1 and "unknown account" in missing.stderr
-
-
-def test_ls_shows_failed_as_failed(platform: Platform, tmp_path: Path) -> None:
-    env = _env("soon failed")
-    _deploy(platform, tmp_path, env, "--subdomain", "will-fail")
-    registry = Registry(platform.data_dir / "registry.sqlite3")
-    try:  # what the supervisor records after a crash loop
-        registry.set_status(env["uuid"], "FAILED", last_error="crash loop: test")
-    finally:
-        registry.close()
-    listed = mockfleet("ls", "--data-dir", str(platform.data_dir))
-    row = next(line for line in listed.stdout.splitlines() if line.startswith(env["uuid"]))
-    assert row.split()[1] == "FAILED"
-    as_json = {d["environmentUuid"]: d for d in json.loads(mockfleet("ls", "--data-dir", str(platform.data_dir),
-                                                                     "--json").stdout)}
-    assert as_json[env["uuid"]]["state"] == "FAILED" and as_json[env["uuid"]]["status"] == "STOPPED"
-    assert mockfleet("rm", env["uuid"], "--data-dir", str(platform.data_dir)).returncode == 0
 
 
 def test_logs_and_follow(platform: Platform, tmp_path: Path) -> None:

@@ -71,6 +71,7 @@ class Served:
     sync: StateSync | None = None  # platform workers: durable state pushed to the supervisor
     source: Path | None = None  # the file it was read from (``--watch`` reloads it); None for a hand-over
     options: FileOptions = FileOptions()  # kept across reloads
+    report_ready: bool = False  # a platform worker tells its supervisor on stdin once it accepts (readiness.py)
 
 
 def per_file(values: list[str] | None, count: int) -> list[str | None]:
@@ -205,7 +206,7 @@ def build_served(handover: WorkerHandover, args: argparse.Namespace, given: File
     else:
         listen = Listen(host=env.hostname or "0.0.0.0", port=env.port)
     return Served(app, listen, handover.websocket_drain_seconds or args.websocket_drain_seconds, sync,
-                  source, given)
+                  source, given, report_ready=handover.report_ready and listen.uds is not None)
 
 
 def build(args: argparse.Namespace) -> list[Served]:

@@ -19,6 +19,7 @@ from hypercorn.config import Config
 
 from . import http1_compat, http1_only, ws_compat
 from .heartbeat import Heartbeat
+from .readiness import report_ready  # before the sandbox: nothing is read from disk after it
 from .serve_build import Served
 
 # tasks run beside the servers until shutdown (``--watch``'s pollers): made once the loop runs
@@ -112,7 +113,9 @@ async def _main(served: list[Served], configs: list[Config], heartbeat: Heartbea
 
 
 def _shutdown(stop: asyncio.Event, one: Served, config: Config) -> Callable[[], Awaitable[None]]:
-    async def trigger() -> None:
+    async def trigger() -> None:  # hypercorn awaits this once its listeners accept
+        if one.report_ready:
+            report_ready(str(one.listen.uds))
         await stop.wait()
         # hypercorn waits graceful_timeout for open connections: open WebSockets get the drain
         if one.app.websockets.open_connections():

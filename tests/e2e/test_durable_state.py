@@ -97,8 +97,9 @@ class Mock:
         assert worker is not None
         os.kill(worker["pid"], signal.SIGKILL)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:  # until the supervisor noticed (a wake would race the watch loop)
-            if any("exited unexpectedly" in e or "restart" in e for e in self.details()["events"]):
+        while time.monotonic() < deadline:  # until restarted: a request during the crash backoff gets a 503
+            details = self.details()
+            if details["state"] == "RUNNING" and details["worker"] and details["worker"]["pid"] != worker["pid"]:
                 return
             time.sleep(0.1)
         raise AssertionError(self.details()["events"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -13,6 +14,7 @@ import pytest
 from supervisor.registry import PlanRow, Registry
 from tests.conftest import Platform, deploy_body, running_platform
 from tests.e2e.test_platform import env
+from tests.test_operator_cli import mockfleet
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,14 @@ def test_worker_over_its_memory_limit_is_killed_and_crash_loop_is_reported(tight
     assert status == 503 and "retry-after" in headers
     # a re-deploy is the way out; nothing was lost from the registry meanwhile
     assert [d["environmentUuid"] for d in tight.api("GET", "/deployments")[1]] == [uuid]
+    # `mockfleet ls` says FAILED too (the Mockoon app's two-valued status says STOPPED)
+    listed = mockfleet("ls", "--data-dir", str(tight.data_dir))
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(uuid))
+    assert row.split()[1] == "FAILED"
+    as_json = {d["environmentUuid"]: d for d in json.loads(mockfleet("ls", "--data-dir", str(tight.data_dir),
+                                                                     "--json").stdout)}
+    assert as_json[uuid]["state"] == "FAILED" and as_json[uuid]["status"] == "STOPPED"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +70,7 @@ def test_idle_worker_is_stopped_and_the_next_request_wakes_it(watchful: Platform
     details: dict = {}
     while time.monotonic() < deadline:
         details = watchful.api("GET", f"/deployments/{uuid}")[1]
-        if details["worker"] is None:
+        if details["state"] == "STOPPED":  # DRAINING first, while the worker finishes and saves its state
             break
         time.sleep(0.3)
     assert details["worker"] is None and details["state"] == "STOPPED"
