@@ -29,12 +29,15 @@ from schemas.fork_server import MAX_MESSAGE, ForkAnswer, Forked, ForkRefused, Fo
 WARM_MODULES = ("hypercorn.asyncio", "hypercorn.config", "uvloop", "schemas.environment_source", "schemas.handover",
                 "worker.app", "worker.heartbeat", "worker.http1_compat", "worker.http1_only", "worker.outbound_client",
                 "worker.responder", "worker.sandbox", "worker.snapshot", "worker.state_sync", "worker.websocket_server",
-                "worker.ws_compat")
+                "worker.ws_compat", "pyseccomp")
 _decoder = msgspec.json.Decoder(ForkRequest)
 
 
 def warm(locale: str) -> None:
-    """What a ``--handover`` spare imports before it reads its stdin, plus the event loop."""
+    """What a ``--handover`` spare imports before it reads its stdin, plus the event loop, plus
+    what every worker would otherwise build for itself after the fork (each costs the child both
+    start time and unshared pages): the TLS client contexts with the system's CA certificates,
+    the HTTP/1 and WebSocket patches, and the regexes and lazy imports of serving an environment."""
     for module in WARM_MODULES:
         try:
             importlib.import_module(module)
@@ -43,6 +46,32 @@ def warm(locale: str) -> None:
     from .templating.faker import FakerContext
 
     FakerContext(locale, None)
+    from . import http1_compat, ws_compat
+    from .outbound_client import tls_contexts
+
+    tls_contexts()
+    http1_compat.install()
+    ws_compat.install()
+    _serve_once_in_memory(locale)
+
+
+def _serve_once_in_memory(locale: str) -> None:
+    """Build (and drop) the app of a one-route environment: fills ``re``'s cache, werkzeug's and
+    Quart's lazy state and the templating tables, which the children then share."""
+    from schemas import environment_from_obj
+    from schemas.outbound import OutboundSettings
+
+    from .app import MockApp
+    from .outbound_client import OutboundClient
+    from .responder import MockServer, WorkerOptions
+
+    response = {"uuid": "r", "body": "{{urlParam 'id'}}", "statusCode": 200, "default": True, "headers": [
+        {"key": "Content-Type", "value": "application/json"}]}
+    route = {"uuid": "u", "type": "http", "method": "get", "endpoint": "warm/:id", "responses": [response]}
+    env, _ = environment_from_obj({"uuid": "w", "lastMigration": 33, "name": "warm", "routes": [route],
+                                   "rootChildren": [{"type": "route", "uuid": "u"}]})
+    server = MockServer(env, WorkerOptions(faker_locale=locale, env_vars={}))
+    MockApp(server, 1024, None, OutboundClient(OutboundSettings()))
 
 
 def serve_forks(control: Path, locale: str) -> int:
