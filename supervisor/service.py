@@ -140,6 +140,7 @@ class Supervisor:
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
             self.spares.warm(self.newest_runtime().command)
+            self.validator.warm()
             await self.resume()
             nursery.start_soon(self._watch)
             task_status.started()
@@ -198,6 +199,7 @@ class Supervisor:
                     nursery.start_soon(workers.stop, slot.worker, self.settings.worker_drain_seconds + 3)
                     slot.worker = None
         self.spares.close()
+        self.validator.close()
 
     def _slot(self, uuid: str) -> Slot:
         slot = self.slots.get(uuid)

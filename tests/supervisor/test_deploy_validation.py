@@ -96,3 +96,52 @@ def test_a_wall_clock_deadline_ends_the_child() -> None:
         assert time.monotonic() - started < 10
 
     trio.run(main)
+
+
+def test_children_are_forked_from_a_warm_fork_server_which_is_replaced_when_it_dies() -> None:
+    async def main() -> None:
+        validator = Validator()
+        try:
+            first = await validator.validate(body(make_env([route(1)])), JOB)
+            assert isinstance(first, Validated)
+            forks = validator.forks
+            assert forks is not None and forks.popen is not None
+            server = forks.popen.pid
+            started = time.monotonic()
+            for i in range(10):
+                again = await validator.validate(body(make_env([route(i)])), JOB)
+                assert isinstance(again, Validated) and again.uuid
+            per_job = (time.monotonic() - started) / 10
+            assert forks.popen.pid == server  # the same warm process served every job
+            print(f"validation per deploy, forked: {per_job * 1000:.1f} ms")
+            forks.popen.kill()
+            forks.popen.wait()
+            after = await validator.validate(body(make_env([route(2)])), JOB)
+            assert isinstance(after, Validated)
+            assert forks.popen is not None and forks.popen.pid != server and forks.popen.poll() is None
+        finally:
+            validator.close()
+        assert validator.forks is not None and validator.forks.popen is None
+
+    trio.run(main)
+
+
+def test_a_forked_child_past_its_deadline_is_killed() -> None:
+    import psutil
+
+    async def main() -> None:
+        validator = Validator(Budget(wall_seconds=1.0))
+        try:
+            await validator.validate(body(make_env([route(1)])), JOB)  # the fork server is warm
+            forks = validator.forks
+            assert forks is not None and forks.popen is not None
+            late = await validator.validate(big_body(8000), JOB)
+            assert isinstance(late, Refused) and late.status == 503
+            deadline = time.monotonic() + 10
+            while psutil.Process(forks.popen.pid).children(recursive=True) and time.monotonic() < deadline:
+                await trio.sleep(0.05)  # the monitor reports the kill, then exits
+            assert not psutil.Process(forks.popen.pid).children(recursive=True)
+        finally:
+            validator.close()
+
+    trio.run(main)
