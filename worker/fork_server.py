@@ -12,6 +12,7 @@ reaches the fork server itself: it reads only ``ForkRequest`` (arguments and lim
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib
 import os
@@ -43,15 +44,16 @@ def warm(locale: str) -> None:
             importlib.import_module(module)
         except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
             pass
-    from .templating.faker import FakerContext
+    from .templating.faker import faker_context
 
-    FakerContext(locale, None)
+    faker_context(locale, None)
     from . import http1_compat, ws_compat
     from .outbound_client import tls_contexts
 
     tls_contexts()
     http1_compat.install()
     ws_compat.install()
+    _parser()
     _serve_once_in_memory(locale)
 
 
@@ -147,16 +149,22 @@ def _become_worker(request: ForkRequest, stdin: int, log: int) -> int:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (request.file_size, request.file_size))
     os.umask(0o077)
-    gc.unfreeze()
+    # the frozen objects stay frozen: a collection that walked them would copy every page they share
     _reseed()
+    args = _parser().parse_args(["serve", *request.argv])
+    if args.fork_server:
+        raise SystemExit("a forked worker cannot be a fork server")
+    return int(args.func(args))
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """Built before the fork (``warm``): a child only parses."""
     from .serve_command import add_parser
 
     parser = argparse.ArgumentParser(prog="mockfleet-worker")
     add_parser(parser.add_subparsers())
-    args = parser.parse_args(["serve", *request.argv])
-    if args.fork_server:
-        raise SystemExit("a forked worker cannot be a fork server")
-    return int(args.func(args))
+    return parser
 
 
 def _reseed() -> None:

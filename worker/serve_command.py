@@ -126,9 +126,9 @@ def run(args: argparse.Namespace) -> int:
 
         heartbeat = Heartbeat(args.heartbeat)
     if args.handover:
-        from .templating.faker import FakerContext
+        from .templating.faker import faker_context
 
-        FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
+        faker_context(args.faker_locale, None)  # builds the shared unseeded context and imports the locale's providers while waiting
         # everything heavy is imported above, so a spare worker waits here already warm
         try:
             handover = decode_handover(sys.stdin.buffer.read())
