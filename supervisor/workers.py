@@ -191,7 +191,7 @@ def _new_worker_paths(settings: Settings) -> tuple[Path, Path, list[str]]:
     name = f"w-{secrets.token_hex(6)}"
     socket_path = settings.run_dir / f"{name}.sock"
     log_path = settings.logs_dir / f"{name}.log"
-    liveness.create(heartbeat_path(socket_path))
+    liveness.create(heartbeat_path(socket_path), liveness.idle_interval(settings.worker_stall_seconds))
     return socket_path, log_path, ["-", "--uds", str(socket_path), "--handover", "--heartbeat",
                                    str(heartbeat_path(socket_path)), "--sandbox", "--sandbox-uid",
                                    str(SANDBOX_UID_BASE + secrets.randbelow(65536))]

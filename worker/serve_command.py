@@ -233,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
                 config.graceful_timeout = drain_seconds + 2
                 asyncio.ensure_future(app.websockets.drain(drain_seconds))
 
-        await serve(app, config, shutdown_trigger=shutdown)  # type: ignore[arg-type]
+        served = heartbeat.watch(app) if heartbeat is not None else app  # idle workers beat rarely
+        await serve(served, config, shutdown_trigger=shutdown)  # type: ignore[arg-type]
         if beating is not None:
             beating.cancel()
         if sync is not None and pusher is not None:
