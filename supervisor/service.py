@@ -39,7 +39,7 @@ from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.outbound import Guard, OutboundSettings
 from schemas.worker_state import DeployedRevision, StateLink
 
-from . import liveness, state_store, workers
+from . import liveness, state_store, watch_budget, workers
 from .deploy_admission import needs_uuid, peek_uuid, quota_refusal
 from .registry import (
     Account,
@@ -660,15 +660,16 @@ class Supervisor:
 
     async def _watch(self) -> None:
         """Every 250 ms: exits and restarts; every second: RSS limit, heartbeat, idle stops; every 3 s:
-        a health probe of each worker's socket."""
+        a health probe of each worker's socket (less often past a few hundred workers: watch_budget)."""
         tick = 0
         while True:
             await trio.sleep(0.25)
             tick += 1
             now = time.monotonic()
-            for uuid, slot in list(self.slots.items()):
+            count = len(self.slots)
+            for index, (uuid, slot) in enumerate(list(self.slots.items())):
                 worker = slot.worker
-                if worker is not None and not worker.stopping and not worker.alive():
+                if worker is not None and not worker.stopping and worker.exited():
                     code = worker.popen.returncode if worker.popen is not None else "?"
                     reason = worker.kill_reason or f"worker exited unexpectedly (status {code})"
                     self._event(uuid, reason)
@@ -682,15 +683,18 @@ class Supervisor:
                     slot.restart_at = 0.0
                     assert self.nursery is not None
                     self.nursery.start_soon(self._restart, uuid, "restart after exit")
-                elif worker is not None and tick % 4 == 0:
-                    self._check_limits(uuid, slot, worker, now)
-                    if tick % PROBE_EVERY_TICKS == 0 and slot.worker is worker and not worker.stopping:
+                elif worker is not None:
+                    if watch_budget.due(index, tick, count, 4, watch_budget.LIMIT_CHECKS_PER_SECOND):
+                        self._check_limits(uuid, slot, worker, now)
+                    if (watch_budget.due(index, tick, count, PROBE_EVERY_TICKS, watch_budget.PROBES_PER_SECOND)
+                            and slot.worker is worker and not worker.stopping):
                         assert self.nursery is not None
                         self.nursery.start_soon(self._check_reachable, uuid, worker)
 
     def _check_limits(self, uuid: str, slot: Slot, worker: WorkerProcess, now: float) -> None:
         rss = workers.measure(worker)
         if rss is None:
+            worker.lost = worker.popen is None  # gone, or its pid is another process's: the next tick records it
             return
         settings = self.settings
         if rss > settings.worker_rss_limit:
