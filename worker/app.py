@@ -49,17 +49,23 @@ def _text_response(status: int, message: str) -> Response:
     return Response(message, status=status, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
-def create_app(server: MockServer, max_body: int, admin_token: str | None = None) -> Quart:
+def admin_context(server: MockServer, admin_token: str | None = None) -> AdminContext:
+    admin = AdminContext({"server": server}, EventHub())
+    if admin_token:
+        admin.token = admin_token
+    return admin
+
+
+def create_app(admin: AdminContext, max_body: int) -> Quart:
+    """The Quart app of the admin API, built at its first request (``MockApp.quart``): most
+    workers never get one, and building it (URL rules compiled to Python code) costs each
+    worker milliseconds of its start and pages of its own."""
     app = Quart(__name__)
     app.url_map.converters["anypath"] = _AnyPath
     app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = None
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    holder = {"server": server}
-    app.config["MOCK_SERVER_HOLDER"] = holder
-    admin = AdminContext(holder, EventHub())
-    if admin_token:
-        admin.token = admin_token
+    app.config["MOCK_SERVER_HOLDER"] = admin.holder
     app.config["ADMIN"] = admin
 
     async def handle(path: str = "") -> Response:
@@ -78,6 +84,17 @@ def create_app(server: MockServer, max_body: int, admin_token: str | None = None
     return app
 
 
+async def _lifespan(receive: Any, send: Any) -> None:
+    """ASGI lifespan without an app behind it: startup and shutdown complete at once."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class MockApp:
     """The ASGI entry point: mock requests are served straight from ASGI messages (no framework
     objects per request, measured ~2x faster); the admin API, lifespan and anything else go to Quart."""
@@ -85,9 +102,9 @@ class MockApp:
     def __init__(self, server: MockServer, max_body: int, admin_token: str | None = None,
                  outbound: OutboundClient | None = None,
                  admin_enabled: bool = True) -> None:
-        self.quart = create_app(server, max_body, admin_token)
-        self.holder: dict[str, MockServer] = self.quart.config["MOCK_SERVER_HOLDER"]
-        self.admin: AdminContext = self.quart.config["ADMIN"]
+        self.admin: AdminContext = admin_context(server, admin_token)
+        self.holder: dict[str, MockServer] = self.admin.holder
+        self._quart: Quart | None = None
         self.max_body = max_body
         self.websockets = WebSocketRoutes(self.holder, self.admin.hub)
         self.admin.on_update = self.websockets.refresh  # a live update ends the connections of changed ws routes
@@ -97,7 +114,16 @@ class MockApp:
         self.callbacks = CallbackRunner(self.outbound, self._record_callback)
         self.admin_enabled = admin_enabled  # `serve --disable-admin-api`: its paths are mock paths
 
+    @property
+    def quart(self) -> Quart:
+        if self._quart is None:
+            self._quart = create_app(self.admin, self.max_body)
+        return self._quart
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" and self._quart is None:
+            await _lifespan(receive, send)  # the admin API has nothing to start or stop
+            return
         if scope["type"] == "websocket":
             await self.websockets.serve(scope, receive, send)
             return
