@@ -20,8 +20,11 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 import traceback
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -73,7 +76,40 @@ def _serve_once_in_memory(locale: str) -> None:
     env, _ = environment_from_obj({"uuid": "w", "lastMigration": 33, "name": "warm", "routes": [route],
                                    "rootChildren": [{"type": "route", "uuid": "u"}]})
     server = MockServer(env, WorkerOptions(faker_locale=locale, env_vars={}))
-    MockApp(server, 1024, None, OutboundClient(OutboundSettings()))
+    app = MockApp(server, 1024, None, OutboundClient(OutboundSettings()))
+    with tempfile.TemporaryDirectory(prefix="mockfleet-warm-") as tmp:
+        _serve_one_request(app, Path(tmp) / "warm.sock")
+
+
+def _serve_one_request(app: object, path: Path) -> None:
+    """Hypercorn on the event loop, answering one request on a throwaway socket: its loggers, the
+    loop's and the protocol's lazy state are then made once, here, rather than in every child."""
+    import asyncio
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
+    try:
+        import uvloop
+        run = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        pass
+    config = Config()
+    config.accesslog = None
+    config.errorlog = "-"
+    config.loglevel = "WARNING"
+    config.bind = [f"unix:{path}"]
+
+    async def one_request() -> None:
+        while not path.exists():
+            await asyncio.sleep(0.001)
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(b"GET /warm/1 HTTP/1.1\r\nHost: warm\r\nConnection: close\r\n\r\n")
+        await reader.read()
+        writer.close()
+
+    run(serve(app, config, shutdown_trigger=one_request))  # type: ignore[arg-type]
 
 
 def serve_forks(control: Path, locale: str) -> int:
