@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from quart import Quart, Response, request
 from werkzeug.routing import BaseConverter
@@ -120,6 +121,21 @@ class MockApp:
             self._quart = create_app(self.admin, self.max_body)
         return self._quart
 
+    def _refused_without_quart(self, scope: dict[str, Any], target: str) -> bool:
+        """A bodiless GET without the admin token (the supervisor's health probe, a scan) is answered
+        the admin API's 401 here: Quart is built for the admin API's real callers only."""
+        if scope["method"] != "GET":
+            return False
+        authorization = None
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name in (b"content-length", b"transfer-encoding"):
+                return False  # Quart reads (and may refuse) the body first
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")  # the first, as Quart's headers.get reads it
+        query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+        return not admin_api.authorized(self.admin, "GET", target, query, authorization)
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan" and self._quart is None:
             await _lifespan(receive, send)  # the admin API has nothing to start or stop
@@ -133,6 +149,12 @@ class MockApp:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         target = raw_path.decode("latin-1")
         if target.startswith(admin_api.PREFIX) and self.admin_enabled:
+            if self._quart is None and self._refused_without_quart(scope, target):
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(admin_api.UNAUTHORIZED_BODY)).encode())]})
+                await send({"type": "http.response.body", "body": admin_api.UNAUTHORIZED_BODY})
+                return
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
