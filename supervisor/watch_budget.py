@@ -13,7 +13,7 @@ import math
 
 TICKS_PER_SECOND = 4  # the watch loop's 250 ms tick
 LIMIT_CHECKS_PER_SECOND = 100  # RSS, heartbeat, log size, idle stop: each worker each second up to 100 workers
-PROBES_PER_SECOND = 20  # socket health probes: each worker each 3 s up to 60 workers
+PROBES_PER_SECOND = 5  # socket health probes (each wakes a worker): each worker each 3 s up to 15 workers
 
 
 def period(count: int, every_ticks: int, per_second: int) -> int:

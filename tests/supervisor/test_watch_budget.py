@@ -18,11 +18,11 @@ def checks(count: int, ticks: int, every: int, per_second: int) -> Counter[int]:
     return Counter(i for tick in range(ticks) for i in range(count) if due(i, tick, count, every, per_second))
 
 
-def test_a_few_workers_are_checked_each_second_and_probed_each_three() -> None:
-    assert period(50, 4, LIMIT_CHECKS_PER_SECOND) == 4 and period(50, 12, PROBES_PER_SECOND) == 12
+def test_a_few_workers_are_checked_each_second_and_probed_each_three_seconds() -> None:
+    assert period(50, 4, LIMIT_CHECKS_PER_SECOND) == 4 and period(10, 12, PROBES_PER_SECOND) == 12
     per_minute = checks(50, 60 * TICKS_PER_SECOND, 4, LIMIT_CHECKS_PER_SECOND)
     assert set(per_minute.values()) == {60}
-    assert set(checks(50, 60 * TICKS_PER_SECOND, 12, PROBES_PER_SECOND).values()) == {20}
+    assert set(checks(10, 60 * TICKS_PER_SECOND, 12, PROBES_PER_SECOND).values()) == {20}
 
 
 def test_thousands_of_workers_stay_within_the_budget_and_none_is_forgotten() -> None:
