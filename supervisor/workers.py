@@ -36,6 +36,7 @@ CRASH_WINDOW = 60.0
 CRASH_LIMIT = 5
 BACKOFF_MAX = 30.0
 SANDBOX_UID_BASE = 0x4D460000  # workers started by root run as a uid of their own from this range
+PIPE_CAPACITY = 65536  # Linux's default pipe buffer
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "HOME", "SYSTEMROOT")
 
 
@@ -313,7 +314,10 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
 
     with spare.log_path.open("ab") as log_file:
         log_file.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {deployment} revision {revision}\n".encode())
-    await trio.to_thread.run_sync(hand_over)
+    if len(payload) < PIPE_CAPACITY:
+        hand_over()  # fits the empty pipe: the write cannot block
+    else:
+        await trio.to_thread.run_sync(hand_over)
     try:
         started = psutil.Process(spare.pid).create_time()
     except psutil.Error:
