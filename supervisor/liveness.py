@@ -13,13 +13,14 @@ from pathlib import Path
 from schemas.heartbeat import FLAGS, FLAGS_OFFSET, IDLE, IDLE_OFFSET, SIZE, STAMP
 
 CONFIRM_AFTER = 2.0  # a stamp this old when the edge reports a timeout confirms the hang
-IDLE_CEILING = 20.0  # an idle worker's beats: 2,000 of them wake 100 times a second, not 8,000
+IDLE_CEILING = 30.0  # an idle worker's beats: 2,000 of them wake 67 times a second, not 8,000
 INTERVAL_FLOOR = 0.25  # the busy rhythm (worker/heartbeat.py)
 
 
 def idle_interval(stall_limit: float) -> float:
-    """How long an idle worker may go between beats: well inside the stall limit, at most 20 s."""
-    return max(INTERVAL_FLOOR, min(IDLE_CEILING, stall_limit / 3))
+    """How long an idle worker may go between beats: half the stall limit and 10 s inside it, at most
+    30 s (a limit of a few seconds keeps the busy rhythm: a late beat must not read as a hang)."""
+    return max(INTERVAL_FLOOR, min(IDLE_CEILING, stall_limit / 2, stall_limit - 10))
 
 
 def create(path: Path, idle: float = 0.0) -> None:

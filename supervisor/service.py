@@ -669,7 +669,9 @@ class Supervisor:
             count = len(self.slots)
             for index, (uuid, slot) in enumerate(list(self.slots.items())):
                 worker = slot.worker
-                if worker is not None and not worker.stopping and worker.exited():
+                if (worker is not None and not worker.stopping
+                        and watch_budget.due(index, tick, count, 1, watch_budget.EXIT_CHECKS_PER_SECOND)
+                        and worker.exited()):
                     code = worker.popen.returncode if worker.popen is not None else "?"
                     reason = worker.kill_reason or f"worker exited unexpectedly (status {code})"
                     self._event(uuid, reason)

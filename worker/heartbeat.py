@@ -9,7 +9,7 @@ the sandbox flags the worker achieved (``schemas/heartbeat.py``).
 Beats cost a wake-up each (about 0.2 ms of CPU on this machine), which two thousand idle workers
 beating four times a second turn into more than a core. So the worker beats every INTERVAL only
 while it has a request or WebSocket open, and otherwise at the idle rhythm the supervisor wrote
-into the file (a third of its stall limit, at most 20 s; none written: always every INTERVAL); a request arriving
+into the file (half its stall limit, at most 30 s; none written: always every INTERVAL); a request arriving
 stamps at once and restores the fast rhythm. A loop can only hang on work it was given, so the
 supervisor's checks keep their meaning: the edge reports a timeout for a request in flight (the
 fast rhythm), and the stall limit (60 s) is longer than the idle rhythm.

@@ -63,6 +63,7 @@ def test_a_file_without_an_idle_rhythm_means_beating_at_the_busy_rate(tmp_path: 
 
 
 def test_the_idle_rhythm_stays_well_inside_the_stall_limit() -> None:
-    assert liveness.idle_interval(60.0) == 20.0
-    assert liveness.idle_interval(2.0) < 1.0
+    assert liveness.idle_interval(60.0) == 30.0
+    assert liveness.idle_interval(20.0) == 10.0
+    assert liveness.idle_interval(2.0) == INTERVAL
     assert liveness.idle_interval(0.1) == INTERVAL
