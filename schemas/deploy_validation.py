@@ -53,3 +53,33 @@ class Refused(msgspec.Struct, tag="refused", kw_only=True):
 
 
 ValidationResult = Validated | Refused
+
+
+# --- the validation fork server (supervisor/validation_forks.py) ---------------------------------
+# One warm process that has imported ``schemas`` forks a validation child per deploy instead of the
+# supervisor starting an interpreter (75 ms) each time. Per job the supervisor sends a
+# ``ValidationFork`` on the fork server's control socket with four descriptors beside it
+# (SCM_RIGHTS): a socket for this job's progress, and the child's stdin, stdout and stderr. The
+# progress socket then carries ``ValidationStarted`` and ``ValidationEnded``, one JSON line each.
+
+
+MAX_FORK_MESSAGE = 4096
+
+
+class ValidationFork(msgspec.Struct, kw_only=True, tag=True):
+    """The child's budget, applied by the child before it reads the body."""
+
+    cpu_seconds: int
+    address_space: int
+    niceness: int
+
+
+class ValidationStarted(msgspec.Struct, kw_only=True, tag=True):
+    pid: int  # what the supervisor kills at the wall-clock deadline
+
+
+class ValidationEnded(msgspec.Struct, kw_only=True, tag=True):
+    returncode: int  # as subprocess reports it: negative for a signal
+
+
+ValidationProgress = ValidationStarted | ValidationEnded

@@ -1,7 +1,9 @@
 """The heartbeat file a worker shares with the supervisor: its layout and the sandbox flags in it.
 
-16 bytes: a float, the worker loop's last ``time.monotonic()`` (0 before the first beat), then a
-u64 of ``SandboxFlag`` bits the worker sets once it has confined itself. Worker and supervisor
+24 bytes: a float, the worker loop's last ``time.monotonic()`` (0 before the first beat), then a
+u64 of ``SandboxFlag`` bits the worker sets once it has confined itself, then a float the
+supervisor writes: how many seconds an idle worker may go between beats (0: beat at the busy
+rate always, what a worker does with a file that has no such field). Worker and supervisor
 both import this; neither imports the other.
 """
 
@@ -10,11 +12,13 @@ from __future__ import annotations
 import enum
 import struct
 
-LAYOUT = struct.Struct("=dQ")
+LAYOUT = struct.Struct("=dQd")
 SIZE = LAYOUT.size
 STAMP = struct.Struct("=d")  # at offset 0
 FLAGS = struct.Struct("=Q")  # at offset 8
 FLAGS_OFFSET = 8
+IDLE = struct.Struct("=d")  # at offset 16
+IDLE_OFFSET = 16
 
 
 class SandboxFlag(enum.IntFlag):

@@ -9,6 +9,7 @@ exits at once: that command is remembered and its workers are spawned as before.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import logging
 import os
@@ -68,6 +69,7 @@ class ForkServers:
         control = self.settings.run_dir / f"{name}.sock"
         log_path = self.settings.logs_dir / f"{name}.log"
         env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+        control.unlink(missing_ok=True)  # a dead predecessor's socket: its name would read as "ready"
         with log_path.open("ab") as log_file:
             popen = subprocess.Popen([*command, "-", "--fork-server", str(control)], stdin=subprocess.DEVNULL,
                                      stdout=log_file, stderr=log_file, env=env, cwd=self.settings.run_dir,
@@ -102,8 +104,8 @@ class ForkServers:
         read_end, write_end = theirs.detach(), ours.detach()
         log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            answer = await trio.to_thread.run_sync(_ask, server.socket, request, [read_end, log_fd])
-        except (OSError, msgspec.DecodeError) as error:
+            answer = await _ask(server.socket, request, [read_end, log_fd])
+        except (OSError, msgspec.DecodeError, trio.TooSlowError) as error:
             os.close(write_end)
             raise ForkFailed(f"fork server {server.socket.name}: {error}") from error
         finally:
@@ -122,13 +124,13 @@ class ForkServers:
         self.servers.clear()
 
 
-def _ask(control: Path, request: bytes, fds: list[int]) -> ForkAnswer:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(10)
-        conn.connect(str(control))
-        socket.send_fds(conn, [request], fds)
+async def _ask(control: Path, request: bytes, fds: list[int]) -> ForkAnswer:
+    """One request on the fork server's control socket, on the loop (no thread hand-off per fork)."""
+    with trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn, trio.fail_after(10):
+        await conn.connect(str(control))
+        await conn.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
         data = b""
-        while chunk := conn.recv(MAX_MESSAGE):
+        while chunk := await conn.recv(MAX_MESSAGE):
             data += chunk
     return msgspec.json.decode(data, type=ForkAnswer)  # type: ignore[arg-type]
 

@@ -1,6 +1,7 @@
 """Is a worker's event loop turning? Read its heartbeat file and judge the age of the stamp.
 
-The worker stamps ``time.monotonic()`` every 250 ms (``worker/heartbeat.py``); the judgement
+The worker stamps ``time.monotonic()`` every 250 ms while it serves, less often when idle
+(``worker/heartbeat.py``); the judgement
 is a pure function of the stamp, the clock and the limit, so it is tested without processes.
 """
 
@@ -9,16 +10,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from schemas.heartbeat import FLAGS, FLAGS_OFFSET, SIZE, STAMP
+from schemas.heartbeat import FLAGS, FLAGS_OFFSET, IDLE, IDLE_OFFSET, SIZE, STAMP
 
 CONFIRM_AFTER = 2.0  # a stamp this old when the edge reports a timeout confirms the hang
+IDLE_CEILING = 30.0  # an idle worker's beats: 2,000 of them wake 67 times a second, not 8,000
+INTERVAL_FLOOR = 0.25  # the busy rhythm (worker/heartbeat.py)
 
 
-def create(path: Path) -> None:
-    """An empty heartbeat (stamp 0: the worker has not beaten yet) the worker will map."""
+def idle_interval(stall_limit: float) -> float:
+    """How long an idle worker may go between beats: half the stall limit and 10 s inside it, at most
+    30 s (a limit of a few seconds keeps the busy rhythm: a late beat must not read as a hang)."""
+    return max(INTERVAL_FLOOR, min(IDLE_CEILING, stall_limit / 2, stall_limit - 10))
+
+
+def create(path: Path, idle: float = 0.0) -> None:
+    """An empty heartbeat (stamp 0: the worker has not beaten yet) the worker will map, with the
+    idle rhythm it may use (0: none, beat at the busy rate)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, bytes(SIZE))
+        data = bytearray(SIZE)
+        IDLE.pack_into(data, IDLE_OFFSET, idle)
+        os.write(fd, bytes(data))
     finally:
         os.close(fd)
 

@@ -39,7 +39,7 @@ from schemas.heartbeat import ALL_FLAGS, flag_names
 from schemas.outbound import Guard, OutboundSettings
 from schemas.worker_state import DeployedRevision, StateLink
 
-from . import lifecycle, liveness, state_store, workers
+from . import lifecycle, liveness, state_store, watch_budget, workers
 from .deploy_admission import needs_uuid, peek_uuid, quota_refusal
 from .fleet_member import FleetMember, FleetRefusal
 from .lifecycle import (
@@ -188,6 +188,7 @@ class Supervisor:
             self.nursery = nursery
             await nursery.start(self.fleet.run)  # claims the server id first: refused if another holds it
             self.spares.warm(self.newest_runtime().command)
+            self.validator.warm()
             await self.resume()
             nursery.start_soon(self._watch)
             task_status.started()
@@ -256,6 +257,7 @@ class Supervisor:
                         nursery.start_soon(self._terminate, uuid, effect.worker,
                                            self.settings.worker_drain_seconds + 3)
         self.spares.close()
+        self.validator.close()
 
     def _slot(self, uuid: str) -> Slot:
         slot = self.slots.get(uuid)
@@ -869,7 +871,7 @@ class Supervisor:
     def _check_exit(self, uuid: str, slot: Slot) -> None:
         """A serving worker that is gone without being asked: the lifecycle hears of its exit."""
         worker = slot.worker
-        if worker is None or worker.stopping or worker.alive():
+        if worker is None or worker.stopping or not worker.exited():  # exited(): cheap enough for every worker
             return
         code = worker.popen.returncode if worker.popen is not None else "?"
         reason = worker.kill_reason or f"worker exited unexpectedly (status {code})"
@@ -877,27 +879,32 @@ class Supervisor:
 
     async def _watch(self) -> None:
         """Every 250 ms: exits and timed events (backoff over, idle); every second: RSS limit, heartbeat;
-        every 3 s: a health probe of each worker's socket."""
+        every 3 s: a health probe of each worker's socket (less often past a few hundred workers: watch_budget)."""
         tick = 0
         while True:
             await trio.sleep(0.25)
             tick += 1
             now = time.monotonic()
-            for uuid, slot in list(self.slots.items()):
-                self._check_exit(uuid, slot)
+            count = len(self.slots)
+            for index, (uuid, slot) in enumerate(list(self.slots.items())):
+                if watch_budget.due(index, tick, count, 1, watch_budget.EXIT_CHECKS_PER_SECOND):
+                    self._check_exit(uuid, slot)
                 due = lifecycle.due(slot.life, now, slot.last_request, self.settings.idle_stop_seconds)
                 if due is not None:
                     self._step(uuid, due)
                 worker = slot.worker
-                if worker is not None and tick % 4 == 0:
-                    self._check_limits(uuid, slot, worker, now)
-                    if tick % PROBE_EVERY_TICKS == 0 and slot.worker is worker and not worker.stopping:
+                if worker is not None and not worker.stopping:
+                    if watch_budget.due(index, tick, count, 4, watch_budget.LIMIT_CHECKS_PER_SECOND):
+                        self._check_limits(uuid, slot, worker, now)
+                    if (watch_budget.due(index, tick, count, PROBE_EVERY_TICKS, watch_budget.PROBES_PER_SECOND)
+                            and slot.worker is worker and not worker.stopping):
                         assert self.nursery is not None
                         self.nursery.start_soon(self._check_reachable, uuid, worker)
 
     def _check_limits(self, uuid: str, slot: Slot, worker: WorkerProcess, now: float) -> None:
         rss = workers.measure(worker)
         if rss is None:
+            worker.lost = worker.popen is None  # gone, or its pid is another process's: the next tick records it
             return
         self.metrics.rss[uuid] = rss
         settings = self.settings

@@ -57,6 +57,7 @@ class WorkerProcess:
     popen: subprocess.Popen[bytes] | None = None  # None when adopted after a supervisor restart
     stopping: bool = False
     kill_reason: str = ""
+    lost: bool = False  # found dead (or its pid reused) by a full check
 
     def alive(self) -> bool:
         if self.popen is not None:
@@ -66,6 +67,22 @@ class WorkerProcess:
             return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE and abs(proc.create_time() - self.started) < 1
         except psutil.Error:
             return False
+
+    def exited(self) -> bool:
+        """Cheap enough for every worker every tick: the exit status of our child, else whether the
+        pid still exists (a fork server's children are reaped at once, so no zombie stays). A pid
+        taken by another process meanwhile is caught by the full ``alive`` check (``lost``)."""
+        if self.popen is not None:
+            return self.popen.poll() is not None
+        if self.lost:
+            return True
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, under the sandbox's uid
+        return False
 
     def signal(self, sig: int) -> None:
         try:
@@ -191,7 +208,7 @@ def _new_worker_paths(settings: Settings) -> tuple[Path, Path, list[str]]:
     name = f"w-{secrets.token_hex(6)}"
     socket_path = settings.run_dir / f"{name}.sock"
     log_path = settings.logs_dir / f"{name}.log"
-    liveness.create(heartbeat_path(socket_path))
+    liveness.create(heartbeat_path(socket_path), liveness.idle_interval(settings.worker_stall_seconds))
     return socket_path, log_path, ["-", "--uds", str(socket_path), "--handover", "--heartbeat",
                                    str(heartbeat_path(socket_path)), "--sandbox", "--sandbox-uid",
                                    str(SANDBOX_UID_BASE + secrets.randbelow(65536))]
@@ -375,9 +392,12 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
 
 
 def measure(worker: WorkerProcess) -> int | None:
-    """RSS bytes, or None if the process is gone."""
+    """RSS bytes, or None if the process is gone (or its pid is another process's now)."""
     try:
-        return int(psutil.Process(worker.pid).memory_info().rss)
+        proc = psutil.Process(worker.pid)
+        if abs(proc.create_time() - worker.started) >= 1:
+            return None
+        return int(proc.memory_info().rss)
     except psutil.Error:
         return None
 

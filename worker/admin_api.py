@@ -75,15 +75,23 @@ def _materialized(transaction: Any) -> dict[str, Any]:
     return transaction.materialize() if hasattr(transaction, "materialize") else transaction
 
 
+UNAUTHORIZED_BODY = b'{"message":"Unauthorized"}'  # what ``_msg(401, "Unauthorized")`` sends
+
+
+def authorized(ctx: AdminContext, method: str, path: str, query: dict[str, str], authorization: str | None) -> bool:
+    """The Bearer token, or for the events stream a ``token`` query parameter, is the admin token."""
+    provided = _bearer(authorization)
+    if not provided and method == "GET" and path == f"{PREFIX}/events":
+        provided = query.get("token", "").strip()
+    return bool(provided) and token_matches(ctx.token, provided)
+
+
 async def handle(ctx: AdminContext, method: str, path: str, query_string: str,
                  headers: Callable[[str], str | None], body: bytes) -> Response:
     query = {k: v[-1] for k, v in parse_qs(query_string).items()}
     if method == "OPTIONS":
         return Response("", status=403)  # no admin CORS origins are configured in the cloud
-    provided = _bearer(headers("authorization"))
-    if not provided and method == "GET" and path == f"{PREFIX}/events":
-        provided = query.get("token", "").strip()
-    if not provided or not token_matches(ctx.token, provided):
+    if not authorized(ctx, method, path, query, headers("authorization")):
         return _msg(401, "Unauthorized")
     try:
         return await _route(ctx, method, path, query, body)
@@ -278,4 +286,5 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(event, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
-__all__ = ["AdminContext", "EventHub", "PREFIX", "handle", "redact_headers", "token_matches"]
+__all__ = ["UNAUTHORIZED_BODY", "AdminContext", "EventHub", "PREFIX", "authorized", "handle", "redact_headers",
+           "token_matches"]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from quart import Quart, Response, request
 from werkzeug.routing import BaseConverter
@@ -49,17 +50,23 @@ def _text_response(status: int, message: str) -> Response:
     return Response(message, status=status, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
-def create_app(server: MockServer, max_body: int, admin_token: str | None = None) -> Quart:
+def admin_context(server: MockServer, admin_token: str | None = None) -> AdminContext:
+    admin = AdminContext({"server": server}, EventHub())
+    if admin_token:
+        admin.token = admin_token
+    return admin
+
+
+def create_app(admin: AdminContext, max_body: int) -> Quart:
+    """The Quart app of the admin API, built at its first request (``MockApp.quart``): most
+    workers never get one, and building it (URL rules compiled to Python code) costs each
+    worker milliseconds of its start and pages of its own."""
     app = Quart(__name__)
     app.url_map.converters["anypath"] = _AnyPath
     app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = None
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    holder = {"server": server}
-    app.config["MOCK_SERVER_HOLDER"] = holder
-    admin = AdminContext(holder, EventHub())
-    if admin_token:
-        admin.token = admin_token
+    app.config["MOCK_SERVER_HOLDER"] = admin.holder
     app.config["ADMIN"] = admin
 
     async def handle(path: str = "") -> Response:
@@ -78,6 +85,17 @@ def create_app(server: MockServer, max_body: int, admin_token: str | None = None
     return app
 
 
+async def _lifespan(receive: Any, send: Any) -> None:
+    """ASGI lifespan without an app behind it: startup and shutdown complete at once."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class MockApp:
     """The ASGI entry point: mock requests are served straight from ASGI messages (no framework
     objects per request, measured ~2x faster); the admin API, lifespan and anything else go to Quart."""
@@ -85,9 +103,9 @@ class MockApp:
     def __init__(self, server: MockServer, max_body: int, admin_token: str | None = None,
                  outbound: OutboundClient | None = None,
                  admin_enabled: bool = True) -> None:
-        self.quart = create_app(server, max_body, admin_token)
-        self.holder: dict[str, MockServer] = self.quart.config["MOCK_SERVER_HOLDER"]
-        self.admin: AdminContext = self.quart.config["ADMIN"]
+        self.admin: AdminContext = admin_context(server, admin_token)
+        self.holder: dict[str, MockServer] = self.admin.holder
+        self._quart: Quart | None = None
         self.max_body = max_body
         self.websockets = WebSocketRoutes(self.holder, self.admin.hub)
         self.admin.on_update = self.websockets.refresh  # a live update ends the connections of changed ws routes
@@ -97,7 +115,31 @@ class MockApp:
         self.callbacks = CallbackRunner(self.outbound, self._record_callback)
         self.admin_enabled = admin_enabled  # `serve --disable-admin-api`: its paths are mock paths
 
+    @property
+    def quart(self) -> Quart:
+        if self._quart is None:
+            self._quart = create_app(self.admin, self.max_body)
+        return self._quart
+
+    def _refused_without_quart(self, scope: dict[str, Any], target: str) -> bool:
+        """A bodiless GET without the admin token (the supervisor's health probe, a scan) is answered
+        the admin API's 401 here: Quart is built for the admin API's real callers only."""
+        if scope["method"] != "GET":
+            return False
+        authorization = None
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name in (b"content-length", b"transfer-encoding"):
+                return False  # Quart reads (and may refuse) the body first
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")  # the first, as Quart's headers.get reads it
+        query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+        return not admin_api.authorized(self.admin, "GET", target, query, authorization)
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" and self._quart is None:
+            await _lifespan(receive, send)  # the admin API has nothing to start or stop
+            return
         if scope["type"] == "websocket":
             await self.websockets.serve(scope, receive, send)
             return
@@ -107,6 +149,12 @@ class MockApp:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         target = raw_path.decode("latin-1")
         if target.startswith(admin_api.PREFIX) and self.admin_enabled:
+            if self._quart is None and self._refused_without_quart(scope, target):
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(admin_api.UNAUTHORIZED_BODY)).encode())]})
+                await send({"type": "http.response.body", "body": admin_api.UNAUTHORIZED_BODY})
+                return
             await self.quart(scope, receive, send)  # type: ignore[arg-type]
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]

@@ -12,6 +12,7 @@ reaches the fork server itself: it reads only ``ForkRequest`` (arguments and lim
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib
 import os
@@ -19,8 +20,11 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 import traceback
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -29,20 +33,83 @@ from schemas.fork_server import MAX_MESSAGE, ForkAnswer, Forked, ForkRefused, Fo
 WARM_MODULES = ("hypercorn.asyncio", "hypercorn.config", "uvloop", "schemas.environment_source", "schemas.handover",
                 "worker.app", "worker.heartbeat", "worker.http1_compat", "worker.http1_only", "worker.outbound_client",
                 "worker.responder", "worker.sandbox", "worker.serve_build", "worker.serve_loop", "worker.snapshot",
-                "worker.state_sync", "worker.websocket_server", "worker.ws_compat")
+                "worker.state_sync", "worker.websocket_server", "worker.ws_compat", "pyseccomp")
 _decoder = msgspec.json.Decoder(ForkRequest)
 
 
 def warm(locale: str) -> None:
-    """What a ``--handover`` spare imports before it reads its stdin, plus the event loop."""
+    """What a ``--handover`` spare imports before it reads its stdin, plus the event loop, plus
+    what every worker would otherwise build for itself after the fork (each costs the child both
+    start time and unshared pages): the TLS client contexts with the system's CA certificates,
+    the HTTP/1 and WebSocket patches, and the regexes and lazy imports of serving an environment."""
     for module in WARM_MODULES:
         try:
             importlib.import_module(module)
         except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
             pass
-    from .templating.faker import FakerContext
+    from .templating.faker import faker_context
 
-    FakerContext(locale, None)
+    faker_context(locale, None)
+    from . import http1_compat, ws_compat
+    from .outbound_client import tls_contexts
+
+    tls_contexts()
+    http1_compat.install()
+    ws_compat.install()
+    _parser()
+    _serve_once_in_memory(locale)
+
+
+def _serve_once_in_memory(locale: str) -> None:
+    """Build (and drop) the app of a one-route environment: fills ``re``'s cache, werkzeug's and
+    Quart's lazy state and the templating tables, which the children then share."""
+    from schemas import environment_from_obj
+    from schemas.outbound import OutboundSettings
+
+    from .app import MockApp
+    from .outbound_client import OutboundClient
+    from .responder import MockServer, WorkerOptions
+
+    response = {"uuid": "r", "body": "{{urlParam 'id'}}", "statusCode": 200, "default": True, "headers": [
+        {"key": "Content-Type", "value": "application/json"}]}
+    route = {"uuid": "u", "type": "http", "method": "get", "endpoint": "warm/:id", "responses": [response]}
+    env, _ = environment_from_obj({"uuid": "w", "lastMigration": 33, "name": "warm", "routes": [route],
+                                   "rootChildren": [{"type": "route", "uuid": "u"}]})
+    server = MockServer(env, WorkerOptions(faker_locale=locale, env_vars={}))
+    app = MockApp(server, 1024, None, OutboundClient(OutboundSettings()))
+    with tempfile.TemporaryDirectory(prefix="mockfleet-warm-") as tmp:
+        _serve_one_request(app, Path(tmp) / "warm.sock")
+
+
+def _serve_one_request(app: object, path: Path) -> None:
+    """Hypercorn on the event loop, answering one request on a throwaway socket: its loggers, the
+    loop's and the protocol's lazy state are then made once, here, rather than in every child."""
+    import asyncio
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
+    try:
+        import uvloop
+        run = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        pass
+    config = Config()
+    config.accesslog = None
+    config.errorlog = "-"
+    config.loglevel = "WARNING"
+    config.bind = [f"unix:{path}"]
+
+    async def one_request() -> None:
+        while not path.exists():
+            await asyncio.sleep(0.001)
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(b"GET /warm/1 HTTP/1.1\r\nHost: warm\r\nConnection: close\r\n\r\n")
+        await reader.read()
+        writer.close()
+
+    run(serve(app, config, shutdown_trigger=one_request))  # type: ignore[arg-type]
 
 
 def serve_forks(control: Path, locale: str) -> int:
@@ -118,16 +185,22 @@ def _become_worker(request: ForkRequest, stdin: int, log: int) -> int:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (request.file_size, request.file_size))
     os.umask(0o077)
-    gc.unfreeze()
+    # the frozen objects stay frozen: a collection that walked them would copy every page they share
     _reseed()
+    args = _parser().parse_args(["serve", *request.argv])
+    if args.fork_server:
+        raise SystemExit("a forked worker cannot be a fork server")
+    return int(args.func(args))
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """Built before the fork (``warm``): a child only parses."""
     from .serve_command import add_parser
 
     parser = argparse.ArgumentParser(prog="mockfleet-worker")
     add_parser(parser.add_subparsers())
-    args = parser.parse_args(["serve", *request.argv])
-    if args.fork_server:
-        raise SystemExit("a forked worker cannot be a fork server")
-    return int(args.func(args))
+    return parser
 
 
 def _reseed() -> None:

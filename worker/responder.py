@@ -30,7 +30,7 @@ from .rules import choose_response
 from .state import EnvironmentState, bucket_references, generate_bucket, initial_buckets
 from .state_budget import StateFull
 from .templating import Budget, Engine, TemplateError
-from .templating.faker import FakerContext
+from .templating.faker import faker_context
 
 CORS_HEADERS = [
     Header(key="Access-Control-Allow-Origin", value="*"),
@@ -330,7 +330,7 @@ class MockServer:
         self.env = env
         self.options = options or WorkerOptions()
         self.engine = Engine()
-        self.faker = FakerContext(self.options.faker_locale, self.options.faker_seed)
+        self.faker = faker_context(self.options.faker_locale, self.options.faker_seed)
         self.routes: list[_CompiledRoute] = []
         self.route_errors: list[str] = []
         for route in served_routes(env, self.options.disabled_routes, self.options.disabled_route_keywords):

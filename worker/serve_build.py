@@ -115,9 +115,9 @@ def load_environment(path: Path) -> WorkerHandover:
 
 
 def _read_handover(args: argparse.Namespace) -> WorkerHandover:
-    from .templating.faker import FakerContext
+    from .templating.faker import faker_context
 
-    FakerContext(args.faker_locale, None)  # imports the locale's providers while waiting
+    faker_context(args.faker_locale, None)  # builds the shared unseeded context and imports the locale's providers while waiting
     # everything heavy is imported by now, so a spare worker waits here already warm
     try:
         return decode_handover(sys.stdin.buffer.read())

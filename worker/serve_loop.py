@@ -99,7 +99,8 @@ async def _main(served: list[Served], configs: list[Config], heartbeat: Heartbea
             side.append(asyncio.ensure_future(one.sync.run()))
         if side_task is not None:
             side.append(asyncio.ensure_future(side_task(one)))
-        servers.append(hypercorn_serve(one.app, config, shutdown_trigger=_shutdown(stop, one, config)))  # type: ignore[arg-type]
+        app = heartbeat.watch(one.app) if heartbeat is not None else one.app  # idle workers beat rarely
+        servers.append(hypercorn_serve(app, config, shutdown_trigger=_shutdown(stop, one, config)))  # type: ignore[arg-type]
     try:
         await asyncio.gather(*servers)
     finally:

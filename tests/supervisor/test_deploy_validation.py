@@ -16,6 +16,7 @@ from supervisor.validator import Budget, Validator, outcome
 from tests.conftest import deploy_body, make_env
 
 JOB = ValidationJob(max_schema=33, runtime="builtin", max_environment_bytes=20 * 2**20)
+CHILD = Budget(in_process_bytes=0)  # every body in a child, however small
 
 
 def body(env: dict[str, Any]) -> bytes:
@@ -77,7 +78,7 @@ def big_body(routes: int) -> bytes:
 
 def test_the_child_answers_and_a_cpu_budget_stops_a_huge_upload() -> None:
     async def main() -> None:
-        fine = await Validator().validate(body(make_env([route(1)])), JOB)
+        fine = await Validator(CHILD).validate(body(make_env([route(1)])), JOB)
         assert isinstance(fine, Validated)
         huge = big_body(8000)  # about 11 MiB: several seconds of repair
         started = time.monotonic()
@@ -94,5 +95,72 @@ def test_a_wall_clock_deadline_ends_the_child() -> None:
         late = await Validator(Budget(wall_seconds=0.3)).validate(big_body(8000), JOB)
         assert isinstance(late, Refused) and late.status == 503 and "0.3 s" in late.message
         assert time.monotonic() - started < 10
+
+    trio.run(main)
+
+
+def test_children_are_forked_from_a_warm_fork_server_which_is_replaced_when_it_dies() -> None:
+    async def main() -> None:
+        validator = Validator(CHILD)
+        try:
+            first = await validator.validate(body(make_env([route(1)])), JOB)
+            assert isinstance(first, Validated)
+            forks = validator.forks
+            assert forks is not None and forks.popen is not None
+            server = forks.popen.pid
+            started = time.monotonic()
+            for i in range(10):
+                again = await validator.validate(body(make_env([route(i)])), JOB)
+                assert isinstance(again, Validated) and again.uuid
+            per_job = (time.monotonic() - started) / 10
+            assert forks.popen.pid == server  # the same warm process served every job
+            print(f"validation per deploy, forked: {per_job * 1000:.1f} ms")
+            forks.popen.kill()
+            forks.popen.wait()
+            after = await validator.validate(body(make_env([route(2)])), JOB)
+            assert isinstance(after, Validated)
+            assert forks.popen is not None and forks.popen.pid != server and forks.popen.poll() is None
+        finally:
+            validator.close()
+        assert validator.forks is not None and validator.forks.popen is None
+
+    trio.run(main)
+
+
+def test_a_forked_child_past_its_deadline_is_killed() -> None:
+    import psutil
+
+    async def main() -> None:
+        validator = Validator(Budget(wall_seconds=1.0, in_process_bytes=0))
+        try:
+            await validator.validate(body(make_env([route(1)])), JOB)  # the fork server is warm
+            forks = validator.forks
+            assert forks is not None and forks.popen is not None
+            late = await validator.validate(big_body(8000), JOB)
+            assert isinstance(late, Refused) and late.status == 503
+            deadline = time.monotonic() + 10
+            while psutil.Process(forks.popen.pid).children(recursive=True) and time.monotonic() < deadline:
+                await trio.sleep(0.05)  # the monitor reports the kill, then exits
+            assert not psutil.Process(forks.popen.pid).children(recursive=True)
+        finally:
+            validator.close()
+
+    trio.run(main)
+
+
+def test_a_small_body_is_validated_on_the_loop_and_a_larger_one_in_a_forked_child() -> None:
+    async def main() -> None:
+        validator = Validator()
+        try:
+            small = body(make_env([route(1)]))
+            assert len(small) <= validator.budget.in_process_bytes
+            assert isinstance(await validator.validate(small, JOB), Validated)
+            assert validator.forks is not None and validator.forks.popen is None  # no child was needed
+            large = big_body(20)
+            assert len(large) > validator.budget.in_process_bytes
+            assert isinstance(await validator.validate(large, JOB), Validated)
+            assert validator.forks.popen is not None and validator.forks.popen.poll() is None
+        finally:
+            validator.close()
 
     trio.run(main)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .context import FakerContext
+from .context import FakerContext, faker_context
 from .registry import FAKER_METHODS
 
-__all__ = ["FAKER_METHODS", "FakerContext"]
+__all__ = ["FAKER_METHODS", "FakerContext", "faker_context"]

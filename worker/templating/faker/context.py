@@ -70,3 +70,20 @@ class FakerContext:
         return keys[min(bisect.bisect(cumulative, self.random.random() * cumulative[-1]), len(keys) - 1)]
 
 
+
+
+_unseeded: dict[str, FakerContext] = {}
+
+
+def faker_context(locale: str = "en", seed: int | None = None) -> FakerContext:
+    """A seeded context of its own; an unseeded one shared per locale and process.
+
+    Sharing changes nothing an unseeded context does: Python Faker then draws from its one
+    module-level Random whichever instance is asked. It saves each worker building a Faker
+    (about 2 MiB and 2 ms), and a forked worker uses the one its fork server built."""
+    if seed is not None:
+        return FakerContext(locale, seed)
+    context = _unseeded.get(locale)
+    if context is None:
+        context = _unseeded[locale] = FakerContext(locale, None)
+    return context
