@@ -62,7 +62,7 @@ class ValidationForks:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with theirs:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "supervisor.validation_fork_server", str(theirs.fileno())],
+                [sys.executable, "-P", "-m", "supervisor.validation_fork_server", str(theirs.fileno())],
                 stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()], start_new_session=True,
                 preexec_fn=die_with_parent(signal.SIGKILL))
         self.control = ours
