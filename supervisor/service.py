@@ -374,6 +374,11 @@ class Supervisor:
         uuid = request.uuid
         slot = self._slot(uuid)
         async with slot.lock:
+            if slot.life.state is State.DELETED or self.slots.get(uuid) is not slot:
+                # deleted while this deploy waited for the lock: a deploy after a delete starts afresh
+                if self.slots.get(uuid) is slot:
+                    self.slots.pop(uuid, None)
+                return await self.deploy_validated(account, plan, request, runtime, begun)
             previous = self.registry.deployment(uuid)
             if previous is not None and previous.account_id != account.id:
                 raise ApiError(409, f"environment {uuid} is deployed by another account; change its UUID to deploy a copy")
@@ -486,12 +491,20 @@ class Supervisor:
         slot = self.slots.get(uuid)
         if slot is None:
             return False
-        slot.host = host
-        async with slot.lock:
+        async with slot.lock:  # a deploy of the same uuid in flight here finishes first
+            deployment = self.registry.deployment(uuid)
+            if deployment is not None and self.fleet.runs_here(deployment):
+                return False  # deployed here again (perhaps by another account) since the event
+            if not slot.procs:  # no worker of ours: nothing to stop, no history to write
+                if self.slots.get(uuid) is slot:
+                    self.slots.pop(uuid, None)
+                return False
+            slot.host = host
             for effect in self._step(uuid, Delete(), caller=(Terminate,)):
                 if isinstance(effect, Terminate):
                     await self._terminate(uuid, effect.worker, 5)
-        self.slots.pop(uuid, None)
+        if self.slots.get(uuid) is slot:
+            self.slots.pop(uuid, None)
         return True
 
     async def delete(self, account: Account, uuid: str) -> dict[str, Any]:
@@ -503,7 +516,8 @@ class Supervisor:
             for effect in self._step(uuid, Delete(), caller=(Terminate,)):
                 if isinstance(effect, Terminate):
                     await self._terminate(uuid, effect.worker, 5)
-        self.slots.pop(uuid, None)
+        if self.slots.get(uuid) is slot:
+            self.slots.pop(uuid, None)
         self.events.pop(uuid, None)  # a re-used uuid (perhaps another account's) starts with no history
         answer = self.instance(deployment)
         answer["status"] = "STOPPED"
