@@ -18,14 +18,31 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import msgspec
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def resolve_failure(error: socket.gaierror, host: str) -> str:
+    """A failed getaddrinfo as Node words it (``Error: getaddrinfo ENOTFOUND host``)."""
+    code = "ENOTFOUND" if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)) else "EAI_AGAIN"
+    return f"Error: getaddrinfo {code} {host}"
+
+
+def resolved_addresses(infos: list[Any]) -> list[IPAddress]:
+    """The distinct addresses of getaddrinfo's answer, in its order (scope ids dropped): each goes to the guard."""
+    found: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 OutboundMode = Literal["open", "cloud"]
 

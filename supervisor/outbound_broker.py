@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import array
 import errno
-import ipaddress
 import logging
 import os
 import socket
@@ -26,7 +25,14 @@ from pathlib import Path
 import msgspec
 import trio
 
-from schemas.outbound import Guard, IPAddress, OutboundRefused, OutboundSettings
+from schemas.outbound import (
+    Guard,
+    IPAddress,
+    OutboundRefused,
+    OutboundSettings,
+    resolve_failure,
+    resolved_addresses,
+)
 from schemas.outbound_broker import (
     MAX_MESSAGE,
     BrokerAnswer,
@@ -80,14 +86,8 @@ async def system_resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except socket.gaierror as error:
-        code = "ENOTFOUND" if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)) else "EAI_AGAIN"
-        raise ResolveFailed(f"Error: getaddrinfo {code} {host}") from None
-    found: list[IPAddress] = []
-    for _family, _type, _proto, _name, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in found:
-            found.append(address)
-    return found
+        raise ResolveFailed(resolve_failure(error, host)) from None
+    return resolved_addresses(infos)
 
 
 @contextmanager

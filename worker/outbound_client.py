@@ -31,6 +31,8 @@ from schemas.outbound import (
     OutboundSettings,
     Target,
     parse_target,
+    resolve_failure,
+    resolved_addresses,
 )
 from schemas.outbound_broker import BrokerFailed, BrokerRefused
 
@@ -64,14 +66,8 @@ class SystemResolver:
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
         except socket.gaierror as error:
-            code = "ENOTFOUND" if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)) else "EAI_AGAIN"
-            raise OutboundError(f"Error: getaddrinfo {code} {host}") from None
-        found: list[IPAddress] = []
-        for _family, _type, _proto, _name, sockaddr in infos:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-            if address not in found:
-                found.append(address)
-        return found
+            raise OutboundError(resolve_failure(error, host)) from None
+        return resolved_addresses(infos)
 
 
 @dataclass
