@@ -25,3 +25,9 @@ def period(count: int, every_ticks: int, per_second: int) -> int:
 def due(index: int, tick: int, count: int, every_ticks: int, per_second: int) -> bool:
     """Is the slot at ``index`` of ``count`` checked on ``tick``?"""
     return (index + tick) % period(count, every_ticks, per_second) == 0
+
+
+def due_indices(tick: int, count: int, every_ticks: int, per_second: int) -> range:
+    """The positions ``due`` selects on ``tick``, without a call per slot (2,000 slots, 4 ticks a second)."""
+    step = period(count, every_ticks, per_second)
+    return range((-tick) % step, count, step)

@@ -34,3 +34,13 @@ def test_thousands_of_workers_stay_within_the_budget_and_none_is_forgotten() -> 
         assert sum(seen.values()) <= budget * ticks / TICKS_PER_SECOND
         per_tick = [sum(due(i, tick, count, every, budget) for i in range(count)) for tick in range(8)]
         assert max(per_tick) <= budget / TICKS_PER_SECOND + 1  # spread over the ticks, not in bursts
+
+
+def test_due_indices_are_exactly_the_slots_due_on_each_tick() -> None:
+    from supervisor.watch_budget import due_indices
+
+    for count in (0, 1, 7, 50, 51, 333, 2000):
+        for every, per_second in ((1, 4000), (4, 50), (12, 5)):
+            for tick in range(1, 400, 7):
+                expected = [i for i in range(count) if due(i, tick, count, every, per_second)]
+                assert list(due_indices(tick, count, every, per_second)) == expected
