@@ -34,6 +34,26 @@ TUNNELS = 242
 PATTERNS = ["^((a+))+$", "a*a*a*a*a*a*b", "(a|a)*", "(a?){30}a{30}"]
 
 
+def read_answer(sock: Any) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 answer read off a raw socket: its head and its Content-Length body (short if the
+    peer closes; an empty head when it closed first)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        data = sock.recv(65536)
+        if not data:
+            break
+        answer += data
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    length = int(next((line.split(b":")[1] for line in head.lower().split(b"\r\n")
+                       if line.startswith(b"content-length")), b"0"))
+    while len(rest) < length:
+        data = sock.recv(65536)
+        if not data:
+            break
+        rest += data
+    return head, rest
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     yield from running_platform(tmp_path_factory, "attacks")
@@ -132,17 +152,7 @@ def regex_attacker(port: int, cafile: str, host: str, ready: Any, stop: Any, res
         started = time.perf_counter()
         sock.sendall(f"POST /regex/{n % len(PATTERNS)} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
                      "Content-Type: text/plain\r\n\r\n".encode() + body)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65536)
-            if not data:
-                break
-            answer += data
-        head, _, rest = answer.partition(b"\r\n\r\n")
-        length = int(next((line.split(b":")[1] for line in head.lower().split(b"\r\n")
-                           if line.startswith(b"content-length")), b"0"))
-        while len(rest) < length:
-            rest += sock.recv(65536)
+        head, _ = read_answer(sock)
         slowest = max(slowest, time.perf_counter() - started)
         seen[head[9:12]] += 1
         n += 1

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Platform, deploy_body
-from tests.e2e.test_attacks_under_load import FLOOR, _token, _under_attack, platform  # noqa: F401 - the fixture
+from tests.e2e.test_attacks_under_load import FLOOR, _token, _under_attack, platform, read_answer  # noqa: F401 - the fixture
 from tests.e2e.test_deploy_validation_load import large_environment
 from tests.e2e.test_platform import env
 
@@ -82,20 +82,7 @@ def _flood(port: int, cafile: str, api_host: str, token: str, bodies: list[tuple
         sent[0] += 1
         sock.sendall(f"POST /deployments HTTP/1.1\r\nHost: {api_host}\r\nAuthorization: Bearer {token}\r\n"
                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65536)
-            if not data:
-                break
-            answer += data
-        head, _, rest = answer.partition(b"\r\n\r\n")
-        length = int(next((line.split(b":")[1] for line in head.lower().split(b"\r\n")
-                           if line.startswith(b"content-length")), b"0"))
-        while len(rest) < length:
-            data = sock.recv(65536)
-            if not data:
-                break
-            rest += data
+        head, rest = read_answer(sock)
         status = head[9:12].decode() or "closed"
         seen[f"{kind} {status}"] += 1
         if status != "429":

@@ -54,7 +54,7 @@ def _received(upstream: UpstreamServer, path: str) -> list[dict[str, Any]]:
         return [r for r in upstream.received if r["path"].startswith(path)]
 
 
-def _callback_records(platform: Platform, answer: dict[str, Any], token: str, count: int) -> list[dict[str, Any]]:
+def callback_records(platform: Platform, answer: dict[str, Any], count: int) -> list[dict[str, Any]]:
     """The worker's callback log, read through the edge with the deployment's key (admin API)."""
     deadline = time.monotonic() + 10
     records: list[dict[str, Any]] = []
@@ -82,7 +82,7 @@ def test_proxy_and_callbacks_reach_the_opened_upstream(guarded: Platform, upstre
     assert headers["x-upstream"] == "yes"
     status, _, body = guarded.request(host, "POST", "/orders/5", body=b"{}")
     assert status == 202 and json.loads(body) == {"order": "5"}
-    records = _callback_records(guarded, answer, token, 1)
+    records = callback_records(guarded, answer, 1)
     assert records[0]["status"] == 201 and records[0]["url"].endswith("/hook/5")
     assert json.loads(_received(upstream, "/hook/5")[0]["body"]) == {"order": "5"}
     details = guarded.api("GET", f"/deployments/{answer['environmentUuid']}", token=token)[1]
@@ -114,7 +114,7 @@ def test_a_redirect_to_a_refused_address_is_not_followed(guarded: Platform, upst
     redirect = f"http://upstream.test:{upstream.port}/redirect?to=http://127.0.0.1:{upstream.port}/stolen"
     answer = deploy(guarded, token, _env("redirect", callback_uri=redirect))
     assert guarded.request(guarded.host(answer["subdomain"]), "POST", "/orders/1", body=b"{}")[0] == 202
-    record = _callback_records(guarded, answer, token, 1)[0]
+    record = callback_records(guarded, answer, 1)[0]
     assert record["refused"] is True and f"127.0.0.1:{upstream.port} is not a public address" in record["error"]
     assert _received(upstream, "/redirect") and not _received(upstream, "/stolen")
 

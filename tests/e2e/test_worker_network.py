@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Platform, make_env, running_platform
+from tests.e2e.test_outbound_platform import callback_records
 from tests.upstream_server import UpstreamServer
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="network namespaces are Linux's")
@@ -64,20 +64,6 @@ def _deploy(platform: Platform, environment: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _callback_records(platform: Platform, answer: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 10
-    records: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        status, _, body = platform.request(platform.host(answer["subdomain"]), "GET", "/mockoon-admin/callbacks",
-                                           token=answer["apiKey"])
-        assert status == 200, body
-        records = json.loads(body)
-        if len(records) >= count:
-            return records
-        time.sleep(0.2)
-    raise AssertionError(f"callback records: {records}")
-
-
 def test_outbound_goes_through_the_broker_and_the_worker_has_no_network(platform: Platform,
                                                                         upstream: UpstreamServer) -> None:
     base = f"http://upstream.test:{upstream.port}"
@@ -88,7 +74,7 @@ def test_outbound_goes_through_the_broker_and_the_worker_has_no_network(platform
     seen = json.loads(body)
     assert seen["path"] == "/base/users?page=2" and ["host", f"upstream.test:{upstream.port}"] in seen["headers"]
     assert platform.request(host, "POST", "/orders/7", body=b"{}")[0] == 202
-    record = _callback_records(platform, answer, 1)[0]
+    record = callback_records(platform, answer, 1)[0]
     assert record["status"] == 201 and record["url"].endswith("/hook/7"), record
     details = platform.api("GET", f"/deployments/{answer['environmentUuid']}")[1]
     sandbox, pid = details["sandbox"], details["worker"]["pid"]
@@ -123,7 +109,7 @@ def test_the_broker_refuses_what_the_guard_refuses(platform: Platform, upstream:
     assert len(upstream.received) == before
     # the callback reaches the opened upstream, whose redirect to loopback the broker refuses
     assert platform.request(platform.host(answer["subdomain"]), "POST", "/orders/1", body=b"{}")[0] == 202
-    record = _callback_records(platform, answer, 1)[0]
+    record = callback_records(platform, answer, 1)[0]
     assert record["refused"] is True and f"127.0.0.1:{upstream.port} is not a public address" in record["error"]
     with upstream.lock:
         assert not [r for r in upstream.received if r["path"].startswith("/stolen")]
