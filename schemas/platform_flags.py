@@ -40,8 +40,9 @@ def add_platform_arguments(p: argparse.ArgumentParser) -> None:
                         "(the edge's request deadline; an edge 504 confirms a hang sooner)")
     p.add_argument("--worker-log-kb", type=int, default=1024,
                    help="a worker's log is rotated past this size (the previous part is kept as .1)")
-    p.add_argument("--fork-server", action="store_true",
-                   help="fork workers from one warm fork server per runtime (less memory, faster deploys)")
+    p.add_argument("--fork-server", action=argparse.BooleanOptionalAction, default=True,
+                   help="fork workers from one warm fork server per runtime (less memory, faster deploys); "
+                        "--no-fork-server spawns each worker as its own interpreter")
     p.add_argument("--idle-stop-seconds", type=float, default=0.0,
                    help="stop workers that got no request for this long (0: never); requests wake them")
     p.add_argument("--supervisor-metrics-port", type=int, default=0,

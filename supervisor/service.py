@@ -71,6 +71,7 @@ from .lifecycle import (
     Unhealthy,
 )
 from .metrics import DeploymentSample, SupervisorMetrics
+from .orphans import Owned, SeenProcess, orphans
 from .registry import (
     Account,
     Deployment,
@@ -235,17 +236,24 @@ class Supervisor:
                     path.unlink(missing_ok=True)
 
     def _reap_orphans(self) -> None:
-        """Workers of deploys that were never recorded (supervisor killed mid-deploy) are stopped."""
-        known = {d.worker_socket for d in self.registry.deployments() if d.worker_socket} | self.spares.sockets()
-        run_dir = str(self.settings.run_dir)
-        for proc in psutil.process_iter(["cmdline"]):
-            cmdline = proc.info.get("cmdline") or []
-            sockets = [a for a in cmdline if a.startswith(run_dir + "/w-")]
-            if sockets and sockets[0] not in known:
-                try:
-                    proc.kill()
-                except psutil.Error:
-                    pass
+        """Workers no deployment records (the supervisor was killed mid-deploy or while a previous
+        revision drained) and a previous supervisor's fork servers are stopped (``supervisor/orphans.py``)."""
+        recorded = self.registry.deployments()
+        owned = Owned(sockets=frozenset({d.worker_socket for d in recorded if d.worker_socket} | self.spares.sockets()),
+                      workers=frozenset((d.worker_pid, d.worker_started) for d in recorded
+                                        if d.worker_pid and d.worker_started),
+                      fork_servers=frozenset(self.spares.fork_server_pids()))
+        seen: list[SeenProcess] = []
+        for proc in psutil.process_iter(["pid", "ppid", "create_time", "cmdline"]):
+            cmdline = proc.info.get("cmdline")
+            if cmdline and proc.info.get("create_time") is not None:
+                seen.append(SeenProcess(proc.info["pid"], proc.info["ppid"] or 0, proc.info["create_time"],
+                                        tuple(cmdline)))
+        for pid in orphans(seen, str(self.settings.run_dir), owned):
+            try:
+                psutil.Process(pid).kill()
+            except psutil.Error:
+                pass
 
     async def shutdown(self) -> None:
         """Stop every worker; their deployments stay RUNNING in the registry and resume next start."""

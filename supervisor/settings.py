@@ -38,7 +38,7 @@ class Settings(PlatformPlaces):
     websocket_max_message_bytes: int = 1024 * 1024  # larger messages close the connection (1009)
     websocket_messages_per_second: int = 100  # a client sending faster is closed (1008)
     idle_stop_seconds: float = 0.0  # 0: never stop idle workers
-    fork_server: bool = False  # fork workers from a warm fork server per runtime (supervisor/fork_servers.py)
+    fork_server: bool = True  # fork workers from a warm fork server per runtime (supervisor/fork_servers.py)
     metrics_port: int = 0  # the supervisor's Prometheus metrics on 127.0.0.1 (supervisor/metrics_server.py); 0: off
     # outbound (proxy mode, callbacks): rules given on the command line replace the registry's
     # (None: keep the registry's); the limits apply to every deployment

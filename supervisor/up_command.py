@@ -73,8 +73,8 @@ def _forward_args(args: argparse.Namespace, edge: bool) -> list[str]:
            "--region", args.region, "--https-port", str(args.https_port),
            "--worker-rss-limit-mb", str(args.worker_rss_limit_mb), "--idle-stop-seconds", str(args.idle_stop_seconds),
            "--worker-stall-seconds", str(args.worker_stall_seconds), "--worker-log-kb", str(args.worker_log_kb)]
-    if args.fork_server and not edge:
-        out.append("--fork-server")
+    if not edge:
+        out.append("--fork-server" if args.fork_server else "--no-fork-server")
     if not edge:  # the fleet's flags (supervisor/fleet.py)
         out += ["--capacity", str(args.capacity), "--failover-after", str(args.failover_after)]
         if args.default_region:

@@ -253,6 +253,11 @@ class SparePool:
     def sockets(self) -> set[str]:
         return {str(spare.socket) for spare in self.spares.values()}
 
+    def fork_server_pids(self) -> set[int]:
+        if self.forks is None:
+            return set()
+        return {server.popen.pid for server in self.forks.servers.values() if server.popen.poll() is None}
+
     def close(self) -> None:
         for spare in self.spares.values():
             spare.popen.kill()

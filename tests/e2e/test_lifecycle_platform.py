@@ -94,15 +94,28 @@ def scrape() -> dict[str, float]:
 
 
 def worker_processes(platform: Platform) -> int:
-    """Worker processes of this platform serving a deployment: their socket in its run directory exists
-    (the warm spare, waiting for a hand-over, has not bound its socket yet)."""
+    """Worker processes of this platform serving a deployment, found from the processes themselves: a
+    spawned one names its socket in the run directory, which exists (the warm spare, waiting for a
+    hand-over, has not bound its socket yet); a forked one is a child of the run directory's fork server
+    and carries its command line."""
     run_dir = str(platform.data_dir.resolve() / "run")
+
+    def forked(cmdline: list[str]) -> bool:
+        return "--fork-server" in cmdline and any(arg.startswith(run_dir + "/fork-") for arg in cmdline)
+
     count = 0
-    for proc in psutil.process_iter(["cmdline", "status"]):
+    for proc in psutil.process_iter(["cmdline", "status", "ppid"]):
         cmdline = proc.info.get("cmdline") or []
-        if proc.info.get("status") != psutil.STATUS_ZOMBIE and "--uds" in cmdline and any(
-                arg.startswith(run_dir) and arg.endswith(".sock") and os.path.exists(arg) for arg in cmdline):
+        if proc.info.get("status") == psutil.STATUS_ZOMBIE:
+            continue
+        if "--uds" in cmdline and any(arg.startswith(run_dir) and arg.endswith(".sock") and os.path.exists(arg)
+                                      for arg in cmdline):
             count += 1
+        elif forked(cmdline):
+            try:
+                count += forked(psutil.Process(proc.info["ppid"]).cmdline())
+            except psutil.Error:
+                pass
     return count
 
 

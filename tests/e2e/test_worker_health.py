@@ -95,10 +95,7 @@ def test_an_edge_timeout_report_kills_a_hung_worker_before_the_stall_limit(plain
 
 def test_a_worker_whose_socket_disappears_is_restarted(plain: Platform) -> None:
     uuid, host, pid = deployed(plain, "unlinked")
-    socket_path = Settings(data_dir=plain.data_dir).run_dir
-    sockets = [p for p in socket_path.glob("w-*.sock") if str(p) in " ".join(_cmdline(pid))]
-    assert len(sockets) == 1
-    sockets[0].unlink()
+    _worker_files(plain, uuid)["socket"].unlink()
     started = time.monotonic()
     wait_for(plain, uuid, "socket is gone", timeout=15)  # found by the periodic probe, no request needed
     serves_again(plain, uuid, host, pid)
@@ -113,17 +110,23 @@ def test_an_unreachable_report_probes_at_once(plain: Platform) -> None:
     assert control_call(plain, UpstreamFailed(deployment="no-such", kind="unreachable")) == Noted(action="none")
 
 
-def _worker_files(platform: Platform, pid: int) -> dict[str, Path]:
-    """The worker's socket, heartbeat and log, named after its socket (w-<hex>)."""
-    args = _cmdline(pid)
-    sock = Path(args[args.index("--uds") + 1])
+def _worker_files(platform: Platform, uuid: str) -> dict[str, Path]:
+    """The worker's socket (as the registry records it: a forked worker's command line does not name
+    it), heartbeat and log, named after its socket (w-<hex>)."""
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    try:
+        deployment = registry.deployment(uuid)
+    finally:
+        registry.close()
+    assert deployment is not None and deployment.worker_socket
+    sock = Path(deployment.worker_socket)
     return {"socket": sock, "heartbeat": sock.with_suffix(".beat"),
             "log": platform.data_dir / "logs" / (sock.stem + ".log")}
 
 
 def test_a_flooded_worker_log_is_rotated_and_the_worker_keeps_logging(plain: Platform) -> None:
     uuid, host, pid = deployed(plain, "chatty")
-    log = _worker_files(plain, pid)["log"]
+    log = _worker_files(plain, uuid)["log"]
     with log.open("ab") as fh:  # what a route failing on every request wrote before: a traceback each time
         fh.write(b"Traceback (most recent call last): ...\n" * 4000)
     assert log.stat().st_size > 100_000
@@ -143,8 +146,7 @@ def test_a_helper_error_is_one_line_of_mockoons_text(plain: Platform) -> None:
     assert status == 200, answer
     host = plain.host(answer["subdomain"])
     uuid = answer["environmentUuid"]
-    pid = plain.api("GET", f"/deployments/{uuid}")[1]["worker"]["pid"]
-    log = _worker_files(plain, pid)["log"]
+    log = _worker_files(plain, uuid)["log"]
     before = log.stat().st_size
     conn = plain.connection(host)
     for _ in range(200):
@@ -156,7 +158,7 @@ def test_a_helper_error_is_one_line_of_mockoons_text(plain: Platform) -> None:
 
 def test_a_crashed_worker_leaves_no_socket_heartbeat_or_log(plain: Platform) -> None:
     uuid, host, pid = deployed(plain, "crashy")
-    files = _worker_files(plain, pid)
+    files = _worker_files(plain, uuid)
     assert all(path.exists() for path in files.values())
     os.kill(pid, signal.SIGKILL)
     serves_again(plain, uuid, host, pid)
@@ -166,16 +168,18 @@ def test_a_crashed_worker_leaves_no_socket_heartbeat_or_log(plain: Platform) -> 
     assert not any(path.exists() for path in files.values())
 
 
-def test_the_warm_spare_outlives_the_supervisor_start(tmp_path: Path) -> None:
-    """It used to be killed as an orphan right after it was started (a zombie, and a cold first deploy)."""
+@pytest.mark.parametrize("flag, warm", [("--fork-server", "--fork-server"), ("--no-fork-server", "--handover")])
+def test_the_warm_spare_outlives_the_supervisor_start(tmp_path: Path, flag: str, warm: str) -> None:
+    """It used to be killed as an orphan right after it was started (a zombie, and a cold first deploy).
+    With the fork server (the default) what is kept warm is the fork server; without it, a spare."""
     import psutil
 
-    fresh = Platform(tmp_path / "data")
+    fresh = Platform(tmp_path / "data", (flag,))
     fresh.start()
     try:
         supervisor = psutil.Process(fresh.pids("supervise")[0])
         children = supervisor.children()
-        assert [p for p in children if "--handover" in p.cmdline() and p.status() != psutil.STATUS_ZOMBIE]
+        assert [p for p in children if warm in p.cmdline() and p.status() != psutil.STATUS_ZOMBIE]
         assert not [p for p in children if p.status() == psutil.STATUS_ZOMBIE]
     finally:
         fresh.stop()
@@ -192,9 +196,3 @@ def test_a_reused_uuid_does_not_show_the_previous_owners_events(plain: Platform)
     assert status == 200, answer
     events = plain.api("GET", f"/deployments/{environment['uuid']}", token=other)[1]["events"]
     assert len(events) == 1 and "deployed revision 1" in events[0], events
-
-
-def _cmdline(pid: int) -> list[str]:
-    import psutil
-
-    return psutil.Process(pid).cmdline()
