@@ -30,6 +30,8 @@ import msgspec
 
 from schemas.fork_server import MAX_MESSAGE, ForkAnswer, Forked, ForkRefused, ForkRequest
 
+from .pool_filler import fill_partial_pools
+
 WARM_MODULES = ("hypercorn.asyncio", "hypercorn.config", "uvloop", "schemas.environment_source", "schemas.handover",
                 "worker.app", "worker.heartbeat", "worker.http1_compat", "worker.http1_only", "worker.outbound_client",
                 "worker.responder", "worker.sandbox", "worker.serve_build", "worker.serve_loop", "worker.snapshot",
@@ -37,11 +39,16 @@ WARM_MODULES = ("hypercorn.asyncio", "hypercorn.config", "uvloop", "schemas.envi
 _decoder = msgspec.json.Decoder(ForkRequest)
 
 
+# Rounds of the warm-up: CPython 3.11 rewrites a function's inline caches while it specialises
+# (the first few dozen calls), so code a child runs cold copies the pages of its code objects.
+WARM_ROUNDS = 64
+
+
 def warm(locale: str) -> None:
     """What a ``--handover`` spare imports before it reads its stdin, plus the event loop, plus
     what every worker would otherwise build for itself after the fork (each costs the child both
     start time and unshared pages): the TLS client contexts with the system's CA certificates,
-    the HTTP/1 and WebSocket patches, and the regexes and lazy imports of serving an environment."""
+    the HTTP/1 and WebSocket patches, and a worker's path from its hand-over to its answers."""
     for module in WARM_MODULES:
         try:
             importlib.import_module(module)
@@ -56,38 +63,48 @@ def warm(locale: str) -> None:
     tls_contexts()
     http1_compat.install()
     ws_compat.install()
-    _parser()
-    _serve_once_in_memory(locale)
+    with tempfile.TemporaryDirectory(prefix="mockfleet-warm-") as tmp:
+        _serve_like_a_child(locale, Path(tmp))
 
 
-def _serve_once_in_memory(locale: str) -> None:
-    """Build (and drop) the app of a one-route environment: fills ``re``'s cache, werkzeug's and
-    Quart's lazy state and the templating tables, which the children then share."""
+def _serve_like_a_child(locale: str, tmp: Path) -> None:
+    """Run what a child runs, from its arguments and hand-over to answering requests, WARM_ROUNDS
+    times on a throwaway socket: the caches this fills (``re``'s, werkzeug's and Quart's lazy state,
+    the templating tables, hypercorn's loggers) are then made once, and the code is specialised."""
     from schemas import environment_from_obj
-    from schemas.outbound import OutboundSettings
+    from schemas.handover import WorkerHandover, decode_handover, encode_handover
+    from schemas.heartbeat import SIZE
+    from schemas.worker_state import StateLink
 
-    from .app import MockApp
-    from .outbound_client import OutboundClient
-    from .responder import MockServer, WorkerOptions
+    from .heartbeat import Heartbeat
+    from .serve_build import build_served, file_options
 
     response = {"uuid": "r", "body": "{{urlParam 'id'}}", "statusCode": 200, "default": True, "headers": [
         {"key": "Content-Type", "value": "application/json"}]}
     route = {"uuid": "u", "type": "http", "method": "get", "endpoint": "warm/:id", "responses": [response]}
     env, _ = environment_from_obj({"uuid": "w", "lastMigration": 33, "name": "warm", "routes": [route],
                                    "rootChildren": [{"type": "route", "uuid": "u"}]})
-    server = MockServer(env, WorkerOptions(faker_locale=locale, env_vars={}))
-    app = MockApp(server, 1024, None, OutboundClient(OutboundSettings()))
-    with tempfile.TemporaryDirectory(prefix="mockfleet-warm-") as tmp:
-        _serve_one_request(app, Path(tmp) / "warm.sock")
+    payload = encode_handover(WorkerHandover(
+        environment=env, admin_token="warm", cloud=True, public_base_url="https://warm.invalid",
+        state_link=StateLink(socket=str(tmp / "state.sock"), deployment="w", epoch=1)))
+    socket_path, beat = tmp / "warm.sock", tmp / "warm.beat"
+    beat.write_bytes(bytes(SIZE))
+    argv = ["serve", "-", "--uds", str(socket_path), "--handover", "--heartbeat", str(beat), "--sandbox",
+            "--sandbox-uid", "100000", "--faker-locale", locale]
+    for _ in range(WARM_ROUNDS):
+        args = _parser().parse_args(argv)
+        served = build_served(decode_handover(payload), args, file_options(args, 1)[0])
+    heartbeat = Heartbeat(beat)
+    _serve_requests(heartbeat.watch(served.app), socket_path)
 
 
-def _serve_one_request(app: object, path: Path) -> None:
-    """Hypercorn on the event loop, answering one request on a throwaway socket: its loggers, the
-    loop's and the protocol's lazy state are then made once, here, rather than in every child."""
+def _serve_requests(app: object, path: Path) -> None:
+    """Hypercorn on the event loop as a child configures it, answering WARM_ROUNDS requests."""
     import asyncio
 
     from hypercorn.asyncio import serve
-    from hypercorn.config import Config
+
+    from .serve_loop import hypercorn_config
 
     run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     try:
@@ -95,26 +112,24 @@ def _serve_one_request(app: object, path: Path) -> None:
         run = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         pass
-    config = Config()
-    config.accesslog = None
-    config.errorlog = "-"
-    config.loglevel = "WARNING"
-    config.bind = [f"unix:{path}"]
+    config = hypercorn_config(f"unix:{path}")
 
-    async def one_request() -> None:
+    async def requests() -> None:
         while not path.exists():
             await asyncio.sleep(0.001)
-        reader, writer = await asyncio.open_unix_connection(str(path))
-        writer.write(b"GET /warm/1 HTTP/1.1\r\nHost: warm\r\nConnection: close\r\n\r\n")
-        await reader.read()
-        writer.close()
+        for _ in range(WARM_ROUNDS):
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            writer.write(b"GET /warm/1 HTTP/1.1\r\nHost: warm\r\nConnection: close\r\n\r\n")
+            await reader.read()
+            writer.close()
 
-    run(serve(app, config, shutdown_trigger=one_request))  # type: ignore[arg-type]
+    run(serve(app, config, shutdown_trigger=requests))  # type: ignore[arg-type]
 
 
 def serve_forks(control: Path, locale: str) -> int:
     warm(locale)
     gc.collect()
+    fill_partial_pools()
     gc.freeze()  # what is imported now stays in pages the children share
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
