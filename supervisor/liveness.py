@@ -10,16 +10,26 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from schemas.heartbeat import FLAGS, FLAGS_OFFSET, IDLE, IDLE_OFFSET, SIZE, STAMP
+from schemas.heartbeat import (
+    FLAGS,
+    FLAGS_OFFSET,
+    IDLE,
+    IDLE_OFFSET,
+    PARKED,
+    PARKED_OFFSET,
+    SIZE,
+    STAMP,
+)
 
 CONFIRM_AFTER = 2.0  # a stamp this old when the edge reports a timeout confirms the hang
-IDLE_CEILING = 30.0  # an idle worker's beats: 2,000 of them wake 67 times a second, not 8,000
+IDLE_CEILING = 30.0  # an older runtime's idle beats (current workers park: no beats when idle)
 INTERVAL_FLOOR = 0.25  # the busy rhythm (worker/heartbeat.py)
 
 
 def idle_interval(stall_limit: float) -> float:
     """How long an idle worker may go between beats: half the stall limit and 10 s inside it, at most
-    30 s (a limit of a few seconds keeps the busy rhythm: a late beat must not read as a hang)."""
+    30 s (a limit of a few seconds keeps the busy rhythm: a late beat must not read as a hang).
+    Workers of older runtimes beat at this rhythm; current ones read any idle rhythm as leave to park."""
     return max(INTERVAL_FLOOR, min(IDLE_CEILING, stall_limit / 2, stall_limit - 10))
 
 
@@ -36,16 +46,30 @@ def create(path: Path, idle: float = 0.0) -> None:
 
 
 def read(path: Path) -> float | None:
-    """The last stamp, 0.0 before the first beat, None if there is no heartbeat file."""
+    """The last stamp (``stamp_of``), None if there is no heartbeat file."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        data = os.pread(fd, STAMP.size, 0)
+        data = os.pread(fd, SIZE, 0)
     finally:
         os.close(fd)
-    return float(STAMP.unpack(data)[0]) if len(data) == STAMP.size else None
+    return stamp_of(data)
+
+
+def stamp_of(data: bytes) -> float | None:
+    """The last stamp in a heartbeat file's bytes, 0.0 before the first beat; None when the worker is
+    parked (idle with nothing to hang on: its loop is not stalled, however old the stamp) or the
+    file is short. Files of older runtimes end before the parked field: never parked."""
+    if len(data) < STAMP.size:
+        return None
+    stamp = float(STAMP.unpack_from(data, 0)[0])
+    if len(data) >= PARKED_OFFSET + PARKED.size:
+        parked = float(PARKED.unpack_from(data, PARKED_OFFSET)[0])
+        if parked and parked >= stamp:
+            return None
+    return stamp
 
 
 def sandbox_flags(path: Path) -> int | None:

@@ -100,6 +100,19 @@ def outbound_rules_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def raise_open_files() -> None:
+    """The soft limit on open files up to the hard one: each worker costs the supervisor a pidfd
+    (and its sockets while it starts), and a soft limit of 1,024 would cap the deployments."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an infinite hard limit some kernels refuse as a soft one
+            pass
+
+
 def run(args: argparse.Namespace) -> int:
     from .children import DirectoryInUse, lock_directory
 
@@ -110,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(message)s")
     settings = settings_from(args)
     settings.prepare()
+    raise_open_files()
     try:
         lock = lock_directory(settings.data_dir / "supervisor.lock")  # one supervisor per registry
     except DirectoryInUse as error:

@@ -13,7 +13,7 @@ import math
 
 TICKS_PER_SECOND = 4  # the watch loop's 250 ms tick
 LIMIT_CHECKS_PER_SECOND = 50  # RSS, heartbeat, log size, idle stop: each worker each second up to 50 workers
-EXIT_CHECKS_PER_SECOND = 4000  # a signal 0 each: each worker each tick up to 1,000 workers
+EXIT_CHECKS_PER_SECOND = 1000  # workers without a pidfd: a signal 0 each, each tick up to 250 workers
 PROBES_PER_SECOND = 5  # socket health probes (each wakes a worker): each worker each 3 s up to 15 workers
 
 

@@ -58,6 +58,7 @@ class WorkerProcess:
     stopping: bool = False
     kill_reason: str = ""
     lost: bool = False  # found dead (or its pid reused) by a full check
+    watched: bool = False  # its pidfd is awaited: the exit is heard when it happens, not polled
 
     def alive(self) -> bool:
         if self.popen is not None:
@@ -93,6 +94,26 @@ class WorkerProcess:
     @property
     def heartbeat(self) -> Path:
         return heartbeat_path(self.socket)
+
+
+def exit_fd(worker: WorkerProcess) -> int | None:
+    """A pidfd that turns readable when the worker exits (Linux 5.3 and later), checked against the
+    worker's start time once open (so a recycled pid is never watched); None where there is none
+    (the process is gone, no pidfds, no descriptor left): then the watch loop's polling finds the exit."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        fd: int = opener(worker.pid)
+    except OSError:
+        return None
+    try:
+        if abs(psutil.Process(worker.pid).create_time() - worker.started) < 1:
+            return fd
+    except psutil.Error:
+        pass
+    os.close(fd)
+    return None
 
 
 def heartbeat_path(socket: Path) -> Path:
@@ -396,8 +417,17 @@ async def stop(worker: WorkerProcess, drain: float = 10.0) -> None:
     discard_files(worker)
 
 
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
 def measure(worker: WorkerProcess) -> int | None:
     """RSS bytes, or None if the process is gone (or its pid is another process's now)."""
+    if worker.watched:  # its exit would have been heard: the pid is still its own, one read suffices
+        try:
+            with open(f"/proc/{worker.pid}/statm", "rb") as statm:
+                return int(statm.read().split()[1]) * PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            return None
     try:
         proc = psutil.Process(worker.pid)
         if abs(proc.create_time() - worker.started) >= 1:

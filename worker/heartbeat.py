@@ -7,12 +7,13 @@ compares with it), written through a shared mapping: no syscall per beat. The sa
 the sandbox flags the worker achieved (``schemas/heartbeat.py``).
 
 Beats cost a wake-up each (about 0.2 ms of CPU on this machine), which two thousand idle workers
-beating four times a second turn into more than a core. So the worker beats every INTERVAL only
-while it has a request or WebSocket open, and otherwise at the idle rhythm the supervisor wrote
-into the file (half its stall limit, at most 30 s; none written: always every INTERVAL); a request arriving
-stamps at once and restores the fast rhythm. A loop can only hang on work it was given, so the
-supervisor's checks keep their meaning: the edge reports a timeout for a request in flight (the
-fast rhythm), and the stall limit (60 s) is longer than the idle rhythm.
+beating four times a second turn into more than a core, and once every 30 s still into 1.5 % of
+one. So the worker beats every INTERVAL only while it has a request or WebSocket open; with none
+it parks: it writes the stamp it parked at and beats no more until work arrives, which stamps at
+once and restores the fast rhythm. A loop can only hang on work it was given (a callback's
+templates are rendered while its request is served; afterwards it only waits on I/O), so a
+parked worker is not hung, and the supervisor reads it so. The supervisor allows parking by
+writing an idle rhythm into the file (none written: always every INTERVAL, never parked).
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from schemas.heartbeat import FLAGS, FLAGS_OFFSET, IDLE, IDLE_OFFSET, SIZE, STAMP
+from schemas.heartbeat import (
+    FLAGS,
+    FLAGS_OFFSET,
+    IDLE,
+    IDLE_OFFSET,
+    PARKED,
+    PARKED_OFFSET,
+    SIZE,
+    STAMP,
+)
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 INTERVAL = 0.25
@@ -47,6 +57,11 @@ class Heartbeat:
     def beat(self) -> None:
         STAMP.pack_into(self._map, 0, time.monotonic())
 
+    def park(self) -> None:
+        now = time.monotonic()
+        STAMP.pack_into(self._map, 0, now)
+        PARKED.pack_into(self._map, PARKED_OFFSET, now)
+
     def report_sandbox(self, flags: int) -> None:
         FLAGS.pack_into(self._map, FLAGS_OFFSET, flags)
 
@@ -54,7 +69,8 @@ class Heartbeat:
     _idle: asyncio.Future[None] | None = None
 
     def poke(self) -> None:
-        """Work arrived: stamp now, and end an idle wait so the fast rhythm resumes."""
+        """Work arrived: stamp now (unparked), and end an idle wait so the fast rhythm resumes."""
+        PARKED.pack_into(self._map, PARKED_OFFSET, 0.0)
         self.beat()
         idle = self._idle
         if idle is not None and not idle.done():
@@ -77,22 +93,16 @@ class Heartbeat:
 
     async def run(self) -> None:
         """Beat for as long as the loop turns (a blocked loop stops the stamps): every INTERVAL
-        while there is work, every ``idle_interval`` (or at the next request) when there is none."""
+        while there is work; parked until the next request when there is none (and parking is allowed)."""
         loop = asyncio.get_running_loop()
         while True:
-            self.beat()
             if self.active or self.idle_interval <= INTERVAL:
+                self.beat()
                 await asyncio.sleep(INTERVAL)
                 continue
-            idle = self._idle = loop.create_future()
-            timer = loop.call_later(self.idle_interval, _settle, idle)
+            self.park()
+            self._idle = loop.create_future()
             try:
-                await idle
+                await self._idle
             finally:
-                timer.cancel()
                 self._idle = None
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

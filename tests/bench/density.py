@@ -191,12 +191,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="just bench density")
     parser.add_argument("--deployments", type=int, default=100, help="deployments running at once (target 2000)")
     parser.add_argument("--wakes", type=int, default=20, help="deployments woken per round (3 rounds)")
-    parser.add_argument("--fork-server", action="store_true", help="mockfleet up --fork-server (workers forked)")
+    parser.add_argument("--spawn", action="store_true", help="mockfleet up --no-fork-server (each worker spawned)")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="window of the idle CPU measure")
     args = parser.parse_args()
     lines: list[str] = []
     with TemporaryDirectory(prefix="density-") as tmp:
-        flags = ("--fork-server",) if args.fork_server else ()
+        flags = ("--no-fork-server",) if args.spawn else ()
         platform = Platform(Path(tmp) / "dense" / "data", flags)
         platform.data_dir.parent.mkdir(parents=True)
         available_before = psutil.virtual_memory().available
@@ -242,7 +242,7 @@ def main() -> None:
         lines.append(f"density: wake from idle stop (request on an open TLS connection to the answer) p50 {w50:.0f} "
                      f"ms, p99 {w99:.0f} ms over {len(wakes)} wakes; target p99 <= {TARGET_WAKE_P99_MS:.0f} ms: "
                      f"{verdict(w99 <= TARGET_WAKE_P99_MS)}")
-    how = "forked from a fork server" if args.fork_server else "spawned"
+    how = "spawned" if args.spawn else "forked from a fork server"
     record(f"density ({args.deployments} deployments, workers {how})", lines)
 
 

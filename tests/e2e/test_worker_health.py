@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,13 @@ def control_call(platform: Platform, message: Message) -> Message:
 
 
 def deployed(platform: Platform, name: str) -> tuple[str, str, int]:
-    status, answer = platform.api("POST", "/deployments", deploy_body(env(name)))
+    environment = env(name)
+    slow = {"uuid": f"r-{name}-slow", "type": "http", "method": "get", "endpoint": "slow",
+            "responses": [{"uuid": f"s-{name}-slow", "body": "late", "statusCode": 200, "default": True,
+                           "latency": 4000}]}
+    environment["routes"].append(slow)
+    environment["rootChildren"].append({"type": "route", "uuid": slow["uuid"]})
+    status, answer = platform.api("POST", "/deployments", deploy_body(environment))
     assert status == 200, answer
     uuid = answer["environmentUuid"]
     host = platform.host(answer["subdomain"])
@@ -76,8 +83,15 @@ def serves_again(platform: Platform, uuid: str, host: str, old_pid: int, timeout
 
 def test_an_edge_timeout_report_kills_a_hung_worker_before_the_stall_limit(plain: Platform) -> None:
     uuid, host, pid = deployed(plain, "reported")
-    # a live worker is left alone: the edge's timeout was the request's, not the worker's
-    assert control_call(plain, UpstreamFailed(deployment=uuid, kind="timeout")) == Noted(action="none")
+    # a live, idle (parked) worker is left alone: it is probed, answers, and keeps serving
+    time.sleep(0.6)  # the beat after the last request, then it parks
+    assert control_call(plain, UpstreamFailed(deployment=uuid, kind="timeout")) == Noted(action="probing")
+    time.sleep(1)
+    assert plain.api("GET", f"/deployments/{uuid}")[1]["worker"]["pid"] == pid
+    # a request in flight, then the loop stops turning (SIGSTOP stands for a hung template)
+    waiting = threading.Thread(target=lambda: _ignore_errors(plain.request, host, "GET", "/slow"), daemon=True)
+    waiting.start()
+    time.sleep(0.5)
     os.kill(pid, signal.SIGSTOP)
     try:
         time.sleep(2.5)  # past CONFIRM_AFTER, far below the 60 s stall limit
@@ -91,6 +105,13 @@ def test_an_edge_timeout_report_kills_a_hung_worker_before_the_stall_limit(plain
         except ProcessLookupError:
             pass
     serves_again(plain, uuid, host, pid)
+
+
+def _ignore_errors(call: Any, *args: Any) -> None:
+    try:
+        call(*args)
+    except OSError:
+        pass
 
 
 def test_a_worker_whose_socket_disappears_is_restarted(plain: Platform) -> None:

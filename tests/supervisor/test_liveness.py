@@ -33,3 +33,13 @@ def test_the_worker_stamp_is_what_the_supervisor_reads(tmp_path: Path) -> None:
     stamp = liveness.read(path)
     assert stamp is not None and before <= stamp <= time.monotonic()
     assert liveness.read(tmp_path / "missing.beat") is None
+
+
+def test_a_parked_worker_is_not_stalled_however_old_its_stamp() -> None:
+    from schemas.heartbeat import LAYOUT
+
+    assert liveness.stamp_of(LAYOUT.pack(100.0, 0, 30.0, 100.0)) is None  # parked at its last stamp
+    assert liveness.stamp_of(LAYOUT.pack(105.0, 0, 30.0, 100.0)) == 105.0  # work came after it parked
+    assert liveness.stamp_of(LAYOUT.pack(100.0, 0, 30.0, 0.0)) == 100.0  # never parked
+    assert liveness.stamp_of(LAYOUT.pack(100.0, 0, 30.0, 0.0)[:24]) == 100.0  # an older runtime's file
+    assert liveness.stamp_of(b"") is None

@@ -1,4 +1,4 @@
-"""The worker's heartbeat: fast while it serves, at the supervisor's idle rhythm otherwise."""
+"""The worker's heartbeat: fast while it serves, parked (no beats) when idle, if the supervisor allows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from schemas.heartbeat import PARKED, PARKED_OFFSET, STAMP
 from supervisor import liveness
 from worker.heartbeat import INTERVAL, Heartbeat
 
@@ -21,30 +22,38 @@ def run_for(heartbeat: Heartbeat, body: Any) -> Any:
     return asyncio.run(main())
 
 
-def test_an_idle_worker_beats_at_the_idle_rhythm_and_a_request_restores_the_fast_one(tmp_path: Path) -> None:
+def _raw(path: Path) -> tuple[float, float]:
+    """The stamp and the parked stamp, as the worker wrote them."""
+    data = path.read_bytes()
+    return STAMP.unpack_from(data, 0)[0], PARKED.unpack_from(data, PARKED_OFFSET)[0]
+
+
+def test_an_idle_worker_parks_and_a_request_restores_the_fast_rhythm(tmp_path: Path) -> None:
     path = tmp_path / "beat"
-    liveness.create(path, idle=30.0)
+    liveness.create(path, idle=30.0)  # the supervisor allows an idle rhythm: the worker parks
     heartbeat = Heartbeat(path)
-    assert heartbeat.idle_interval == 30.0
 
     async def slow_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await asyncio.sleep(1.2)
+        during.append(liveness.read(path))
 
-    async def body() -> tuple[float, float, float, float]:
+    during: list[float | None] = []
+
+    async def body() -> tuple[tuple[float, float], tuple[float, float], float | None, tuple[float, float]]:
         await asyncio.sleep(0.05)
-        first = liveness.read(path) or 0.0
+        parked = _raw(path)
         await asyncio.sleep(0.8)
-        idle = liveness.read(path) or 0.0  # no beat while idle
+        still = _raw(path)  # no beat while parked
+        reading = liveness.read(path)
         await heartbeat.watch(slow_app)({"type": "http"}, None, None)
-        served = liveness.read(path) or 0.0
         await asyncio.sleep(0.8)
-        after = liveness.read(path) or 0.0
-        return first, idle, served, after
+        return parked, still, reading, _raw(path)
 
-    first, idle, served, after = run_for(heartbeat, body)
-    assert first > 0 and idle == first
-    assert served - idle >= 0.9  # beaten during the request, the last one near its end
-    assert after - served <= INTERVAL + 0.5  # at most the beat that starts the idle wait
+    parked, still, reading, after = run_for(heartbeat, body)
+    assert parked[0] > 0 and parked[1] == parked[0] and still == parked
+    assert reading is None  # parked: not stalled, however old the stamp
+    assert during[0] is not None and during[0] - parked[0] >= 0.9  # beaten while serving, unparked
+    assert after[1] >= after[0] - INTERVAL - 0.5 and after[1] > parked[1]  # parked again once idle
 
 
 def test_a_file_without_an_idle_rhythm_means_beating_at_the_busy_rate(tmp_path: Path) -> None:
