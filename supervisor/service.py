@@ -926,9 +926,10 @@ class Supervisor:
         self._step(uuid, Exited(slot.life.worker, f"{reason}\n{workers.tail(worker.log_path)}"))
 
     async def _watch(self) -> None:
-        """Every 250 ms: exits of workers without a pidfd (``_await_exit``); every second: idle stops, RSS limit, heartbeat; every 3 s: a health probe
-        of each worker's socket (each less often past the budget's counts: watch_budget). Only the slots
-        due on a tick are visited, so 2,000 idle workers cost the loop little."""
+        """Every 250 ms: exits of workers without a pidfd (``_await_exit`` hears the others); every
+        second: idle stops, RSS limit, heartbeat; every 3 s: a health probe of each worker's socket
+        (each less often past the budget's counts: watch_budget). Only the slots due on a tick are
+        visited, so 2,000 idle workers cost the loop little."""
         tick = 0
         while True:
             await trio.sleep(0.25)
