@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,11 @@ SCHEMA: list[str] = [
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL
     );
+    """,
+    # version 9: an account's deployments found by index (each deploy reads them for its quota: a scan
+    # of every row, environments included, cost 1.5 ms per deploy with 1,200 deployments)
+    """
+    CREATE INDEX deployments_by_account ON deployments (account_id, created_at);
     """,
 ]
 
@@ -451,6 +456,11 @@ class Registry:
                                    (account_id,)).fetchall()
         return [self._deployment(r) for r in rows]
 
+    def deployment_uuids(self, account_id: int) -> set[str]:
+        """The account's deployments, by uuid only (the quota's question, without their environments)."""
+        rows = self.db.execute("SELECT environment_uuid FROM deployments WHERE account_id = ?", (account_id,))
+        return {row[0] for row in rows.fetchall()}
+
     def count_deployments(self, account_id: int) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM deployments WHERE account_id = ?", (account_id,)).fetchone()[0])
 
@@ -458,8 +468,9 @@ class Registry:
                         region: str, live_update: bool, runtime: str, uploaded: bytes, migrated: bytes,
                         warnings: list[dict[str, Any]], quota: int, admin_token: str, worker_pid: int,
                         worker_started: float, worker_socket: str, disabled_routes: list[str] | None = None,
-                        server_id: str = "") -> Deployment:
-        """Insert or re-deploy in one transaction; the quota is checked inside it so two racing deploys can't both pass."""
+                        server_id: str = "", then: Callable[[Database, int], None] | None = None) -> Deployment:
+        """Insert or re-deploy in one transaction; the quota is checked inside it so two racing deploys can't both pass.
+        ``then(db, revision)`` writes what goes with the deploy in the same transaction (one commit, one fsync)."""
         now = time.time()
         disabled = json.dumps(disabled_routes or [])
         with self.transaction() as db:
@@ -493,6 +504,8 @@ class Registry:
                 action = "redeploy"
             db.execute("INSERT INTO audit (at, account_id, action, environment_uuid, detail) VALUES (?, ?, ?, ?, ?)",
                        (now, account_id, action, environment_uuid, f"{subdomain} runtime={runtime}"))
+            if then is not None:
+                then(db, 1 if existing is None else int(existing["revision"]) + 1)
         found = self.deployment(environment_uuid)
         assert found is not None
         return found

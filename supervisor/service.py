@@ -349,7 +349,7 @@ class Supervisor:
     async def _admit(self, account: Account, plan: PlanRow, body: bytes) -> None:
         """The deployments quota, before the body is decoded: a full account is refused in
         microseconds, not after seconds of validation (a re-deploy of its own needs no free slot)."""
-        owned = {d.environment_uuid for d in self.registry.deployments(account.id)}
+        owned = self.registry.deployment_uuids(account.id)
         uuid = await trio.to_thread.run_sync(peek_uuid, body) if needs_uuid(plan.deployments_quota, owned) else None
         refusal = quota_refusal(plan.deployments_quota, owned, uuid, plan.name)
         if refusal is not None:
@@ -432,7 +432,8 @@ class Supervisor:
                     migrated=request.migrated, warnings=warning_list, disabled_routes=request.disabled_routes,
                     quota=plan.deployments_quota, server_id=self.settings.server_id,
                     admin_token=admin_token,
-                    worker_pid=worker.pid, worker_started=worker.started, worker_socket=str(worker.socket))
+                    worker_pid=worker.pid, worker_started=worker.started, worker_socket=str(worker.socket),
+                    then=lambda db, saved_revision: state_store.record_deployed(db, uuid, saved_revision, epoch))
             except (QuotaExceeded, OwnedElsewhere) as error:
                 self._step(uuid, StartFailed(spawn.worker, str(error)))
                 await workers.stop(worker, 1)
@@ -441,7 +442,6 @@ class Supervisor:
                 self._step(uuid, StartFailed(spawn.worker, "the deploy was interrupted"))
                 await workers.stop(worker, 1)
                 raise
-            state_store.deployed(self.registry, uuid, saved.revision, epoch)
             self._keep(uuid, spawn.worker, worker)
             slot.probe_failures = 0
             slot.last_request = time.monotonic()

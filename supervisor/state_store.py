@@ -48,15 +48,20 @@ def new_epoch() -> int:
 
 def deployed(registry: Registry, uuid: str, revision: int, epoch: int, now: float | None = None) -> None:
     """A deploy was recorded: its worker was started with ``epoch``; users' changes start from nothing."""
-    now = time.time() if now is None else now
     with registry.transaction() as db:
-        db.execute("INSERT INTO revisions (environment_uuid, revision, kind, at) VALUES (?, ?, 'deploy', ?) "
-                   "ON CONFLICT (environment_uuid, revision) DO UPDATE SET kind = excluded.kind, at = excluded.at, "
-                   "environment = NULL, disabled_routes = '[]'", (uuid, revision, now))
-        db.execute("INSERT INTO worker_states (environment_uuid, epoch, snapshot, saved_at) "
-                   "VALUES (?, ?, NULL, ?) ON CONFLICT (environment_uuid) DO UPDATE SET epoch = excluded.epoch, "
-                   "snapshot = excluded.snapshot, saved_at = excluded.saved_at", (uuid, epoch, now))
-        _prune(db, uuid)
+        record_deployed(db, uuid, revision, epoch, now)
+
+
+def record_deployed(db: Database, uuid: str, revision: int, epoch: int, now: float | None = None) -> None:
+    """``deployed`` within a transaction already open (the deploy's own: ``Registry.save_deployment``'s ``then``)."""
+    now = time.time() if now is None else now
+    db.execute("INSERT INTO revisions (environment_uuid, revision, kind, at) VALUES (?, ?, 'deploy', ?) "
+               "ON CONFLICT (environment_uuid, revision) DO UPDATE SET kind = excluded.kind, at = excluded.at, "
+               "environment = NULL, disabled_routes = '[]'", (uuid, revision, now))
+    db.execute("INSERT INTO worker_states (environment_uuid, epoch, snapshot, saved_at) "
+               "VALUES (?, ?, NULL, ?) ON CONFLICT (environment_uuid) DO UPDATE SET epoch = excluded.epoch, "
+               "snapshot = excluded.snapshot, saved_at = excluded.saved_at", (uuid, epoch, now))
+    _prune(db, uuid)
 
 
 def reset(registry: Registry, uuid: str, now: float | None = None) -> int:

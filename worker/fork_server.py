@@ -61,6 +61,9 @@ def warm(locale: str) -> None:
     from .outbound_client import tls_contexts
 
     tls_contexts()
+    from .sandbox import prepare
+
+    prepare()
     http1_compat.install()
     ws_compat.install()
     with tempfile.TemporaryDirectory(prefix="mockfleet-warm-") as tmp:

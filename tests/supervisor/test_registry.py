@@ -30,7 +30,7 @@ def _save(registry: Registry, account_id: int, uuid: str, quota: int = 1):
 def test_schema_is_versioned_and_reopen_is_idempotent(registry_target) -> None:
     Registry(registry_target).close()
     registry = Registry(registry_target)
-    assert registry.schema_version() == len(SCHEMA) == 8
+    assert registry.schema_version() == len(SCHEMA) == 9
     if registry.dialect == "sqlite":
         assert registry.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {p.name for p in registry.plans()} >= {"FREE", "SOLO", "TEAM", "TRIAL"}

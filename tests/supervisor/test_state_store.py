@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
 import pytest
@@ -28,11 +29,38 @@ def registry(registry_target) -> Registry:
 def deploy(registry: Registry, epoch: int) -> None:
     env, _ = decode_environment(json.dumps(make_env([], uuid=UUID, name="deployed")))
     account_id = registry.create_account("a", "SMALL")[0].id if not registry.deployments() else 1
-    saved = registry.save_deployment(
+    # as the supervisor records a deploy: the deployment and its deployed state in one transaction
+    registry.save_deployment(
         account_id=account_id, environment_uuid=UUID, subdomain="sub-abc", name="n", visibility="PUBLIC",
         region="local", live_update=True, runtime="builtin", uploaded=b"{}", migrated=msgspec.json.encode(env),
-        warnings=[], quota=3, admin_token="tok", worker_pid=1, worker_started=1.0, worker_socket="/x")
-    state_store.deployed(registry, UUID, saved.revision, epoch)
+        warnings=[], quota=3, admin_token="tok", worker_pid=1, worker_started=1.0, worker_socket="/x",
+        then=lambda db, revision: state_store.record_deployed(db, UUID, revision, epoch))
+
+
+def test_a_deploy_and_its_deployed_state_are_one_transaction(registry: Registry) -> None:
+    class Interrupted(Exception):
+        pass
+
+    def fail(db: object, revision: int) -> None:
+        raise Interrupted
+
+    env, _ = decode_environment(json.dumps(make_env([], uuid=UUID, name="deployed")))
+    account_id = registry.create_account("a", "SMALL")[0].id
+
+    def save(then: Any) -> None:
+        registry.save_deployment(
+            account_id=account_id, environment_uuid=UUID, subdomain="sub-abc", name="n", visibility="PUBLIC",
+            region="local", live_update=True, runtime="builtin", uploaded=b"{}", migrated=msgspec.json.encode(env),
+            warnings=[], quota=3, admin_token="tok", worker_pid=1, worker_started=1.0, worker_socket="/x", then=then)
+
+    with pytest.raises(Interrupted):
+        save(fail)
+    assert registry.deployment(UUID) is None  # nothing half-recorded
+    save(lambda db, revision: state_store.record_deployed(db, UUID, revision, 7))
+    save(lambda db, revision: state_store.record_deployed(db, UUID, revision, 8))  # a re-deploy
+    assert registry.deployment(UUID).revision == 2  # type: ignore[union-attr]
+    assert [row[0] for row in registry.db.execute(
+        "SELECT revision FROM revisions WHERE environment_uuid = ? ORDER BY revision", (UUID,)).fetchall()] == [1, 2]
 
 
 def push(epoch: int, state: bytes = b"s", **fields: object) -> StatePush:
