@@ -189,6 +189,7 @@ class Supervisor:
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
             await nursery.start(self.fleet.run)  # claims the server id first: refused if another holds it
+            self.spares.nursery = nursery
             self.spares.warm(self.newest_runtime().command)
             self.validator.warm()
             await self.resume()

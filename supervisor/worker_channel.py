@@ -3,6 +3,7 @@ environment over, then wait for the worker's ``WorkerReady`` instead of polling 
 
 from __future__ import annotations
 
+import select
 import socket
 
 import trio
@@ -50,6 +51,12 @@ class WorkerChannel:
             if len(data) > MAX_LINE:
                 raise ChannelError("a worker wrote more than one line's worth on its control channel")
         return decode_ready(data.split(b"\n", 1)[0])
+
+    def ended(self) -> bool:
+        """The worker's end is closed (it died) while it waits for its hand-over: a waiting worker never
+        writes first, so anything readable is its end of input."""
+        readable, _, _ = select.select([self._raw], [], [], 0)
+        return bool(readable)
 
     def close(self) -> None:
         try:

@@ -255,13 +255,52 @@ class SparePool:
         self.settings = settings
         self.spares: dict[tuple[str, ...], Spare] = {}
         self.forks = ForkServers(settings) if settings.fork_server else None
+        # one forked worker per runtime waiting for its hand-over: a deploy or wake does not wait for
+        # the fork, nor for the child's argument parsing (made in the background once a start is done)
+        self.forked: dict[tuple[str, ...], Starting] = {}
+        self._forking: set[tuple[str, ...]] = set()
+        self.nursery: trio.Nursery | None = None  # the supervisor's: where forked spares are made
+        self.closed = False
 
     def warm(self, command: list[str]) -> None:
         key = tuple(command)
         if self.forks is not None and self.forks.warm(command) is not None:
-            return  # workers of this runtime are forked: no spare needed
+            self.refill_soon(command)  # workers of this runtime are forked: a forked spare, not a spawned one
+            return
         if key not in self.spares or self.spares[key].popen.poll() is not None:
             self.spares[key] = start_spare(self.settings, command)
+
+    async def take_forked(self, command: list[str]) -> Starting | None:
+        """The runtime's forked spare if one waits, else a child forked now; None: this runtime is spawned."""
+        spare = self.forked.pop(tuple(command), None)
+        if spare is not None:
+            if not spare.channel.ended():
+                return spare
+            _discard(spare)  # it died waiting (killed, or its fork server's restart took it)
+        return await _forked(self.settings, self, command)
+
+    def refill_soon(self, command: list[str]) -> None:
+        """Fork the runtime's next spare in the background (no-op without a fork server or a nursery)."""
+        key = tuple(command)
+        if self.forks is None or self.nursery is None or self.closed or key in self.forked or key in self._forking:
+            return
+        if key in self.forks.cannot_fork:
+            return
+        self._forking.add(key)
+        self.nursery.start_soon(self._refill, command)
+
+    async def _refill(self, command: list[str]) -> None:
+        key = tuple(command)
+        try:
+            spare = await _forked(self.settings, self, command)
+        finally:
+            self._forking.discard(key)
+        if spare is None:
+            return
+        if self.closed or key in self.forked:
+            _discard(spare)
+            return
+        self.forked[key] = spare
 
     def take(self, command: list[str]) -> Spare:
         key = tuple(command)
@@ -272,7 +311,7 @@ class SparePool:
         return spare
 
     def sockets(self) -> set[str]:
-        return {str(spare.socket) for spare in self.spares.values()}
+        return {str(spare.socket) for spare in self.spares.values()} | {str(f.socket) for f in self.forked.values()}
 
     def fork_server_pids(self) -> set[int]:
         if self.forks is None:
@@ -287,6 +326,10 @@ class SparePool:
             for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
                 path.unlink(missing_ok=True)
         self.spares.clear()
+        self.closed = True
+        for forked in self.forked.values():
+            _discard(forked)
+        self.forked.clear()
         if self.forks is not None:
             self.forks.close()
 
@@ -300,6 +343,17 @@ class Starting:
     socket: Path
     log_path: Path
     popen: subprocess.Popen[bytes] | None
+
+
+def _discard(spare: Starting) -> None:
+    """A forked spare nobody will hand anything to: killed, its files removed."""
+    spare.channel.close()
+    try:
+        os.kill(spare.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
+        path.unlink(missing_ok=True)
 
 
 async def _forked(settings: Settings, pool: SparePool | None, command: list[str]) -> Starting | None:
@@ -323,7 +377,7 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
                 handover: WorkerHandover | bytes, pool: SparePool | None = None) -> WorkerProcess:
     """Hand the environment and its decisions (a hand-over, or one encoded already) to a (warm) worker
     and wait until it answers on its socket."""
-    spare = await _forked(settings, pool, command)
+    spare = await pool.take_forked(command) if pool is not None else None
     if spare is None:
         spawned = pool.take(command) if pool is not None else start_spare(settings, command)
         spare = Starting(spawned.popen.pid, spawned.channel, spawned.socket, spawned.log_path, spawned.popen)
@@ -345,6 +399,8 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
     try:
         with trio.move_on_after(settings.worker_ready_timeout):
             if await until_ready(worker, spare.channel):
+                if pool is not None:
+                    pool.refill_soon(command)  # the next start's child, forked now that this one serves
                 return worker
             status = popen.returncode if popen is not None else "unknown (forked)"
             raise WorkerStartError(f"worker exited with status {status} before it was ready", tail(spare.log_path))

@@ -18,7 +18,7 @@ import trio
 from supervisor.fork_servers import ForkServers
 from supervisor.registry import Registry
 from supervisor.settings import Settings
-from tests.bench.density import small_environment
+from tests.bench.density import roomy_plan, small_environment
 from tests.conftest import Platform, deploy_body, running_platform
 
 
@@ -86,6 +86,43 @@ def test_killed_forked_worker_is_forked_again(forking: Platform) -> None:
     assert answered(forking, answer["subdomain"], 7, time.monotonic() + 20) == b'{"deployment": 7}'
     second = worker_pid(forking, environment["uuid"])
     assert second != first and "--fork-server" in psutil.Process(psutil.Process(second).ppid()).cmdline()
+
+
+def _spares(platform: Platform) -> set[int]:
+    """Children of the fork server that no deployment records: forked spares waiting for a hand-over."""
+    registry = Registry(platform.data_dir / "registry.sqlite3")
+    try:
+        recorded = {d.worker_pid for d in registry.deployments()}
+    finally:
+        registry.close()
+    supervisor = psutil.Process(platform.pids("supervise")[0])
+    servers = [p for p in supervisor.children() if "--fork-server" in p.cmdline()]
+    return {child.pid for server in servers for child in server.children() if child.pid not in recorded}
+
+
+def _until(test: object, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not test() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+def test_a_forked_spare_waits_and_the_next_deploy_is_handed_to_it(forking: Platform) -> None:
+    roomy_plan(forking, 10)  # room for two more deployments on the default account's plan
+    _until(lambda: len(_spares(forking)) == 1)
+    spare = _spares(forking)
+    assert len(spare) == 1, "one forked worker waits for the next hand-over"
+    environment = small_environment(11)
+    status, answer = forking.api("POST", "/deployments", deploy_body(environment))
+    assert status == 200, answer
+    assert worker_pid(forking, environment["uuid"]) == spare.pop()  # the deploy did not wait for a fork
+    _until(lambda: len(_spares(forking)) == 1)
+    (replacement,) = _spares(forking)
+    os.kill(replacement, signal.SIGKILL)  # a spare that died waiting is not handed anything
+    environment = small_environment(12)
+    status, answer = forking.api("POST", "/deployments", deploy_body(environment))
+    assert status == 200, answer
+    assert worker_pid(forking, environment["uuid"]) != replacement
+    assert answered(forking, answer["subdomain"], 12, time.monotonic() + 20) == b'{"deployment": 12}'
 
 
 def test_a_runtime_that_cannot_fork_is_remembered(tmp_path: Path) -> None:

@@ -95,13 +95,20 @@ def scrape() -> dict[str, float]:
 
 def worker_processes(platform: Platform) -> int:
     """Worker processes of this platform serving a deployment, found from the processes themselves: a
-    spawned one names its socket in the run directory, which exists (the warm spare, waiting for a
-    hand-over, has not bound its socket yet); a forked one is a child of the run directory's fork server
-    and carries its command line."""
+    spawned one names its socket in the run directory, which exists; a forked one (a child of the run
+    directory's fork server, with its command line) listens on such a socket. A spare, waiting for a
+    hand-over, has bound nothing yet."""
     run_dir = str(platform.data_dir.resolve() / "run")
 
     def forked(cmdline: list[str]) -> bool:
         return "--fork-server" in cmdline and any(arg.startswith(run_dir + "/fork-") for arg in cmdline)
+
+    def listening(proc: psutil.Process) -> bool:
+        try:
+            return any(isinstance(c.laddr, str) and c.laddr.startswith(run_dir + "/w-")
+                       for c in proc.net_connections(kind="unix"))
+        except psutil.Error:
+            return False
 
     count = 0
     for proc in psutil.process_iter(["cmdline", "status", "ppid"]):
@@ -113,7 +120,7 @@ def worker_processes(platform: Platform) -> int:
             count += 1
         elif forked(cmdline):
             try:
-                count += forked(psutil.Process(proc.info["ppid"]).cmdline())
+                count += forked(psutil.Process(proc.info["ppid"]).cmdline()) and listening(proc)
             except psutil.Error:
                 pass
     return count
