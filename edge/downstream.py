@@ -78,19 +78,23 @@ class RequestBody:
     """One request's body as it arrives: Content-Length bytes as they are, chunked decoded
     (and checked: a framing error is a 400 and the end of the connection)."""
 
-    __slots__ = ("client", "remaining", "tracker", "done")
+    __slots__ = ("client", "remaining", "tracker", "done", "acked")
 
     def __init__(self, client: Client, head: RequestHead) -> None:
         self.client = client
         self.remaining = head.content_length or 0
         self.tracker = ChunkTracker(decode=True) if head.chunked else None
         self.done = not head.has_body
+        self.acked = False
 
     async def read(self, timeout: float) -> bytes:
         """The next piece of payload; b"" once the body is complete."""
         buffer = self.client.buffer
         while not self.done:
             if not buffer:
+                if not self.acked:  # the body did not come with the head: the client may wait for our ACK
+                    self.acked = True
+                    self.client.stream.ack_now()
                 data = await self.client.stream.receive_within(timeout)
                 if not data:
                     raise ClientGone()

@@ -81,6 +81,7 @@ class RawSocketStream(trio.abc.Stream):
         self.timed_out = False
         self.send_timeout = math.inf  # how long one send may wait for the peer to read
         self.waited = False  # went through the scheduler since the flag was last cleared
+        self._tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
 
     @classmethod
     def adopt(cls, stream: trio.SocketStream) -> RawSocketStream:
@@ -89,6 +90,17 @@ class RawSocketStream(trio.abc.Stream):
 
     def peer_host(self) -> str:
         return _peer_of(self.sock)
+
+    def ack_now(self) -> None:
+        """Acknowledge what has arrived now rather than up to 40 ms later (delayed ACK). A client that
+        writes a request's head and its body apart without TCP_NODELAY (Python's http.client does)
+        holds the body back until the head is acknowledged (Nagle), so each such POST waited 40 ms.
+        TCP only: a Unix socket has no acknowledgements."""
+        if self._tcp:
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            except OSError:
+                self._tcp = False
 
     def _buffered(self) -> bool:
         """Bytes already received by a layer above the socket (TLS), which readiness won't show."""
