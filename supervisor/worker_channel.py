@@ -3,7 +3,6 @@ environment over, then wait for the worker's ``WorkerReady`` instead of polling 
 
 from __future__ import annotations
 
-import select
 import socket
 
 import trio
@@ -54,9 +53,14 @@ class WorkerChannel:
 
     def ended(self) -> bool:
         """The worker's end is closed (it died) while it waits for its hand-over: a waiting worker never
-        writes first, so anything readable is its end of input."""
-        readable, _, _ = select.select([self._raw], [], [], 0)
-        return bool(readable)
+        writes first, so anything readable is its end of input. (A peek, not select(): with a pidfd per
+        worker the supervisor's descriptors pass select's limit of 1,024.)"""
+        try:
+            return not self._raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     def close(self) -> None:
         try:

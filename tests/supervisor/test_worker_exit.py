@@ -47,3 +47,26 @@ def test_a_recycled_or_vanished_pid_is_not_watched() -> None:
         proc.kill()
         proc.wait()
     assert exit_fd(_worker(proc.pid, started)) is None  # gone
+
+
+def test_a_spare_that_died_waiting_is_seen_on_its_channel_whatever_the_descriptor_number() -> None:
+    import resource
+    import socket
+
+    from supervisor.worker_channel import WorkerChannel
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 2048:
+        pytest.skip("needs 2,048 open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    ours, theirs = socket.socketpair()
+    high = os.dup2(ours.fileno(), 1500)  # as with a pidfd per worker: past select()'s 1,024
+    ours.close()
+    channel = WorkerChannel(socket.socket(fileno=high))
+    try:
+        assert not channel.ended()  # waiting: nothing written
+        theirs.close()  # it died
+        assert channel.ended()
+    finally:
+        channel._raw.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
