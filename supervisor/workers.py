@@ -152,7 +152,12 @@ def rotate_log(path: Path, cap: int) -> bool:
 
 def discard_files(worker: WorkerProcess) -> None:
     """A dead worker's socket, heartbeat and logs: nothing reads them once its exit is recorded."""
-    for path in (worker.socket, worker.heartbeat, worker.log_path, worker.log_path.with_name(worker.log_path.name + ".1")):
+    remove_files(worker.socket, worker.log_path)
+
+
+def remove_files(socket: Path, log_path: Path) -> None:
+    """The files of a worker (started, a spare, or one that never started) named after its socket."""
+    for path in (socket, heartbeat_path(socket), log_path, log_path.with_name(log_path.name + ".1")):
         path.unlink(missing_ok=True)
 
 
@@ -323,8 +328,7 @@ class SparePool:
             spare.popen.kill()
             spare.popen.wait()
             spare.channel.close()
-            for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
-                path.unlink(missing_ok=True)
+            remove_files(spare.socket, spare.log_path)
         self.spares.clear()
         self.closed = True
         for forked in self.forked.values():
@@ -352,8 +356,7 @@ def _discard(spare: Starting) -> None:
         os.kill(spare.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    for path in (spare.socket, spare.log_path, heartbeat_path(spare.socket)):
-        path.unlink(missing_ok=True)
+    remove_files(spare.socket, spare.log_path)
 
 
 async def _forked(settings: Settings, pool: SparePool | None, command: list[str]) -> Starting | None:
@@ -367,8 +370,7 @@ async def _forked(settings: Settings, pool: SparePool | None, command: list[str]
         log.warning("fork failed, spawning instead: %s", error)
         forked = None
     if forked is None:
-        for path in (log_path, heartbeat_path(socket_path)):
-            path.unlink(missing_ok=True)
+        remove_files(socket_path, log_path)
         return None
     return Starting(forked.pid, WorkerChannel.adopt_fd(forked.stdin), socket_path, log_path, None)
 

@@ -230,6 +230,18 @@ class Platform:
             if own:
                 conn.close()
 
+    def recorded(self, uuid: str) -> Any:
+        """The deployment's row in the registry (the supervisor's record: worker pid, socket, status)."""
+        from supervisor.registry import Registry
+
+        registry = Registry(self.data_dir / "registry.sqlite3")
+        try:
+            deployment = registry.deployment(uuid)
+        finally:
+            registry.close()
+        assert deployment is not None, f"no deployment {uuid} in the registry"
+        return deployment
+
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         status, _, data = self.request(self.api_host, method, path, body, token=token or self.token)
         return status, json.loads(data or b"null")

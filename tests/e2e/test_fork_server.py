@@ -28,13 +28,9 @@ def forking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 def worker_pid(platform: Platform, uuid: str) -> int:
-    registry = Registry(platform.data_dir / "registry.sqlite3")
-    try:
-        deployment = registry.deployment(uuid)
-    finally:
-        registry.close()
-    assert deployment is not None and deployment.worker_pid
-    return deployment.worker_pid
+    deployment = platform.recorded(uuid)
+    assert deployment.worker_pid
+    return int(deployment.worker_pid)
 
 
 def answered(platform: Platform, subdomain: str, index: int, deadline: float) -> bytes:

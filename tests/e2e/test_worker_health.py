@@ -134,12 +134,8 @@ def test_an_unreachable_report_probes_at_once(plain: Platform) -> None:
 def _worker_files(platform: Platform, uuid: str) -> dict[str, Path]:
     """The worker's socket (as the registry records it: a forked worker's command line does not name
     it), heartbeat and log, named after its socket (w-<hex>)."""
-    registry = Registry(platform.data_dir / "registry.sqlite3")
-    try:
-        deployment = registry.deployment(uuid)
-    finally:
-        registry.close()
-    assert deployment is not None and deployment.worker_socket
+    deployment = platform.recorded(uuid)
+    assert deployment.worker_socket
     sock = Path(deployment.worker_socket)
     return {"socket": sock, "heartbeat": sock.with_suffix(".beat"),
             "log": platform.data_dir / "logs" / (sock.stem + ".log")}
