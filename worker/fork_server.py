@@ -131,6 +131,11 @@ def _serve_requests(app: object, path: Path) -> None:
 
 def serve_forks(control: Path, locale: str) -> int:
     warm(locale)
+    from .sandbox import share_network
+
+    network = share_network()
+    print("fork server: children join one empty network namespace" if network is None
+          else f"fork server: each child makes its own network namespace ({network})", flush=True)
     gc.collect()
     fill_partial_pools()
     gc.freeze()  # what is imported now stays in pages the children share

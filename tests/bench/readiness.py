@@ -25,7 +25,7 @@ def run(deployments: int, wakes: int, fork_server: bool) -> list[str]:
     lines: list[str] = []
     mode = "forked" if fork_server else "spawned"
     with TemporaryDirectory(prefix="readiness-") as tmp:
-        flags = ("--fork-server",) if fork_server else ()
+        flags = ("--fork-server",) if fork_server else ("--no-fork-server",)
         platform = Platform(Path(tmp) / "deploys" / "data", flags)
         platform.data_dir.parent.mkdir(parents=True)
         platform.start()

@@ -40,7 +40,7 @@ def upstream() -> Iterator[UpstreamServer]:
 @pytest.fixture(scope="module", params=["spawned", "forked"])
 def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
              upstream: UpstreamServer) -> Iterator[Platform]:
-    fork = ("--fork-server",) if request.param == "forked" else ()
+    fork = ("--fork-server",) if request.param == "forked" else ("--no-fork-server",)
     yield from running_platform(tmp_path_factory, f"netns-{request.param}", *fork,
                                 "--outbound-allow", f"upstream.test:{upstream.port}",
                                 "--outbound-resolve", "upstream.test=127.0.0.1",
@@ -92,6 +92,33 @@ def test_outbound_goes_through_the_broker_and_the_worker_has_no_network(platform
                               text=True, timeout=10, check=True).stdout
         assert link.count("\n") == 1 and ": lo:" in link and "state DOWN" in link, link
     assert details["outbound"]["requests"] == 2 and details["outbound"]["refused"] == 0
+
+
+@ROOT_ONLY
+def test_forked_workers_join_one_namespace_and_spawned_ones_make_their_own(platform: Platform,
+                                                                           upstream: UpstreamServer) -> None:
+    base = f"http://upstream.test:{upstream.port}"
+    nets, deployed = [], []
+    try:
+        for _ in range(2):  # both running at once
+            answer = _deploy(platform, _environment(f"{base}/base", f"{base}/hook"))
+            deployed.append(answer["environmentUuid"])
+            assert platform.request(platform.host(answer["subdomain"]), "GET", "/users")[0] == 201
+            details = platform.api("GET", f"/deployments/{answer['environmentUuid']}")[1]
+            assert "no_network" in details["sandbox"]["applied"], details["sandbox"]
+            nets.append(os.readlink(f"/proc/{details['worker']['pid']}/ns/net"))
+    finally:
+        for uuid in deployed:  # the plan allows 3 deployments
+            platform.api("DELETE", f"/deployments/{uuid}")
+    assert os.readlink("/proc/self/ns/net") not in nets
+    forked = "--no-fork-server" not in platform.extra
+    assert (nets[0] == nets[1]) is (forked and landlock_scopes()), nets
+
+
+def landlock_scopes() -> bool:
+    from worker.sandbox import landlock_abi
+
+    return landlock_abi() >= 6
 
 
 @ROOT_ONLY
@@ -176,3 +203,86 @@ def test_as_non_root_the_namespace_is_missing_and_says_why() -> None:
     assert not out["applied"] & SandboxFlag.no_network
     assert out["missing"]["no_network"].startswith("not started as root"), out
     assert out["inet"] == "allowed"  # without a namespace seccomp keeps IP: the worker may still need it
+
+
+SHARED = r'''
+import ctypes, errno, json, os, socket, sys, time
+from worker import sandbox
+
+why = sandbox.share_network()
+if why is not None:
+    print(json.dumps({"skip": why}))
+    raise SystemExit(0)
+name = b"\0mockfleet-shared-probe-%d" % os.getpid()
+ready_r, ready_w = os.pipe()
+out_r, out_w = os.pipe()
+
+def child(body):
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            body()
+        except BaseException as error:  # reported through the exit code
+            os.write(2, repr(error).encode())
+            code = 3
+        os._exit(code)
+    return pid
+
+def confined_listener():
+    result = sandbox.confine(None, isolate_network=True)
+    assert result.applied & sandbox.SandboxFlag.no_network and result.applied & sandbox.SandboxFlag.landlock, result
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(name)
+    listener.listen(4)
+    os.write(ready_w, b"r")
+    time.sleep(30)
+
+def connect(confined):
+    def body():
+        os.read(ready_r, 1)
+        os.write(ready_w, b"r")  # for the next one
+        if confined:
+            sandbox.confine(None, isolate_network=True)
+        else:
+            shared = sandbox._shared_network
+            assert ctypes.CDLL(None, use_errno=True).setns(shared, 0x40000000) == 0
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(name)
+            result = "connected"
+        except OSError as error:
+            result = error.errno
+        os.write(out_w, json.dumps({"confined": confined, "result": result}).encode() + b"\n")
+    return body
+
+listener = child(confined_listener)
+os.read(ready_r, 1)
+os.write(ready_w, b"r")
+others = [child(connect(True)), child(connect(False))]
+for pid in others:
+    assert os.waitpid(pid, 0)[1] == 0
+seen = [json.loads(line) for line in os.read(out_r, 4096).decode().splitlines()]
+nets = {pid: os.readlink(f"/proc/{pid}/ns/net") for pid in (listener,)}
+os.kill(listener, 9)
+os.waitpid(listener, 0)
+print(json.dumps({"seen": seen, "listener_net": nets[listener], "shared_net": os.readlink(f"/proc/self/fd/{sandbox._shared_network}"),
+                  "own_net": os.readlink("/proc/self/ns/net")}))
+'''
+
+
+@ROOT_ONLY
+def test_forked_workers_share_one_empty_namespace_and_cannot_reach_each_others_abstract_sockets() -> None:
+    """A fork server's children join one namespace (a start then takes no network lock); Landlock's
+    scope keeps each worker's abstract Unix sockets its own, which an unconfined process there reaches."""
+    import errno
+
+    done = subprocess.run([sys.executable, "-c", SHARED], cwd=ROOT, capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out = json.loads(done.stdout)
+    if "skip" in out:
+        pytest.skip(out["skip"])
+    assert out["listener_net"] == out["shared_net"] != out["own_net"]
+    results = {one["confined"]: one["result"] for one in out["seen"]}
+    assert results == {True: errno.EPERM, False: "connected"}, out
