@@ -31,6 +31,7 @@ from .settings import Settings
 from .worker_channel import WorkerChannel
 
 log = logging.getLogger("mockfleet.supervisor.workers")
+SLOW_START = 0.05  # seconds; a start slower than this says where its time went
 
 FIRST_PROBE = 0.1  # readiness of a runtime that does not report it: probes after 0.1 s, doubling to 0.5 s
 LAST_PROBE = 0.5
@@ -379,10 +380,12 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
                 handover: WorkerHandover | bytes, pool: SparePool | None = None) -> WorkerProcess:
     """Hand the environment and its decisions (a hand-over, or one encoded already) to a (warm) worker
     and wait until it answers on its socket."""
+    began = time.monotonic()
     spare = await pool.take_forked(command) if pool is not None else None
     if spare is None:
         spawned = pool.take(command) if pool is not None else start_spare(settings, command)
         spare = Starting(spawned.popen.pid, spawned.channel, spawned.socket, spawned.log_path, spawned.popen)
+    taken = time.monotonic()
     popen = spare.popen
     payload = handover if isinstance(handover, bytes) else encode_handover(handover)
     with spare.log_path.open("ab") as log_file:
@@ -393,6 +396,7 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
         spare.channel.close()
         os.kill(spare.pid, signal.SIGKILL)
         raise
+    handed = time.monotonic()
     try:
         started = psutil.Process(spare.pid).create_time()
     except psutil.Error:
@@ -403,6 +407,11 @@ async def spawn(settings: Settings, *, deployment: str, revision: int, command: 
             if await until_ready(worker, spare.channel):
                 if pool is not None:
                     pool.refill_soon(command)  # the next start's child, forked now that this one serves
+                ready = time.monotonic()
+                if ready - began > SLOW_START:
+                    log.info("%s: slow start, %.0f ms: a child in %.0f ms, its hand-over in %.0f ms, ready %.0f ms "
+                             "after", deployment, (ready - began) * 1000, (taken - began) * 1000,
+                             (handed - taken) * 1000, (ready - handed) * 1000)
                 return worker
             status = popen.returncode if popen is not None else "unknown (forked)"
             raise WorkerStartError(f"worker exited with status {status} before it was ready", tail(spare.log_path))

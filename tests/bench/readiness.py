@@ -30,9 +30,9 @@ def run(deployments: int, wakes: int, fork_server: bool) -> list[str]:
         platform.data_dir.parent.mkdir(parents=True)
         platform.start()
         try:
-            roomy_plan(platform, deployments)
+            tokens = roomy_plan(platform, deployments)
             time.sleep(1.0)  # the first warm spare (or the fork server) has imported
-            took, _ = deploy_series(platform, deployments)
+            took, _ = deploy_series(platform, deployments, tokens)
         finally:
             platform.stop()
         ms = [t * 1000 for t in took]
@@ -43,10 +43,10 @@ def run(deployments: int, wakes: int, fork_server: bool) -> list[str]:
             platform.data_dir.parent.mkdir(parents=True)
             platform.start()
             try:
-                roomy_plan(platform, wakes)
+                tokens = roomy_plan(platform, wakes)
                 time.sleep(1.0)
-                _, subdomains = deploy_series(platform, wakes)
-                woken = [t * 1000 for t in wake_series(platform, subdomains, 3)]
+                _, subdomains = deploy_series(platform, wakes, tokens)
+                woken = [t * 1000 for t in wake_series(platform, subdomains, 3)[0]]
             finally:
                 platform.stop()
             lines.append(f"wake from idle stop ({mode}, {len(woken)} wakes, TLS excluded): "
