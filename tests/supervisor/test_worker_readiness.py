@@ -104,3 +104,29 @@ def test_a_worker_that_exits_before_it_is_ready_fails_at_once(tmp_path: Path, mo
         trio.run(main)
     assert time.monotonic() - started < 15
     assert "invalid hand-over" in raised.value.stderr_tail
+
+
+def test_a_slow_start_says_where_its_time_went(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    settings = _settings(tmp_path)
+
+    async def main(limit: float) -> None:
+        monkeypatch.setattr(workers, "SLOW_START", limit)
+        worker = await workers.spawn(settings, deployment="d", revision=1,
+                                     command=[sys.executable, "-m", "worker"], handover=_payload(True))
+        await workers.stop(worker, 2)
+
+    with caplog.at_level(logging.INFO, logger="mockfleet.supervisor.workers"):
+        trio.run(main, NEVER)  # not slow by that measure: nothing said
+        assert not [r for r in caplog.records if "slow start" in r.getMessage()]
+        trio.run(main, 0.0)  # every start is slow by this one
+    said = [r.getMessage() for r in caplog.records if "slow start" in r.getMessage()]
+    assert len(said) == 1, said
+    found = re.fullmatch(r"d: slow start, (\d+) ms: a child in (\d+) ms, its hand-over in (\d+) ms, ready (\d+) ms after",
+                         said[0])
+    assert found, said
+    total, *parts = (int(v) for v in found.groups())
+    assert total > 0 and abs(total - sum(parts)) <= 2  # the parts add up to the whole (each rounded)
