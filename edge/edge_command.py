@@ -4,6 +4,7 @@ with the supervisor)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -15,6 +16,7 @@ from schemas.platform_flags import add_edge_arguments, add_platform_arguments, p
 
 from .certificates import CertificateError, TlsFiles, sni_context
 from .certificates_command import tls_files
+from .open_files import raise_open_files
 from .proxy import EdgeLimits
 from .server import EdgeConfig, run_edge
 from .websocket_guard import SHUTDOWN, MessageLimits
@@ -72,5 +74,10 @@ def run(args: argparse.Namespace) -> int:
     except CertificateError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    limits = config.limits or EdgeLimits()
+    open_files = raise_open_files(limits.max_connections)
+    if open_files.warning:
+        logging.getLogger("mockfleet.edge").warning("%s", open_files.warning)
+    config.limits = dataclasses.replace(limits, max_connections=open_files.max_connections)
     trio.run(_main, config)
     return 0

@@ -154,7 +154,17 @@ def test_three_stuck_workers_sharing_the_cores_are_all_killed(stalling: Platform
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    yield from running_platform(tmp_path_factory, "capped", "--max-connections", "4", "--header-timeout", "2")
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))  # what `up` inherits: the edge raises it
+    platform = running_platform(tmp_path_factory, "capped", "--max-connections", "4", "--header-timeout", "2")
+    try:
+        started = next(platform)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    yield started
+    next(platform, None)  # its stop
 
 
 def test_connection_cap_and_slow_handshakes(capped: Platform) -> None:
@@ -189,3 +199,18 @@ def test_connection_cap_and_slow_handshakes(capped: Platform) -> None:
     assert (status, body) == (200, b'{"hello": "world"}')
     for sock in held:
         sock.close()
+
+
+def test_the_edge_runs_with_its_soft_open_files_limit_at_the_hard_one(capped: Platform) -> None:
+    """Two descriptors per connection: a soft limit of 1,024 would refuse connections long before
+    --max-connections does (edge/open_files.py)."""
+    import psutil
+
+    assert capped.proc is not None
+    def module(cmdline: list[str]) -> str | None:
+        return cmdline[cmdline.index("-m") + 1] if "-m" in cmdline[:-1] else None
+
+    edges = [p for p in psutil.Process(capped.proc.pid).children(recursive=True) if module(p.cmdline()) == "edge"]
+    assert len(edges) == 1, [p.cmdline() for p in psutil.Process(capped.proc.pid).children(recursive=True)]
+    soft, hard = edges[0].rlimit(psutil.RLIMIT_NOFILE)  # started under a soft limit of 512 at most
+    assert soft == (hard if hard != psutil.RLIM_INFINITY else 2 * 4 + 256), (soft, hard)
