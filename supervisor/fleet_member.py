@@ -90,9 +90,7 @@ class FleetMember:
             try:
                 if now - last_beat >= fleet.HEARTBEAT_EVERY:
                     last_beat = now
-                    if not fleet.heartbeat(self.registry, self.me, self.holder, now):
-                        self._reclaim(now)
-                    self._refresh()
+                    self._beat(now)
                 await self._hear()  # deploys handed here arrive as events too
                 if now - last_failover >= FAILOVER_CHECK_EVERY:
                     last_failover = now
@@ -104,6 +102,12 @@ class FleetMember:
                     fleet.prune_deploys(self.registry, now)
             except ConnectionError as error:  # the registry is unreachable: keep serving, retry next round
                 log.warning("fleet round failed: %s", error)
+
+    def _beat(self, now: float) -> None:
+        """Say this server is live (taking its id back if another process claimed it), then read the fleet."""
+        if not fleet.heartbeat(self.registry, self.me, self.holder, now):
+            self._reclaim(now)
+        self._refresh()
 
     def _reclaim(self, now: float) -> None:
         """Our heartbeat had lapsed and another process claimed the id: take it back if that one is silent."""
@@ -229,9 +233,15 @@ class FleetMember:
         """The server that runs this deploy; sets the request's region to that server's."""
         if not self.fleet_mode:
             return self.me  # one server: every region is this one's, as before fleets
+        now = time.time()
         self._refresh()
+        mine = self.known.get(self.me)
+        if mine is None or not mine.live(now):
+            # this server answers, so it is live: a heartbeat a registry outage held back (the loop beats
+            # again only on its next round) is no reason to refuse the deploy
+            self._beat(now)
         current = previous.server_id if previous is not None else ""
-        pick = choose_server(request.region, self.known.values(), time.time(),
+        pick = choose_server(request.region, self.known.values(), now,
                              default_region=self.settings.default_region or self.settings.region, current=current)
         if isinstance(pick, Refusal):
             raise FleetRefusal(pick.status, pick.message)
