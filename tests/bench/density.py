@@ -215,9 +215,9 @@ class Machine:
         total, idle, steal = sum(delta), delta[3] + delta[4], delta[7]
         cores = os.cpu_count() or 1
         busy = cores * (1 - idle / max(1, total))
-        ticks = os.sysconf("SC_CLK_TCK")
-        self.stat, (reported_mib, self.reported) = stat, ((reported - self.reported) / 1024, reported)
-        return busy, steal * 1000 / ticks, reported_mib
+        reported_mib = (reported - self.reported) / 1024
+        self.stat, self.reported = stat, reported
+        return busy, steal * 1000 / os.sysconf("SC_CLK_TCK"), reported_mib
 
 
 def settle(limit: float = 90.0, window: float = 2.0) -> float:
