@@ -186,6 +186,10 @@ class SqliteDatabase(Database):
 
 
 _PLACEHOLDER = re.compile(r"\?")
+# A server frozen inside a transaction (a paused VM, a SIGSTOP) would hold its locks, and every other
+# server waiting on them, for as long as it stays frozen: PostgreSQL ends such a session after this long
+# (ours take milliseconds between statements) and the frozen one opens a new connection when it resumes.
+IDLE_IN_TRANSACTION_MS = 5000
 _SCHEMA_LOCK = 0x6D6F636B  # pg_advisory_xact_lock key for schema migrations ("mock")
 
 
@@ -209,7 +213,8 @@ class PostgresDatabase(Database):
 
     def _connect(self) -> Any:
         try:
-            return self._psycopg.connect(self._uri, autocommit=True, row_factory=_row_factory, connect_timeout=5)
+            return self._psycopg.connect(self._uri, autocommit=True, row_factory=_row_factory, connect_timeout=5,
+                                         options=f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")
         except self._psycopg.OperationalError as error:
             raise RegistryUnavailable(f"cannot reach the registry at {_redact(self._uri)}: {error}".strip()) from error
 
@@ -231,8 +236,10 @@ class PostgresDatabase(Database):
                 return self._connection().execute(self._translate(sql), tuple(params))
             except self._psycopg.errors.IntegrityError as error:
                 raise IntegrityViolation(str(error)) from error
-            except self._psycopg.OperationalError as error:
-                raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
+            except self._psycopg.Error as error:
+                if isinstance(error, self._psycopg.OperationalError) or self.conn.closed:  # e.g. the idle timeout
+                    raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
+                raise
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock, self._connection().cursor() as cursor:
@@ -240,8 +247,10 @@ class PostgresDatabase(Database):
                 cursor.executemany(self._translate(sql), [tuple(r) for r in rows])
             except self._psycopg.errors.IntegrityError as error:
                 raise IntegrityViolation(str(error)) from error
-            except self._psycopg.OperationalError as error:
-                raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
+            except self._psycopg.Error as error:
+                if isinstance(error, self._psycopg.OperationalError) or self.conn.closed:  # e.g. the idle timeout
+                    raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

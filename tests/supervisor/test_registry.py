@@ -4,6 +4,7 @@ transaction, hashed tokens."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,31 @@ def test_two_connections_racing_for_the_last_deployment_slot_let_one_through(reg
         assert first.count_deployments(account.id) == second.count_deployments(account.id) == 1
     first.close()
     second.close()
+
+
+def test_a_server_frozen_inside_a_transaction_does_not_hold_the_others_for_ever(
+        postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL ends a session idle inside a transaction (a SIGSTOPped or paused server) after
+    IDLE_IN_TRANSACTION_MS: the others' writes go through, and the frozen one reconnects when it resumes."""
+    import time
+
+    from supervisor import registry_db
+    from supervisor.registry_db import RegistryUnavailable, connect
+
+    monkeypatch.setattr(registry_db, "IDLE_IN_TRANSACTION_MS", 1000)
+    target = postgres_server.create_database()
+    Registry(target).close()  # the schema
+    frozen, other = connect(target), connect(target)
+    try:
+        other.execute("SET lock_timeout = '15s'")  # without the idle timeout this test fails, not hangs
+        frozen.execute("BEGIN")
+        frozen.execute("UPDATE registry_meta SET value = value WHERE key = 'schema_version'")  # holds the row
+        started = time.monotonic()
+        other.execute("UPDATE registry_meta SET value = value WHERE key = 'schema_version'")  # waits, then goes
+        assert 0.5 < time.monotonic() - started < 10
+        with pytest.raises(RegistryUnavailable):
+            frozen.execute("COMMIT")  # its session was ended: the transaction is gone, and it says so
+        assert frozen.execute("SELECT 1").fetchone()[0] == 1  # a new connection
+    finally:
+        frozen.close()
+        other.close()
