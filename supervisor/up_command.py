@@ -43,9 +43,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
+    """Written beside, then renamed over: a reader (the CLI, a client starting with ``up``) never sees
+    the file empty or half written, and a crash mid-write leaves the previous token in place."""
+    fresh = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(fresh, path)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
 
 
 def ensure_credentials(settings: Settings, ca_path: Path | None) -> dict[str, Any]:
