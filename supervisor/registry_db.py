@@ -224,6 +224,13 @@ class PostgresDatabase(Database):
             self.conn = self._connect()
         return self.conn
 
+    def _unavailable(self, error: Exception) -> RegistryUnavailable | None:
+        """The registry unavailable, when a driver error says the connection failed or was ended
+        (PostgreSQL's idle timeout among them); None for any other error."""
+        if isinstance(error, self._psycopg.OperationalError) or self.conn.closed:
+            return RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip())
+        return None
+
     def _translate(self, sql: str) -> str:
         translated = self._sql.get(sql)
         if translated is None:
@@ -237,9 +244,10 @@ class PostgresDatabase(Database):
             except self._psycopg.errors.IntegrityError as error:
                 raise IntegrityViolation(str(error)) from error
             except self._psycopg.Error as error:
-                if isinstance(error, self._psycopg.OperationalError) or self.conn.closed:  # e.g. the idle timeout
-                    raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
-                raise
+                unavailable = self._unavailable(error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock, self._connection().cursor() as cursor:
@@ -248,9 +256,10 @@ class PostgresDatabase(Database):
             except self._psycopg.errors.IntegrityError as error:
                 raise IntegrityViolation(str(error)) from error
             except self._psycopg.Error as error:
-                if isinstance(error, self._psycopg.OperationalError) or self.conn.closed:  # e.g. the idle timeout
-                    raise RegistryUnavailable(f"the registry at {_redact(self._uri)} failed: {error}".strip()) from error
-                raise
+                unavailable = self._unavailable(error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

@@ -263,10 +263,10 @@ others = [child(connect(True)), child(connect(False))]
 for pid in others:
     assert os.waitpid(pid, 0)[1] == 0
 seen = [json.loads(line) for line in os.read(out_r, 4096).decode().splitlines()]
-nets = {pid: os.readlink(f"/proc/{pid}/ns/net") for pid in (listener,)}
+listener_net = os.readlink(f"/proc/{listener}/ns/net")
 os.kill(listener, 9)
 os.waitpid(listener, 0)
-print(json.dumps({"seen": seen, "listener_net": nets[listener], "shared_net": os.readlink(f"/proc/self/fd/{sandbox._shared_network}"),
+print(json.dumps({"seen": seen, "listener_net": listener_net, "shared_net": os.readlink(f"/proc/self/fd/{sandbox._shared_network}"),
                   "own_net": os.readlink("/proc/self/ns/net")}))
 '''
 
